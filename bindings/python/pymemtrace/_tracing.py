@@ -1,0 +1,158 @@
+"""Profile and Trace: context managers (and decorators) around one libpymemtrace tracer each.
+
+Nesting follows pymemtrace: entering a second Profile while one is active pauses the outer one
+(its log gets a "Detaching" message naming the new file) until the inner one exits ("Re-attaching").
+Profile and Trace nest independently. Stacks are per thread, as tracing is.
+"""
+import functools
+import os
+import threading
+
+from . import _pymemtrace
+
+# Frames from these files are the tracer's own: never reported, depth still counted.
+_OWN_CODE_PREFIX = os.path.dirname(__file__) + os.sep
+_stacks = threading.local()
+
+
+def _stack(kind):
+    stack = getattr(_stacks, kind, None)
+    if stack is None:
+        stack = []
+        setattr(_stacks, kind, stack)
+    return stack
+
+
+def _check_arguments(d_rss_trigger, message, filepath):
+    if isinstance(d_rss_trigger, bool) or not isinstance(d_rss_trigger, int):
+        raise TypeError(f"d_rss_trigger must be int, not {type(d_rss_trigger).__name__}")
+    if d_rss_trigger < -1:
+        raise ValueError(f"d_rss_trigger must be -1 (one page), 0 (every event) or a number of "
+                         f"bytes > 0, not {d_rss_trigger}")
+    if message is not None and not isinstance(message, str):
+        raise TypeError(f"message must be str or None, not {type(message).__name__}")
+    if filepath is not None and not isinstance(filepath, (str, bytes, os.PathLike)):
+        raise TypeError(f"filepath must be str, bytes, os.PathLike or None, "
+                        f"not {type(filepath).__name__}")
+
+
+class _Wrapper:
+    _KIND = ""
+    _EVENTS = 0
+
+    def __init__(self, d_rss_trigger=-1, message=None, filepath=None):
+        _check_arguments(d_rss_trigger, message, filepath)
+        self._arguments = (d_rss_trigger, message, filepath)
+        self._tracer = None
+        self.log_path = None
+        self.events_seen = 0
+        self.events_written = 0
+
+    @property
+    def d_rss_trigger(self):
+        return self._arguments[0]
+
+    def __enter__(self):
+        if self._tracer is not None:
+            raise RuntimeError(f"this {type(self).__name__} is already active")
+        d_rss_trigger, message, filepath = self._arguments
+        tracer = _pymemtrace.Tracer(self._EVENTS, d_rss_trigger, filepath, message,
+                                    _OWN_CODE_PREFIX)
+        stack = _stack(self._KIND)
+        outer = stack[-1]._tracer if stack else None
+        if outer is not None:
+            outer.mark(f"Detaching this {self._KIND} file wrapper. New file:\n{tracer.log_path}")
+            outer.pause()
+        try:
+            tracer.start()
+        except BaseException:
+            if outer is not None:
+                outer.resume()
+            raise
+        self._tracer = tracer
+        self.log_path = tracer.log_path
+        stack.append(self)
+        return self
+
+    def __exit__(self, exc_type, exc_value, traceback):
+        tracer = self._tracer
+        if tracer is None:
+            raise RuntimeError(f"this {type(self).__name__} is not active")
+        stack = _stack(self._KIND)
+        try:
+            tracer.stop()
+        finally:
+            self.events_seen = tracer.events_seen
+            self.events_written = tracer.events_written
+            self._tracer = None
+            del tracer  # closes the log: its EOF row
+            if self in stack:
+                stack.remove(self)
+            if stack:
+                outer = stack[-1]._tracer
+                outer.resume()
+                outer.mark(f"Re-attaching this {self._KIND} file wrapper.")
+        return False
+
+    def __call__(self, function):
+        """Use as a decorator: every call of `function` is traced into a log of its own."""
+        if not callable(function):
+            raise TypeError(f"{type(self).__name__}(...) decorates callables, "
+                            f"not {type(function).__name__}")
+        arguments = self._arguments
+
+        @functools.wraps(function)
+        def traced(*args, **kwargs):
+            with type(self)(*arguments):
+                return function(*args, **kwargs)
+
+        return traced
+
+    @property
+    def active(self):
+        return self._tracer is not None
+
+    def write_message_to_log(self, message):
+        """Write `message` into the log as MSG rows (one per line)."""
+        if not isinstance(message, str):
+            raise TypeError(f"message must be str, not {type(message).__name__}")
+        if self._tracer is None:
+            raise RuntimeError(f"this {type(self).__name__} is not active")
+        self._tracer.mark(message)
+
+    def log_file_path(self):
+        """The path of this object's log (also after it exits), or None before it is entered."""
+        return self.log_path
+
+    def __repr__(self):
+        state = "active" if self.active else "inactive"
+        return (f"<{type(self).__name__} d_rss_trigger={self.d_rss_trigger} {state} "
+                f"log_path={self.log_path!r}>")
+
+
+class Profile(_Wrapper):
+    """Record RSS at Python call/return and C call/return/exception events.
+
+    d_rss_trigger: -1 (default) one page, 0 every event, N > 0 when |dRSS| >= N bytes.
+    message: an optional first line for the log. filepath: the log's path (default
+    YYMMDD_HHMMSS_PID.log in the current directory; an existing file is never overwritten).
+    """
+    _KIND = "profile"
+    _EVENTS = _pymemtrace.MASK_PROFILE
+
+
+class Trace(_Wrapper):
+    """Record RSS at Python call/return, line and exception events. Arguments as Profile."""
+    _KIND = "trace"
+    _EVENTS = _pymemtrace.MASK_TRACE
+
+
+def active(kind):
+    """The innermost active Profile ("profile") or Trace ("trace") of this thread, or None."""
+    stack = _stack(kind)
+    return stack[-1] if stack else None
+
+
+def depth(kind):
+    """How many Profile ("profile") or Trace ("trace") objects this thread has entered."""
+    return len(_stack(kind))

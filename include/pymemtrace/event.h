@@ -1,0 +1,92 @@
+/**
+ * @file event.h
+ * @brief The event model: what happened, where, and what RSS was at that moment.
+ *
+ * Sinks receive events as `const pmt_event *`. An event is owned by the library and valid only
+ * during the call that delivers it; copy what must outlive the call (the `file`, `function` and
+ * `message` strings stay valid until the tracer is destroyed).
+ */
+#ifndef PYMEMTRACE_EVENT_H
+#define PYMEMTRACE_EVENT_H
+
+#include <stdint.h>
+
+#include <pymemtrace/export.h>
+
+PMT_BEGIN_DECLS
+
+/**
+ * @brief What happened. Values are pinned; new kinds are only appended.
+ */
+typedef enum pmt_event_kind {
+    PMT_EV_CALL = 0,        /**< A Python function started (or a generator resumed). */
+    PMT_EV_RETURN = 1,      /**< A Python function returned (or yielded, or unwound). */
+    PMT_EV_C_CALL = 2,      /**< A C function is about to be called from Python. */
+    PMT_EV_C_RETURN = 3,    /**< A C function returned. */
+    PMT_EV_C_EXCEPTION = 4, /**< A C function raised. */
+    PMT_EV_EXCEPTION = 5,   /**< An exception was raised in Python code. */
+    PMT_EV_LINE = 6,        /**< A new line of Python code is about to run. */
+    PMT_EV_MARK = 7,        /**< A user mark (a message written into the log). */
+    PMT_EV_START = 8,       /**< The tracer started: the first row of a log. */
+    PMT_EV_STOP = 9,        /**< The tracer stopped: the last row of a log. */
+    PMT_EV_KIND_COUNT = 10  /**< Number of kinds in this version; not a kind. */
+} pmt_event_kind;
+
+/** @brief The bit of kind @p k in an event mask (see #PMT_PARAM_EVENT_MASK). */
+#define PMT_EV_BIT(k) (UINT64_C(1) << (k))
+
+/** @brief Events a profiler records: Python and C calls and returns, C exceptions. */
+#define PMT_EV_MASK_PROFILE                                                                        \
+    (PMT_EV_BIT(PMT_EV_CALL) | PMT_EV_BIT(PMT_EV_RETURN) | PMT_EV_BIT(PMT_EV_C_CALL) |              \
+     PMT_EV_BIT(PMT_EV_C_RETURN) | PMT_EV_BIT(PMT_EV_C_EXCEPTION))
+
+/** @brief Events a line tracer records: Python calls, returns, lines and exceptions. */
+#define PMT_EV_MASK_TRACE                                                                          \
+    (PMT_EV_BIT(PMT_EV_CALL) | PMT_EV_BIT(PMT_EV_RETURN) | PMT_EV_BIT(PMT_EV_LINE) |                \
+     PMT_EV_BIT(PMT_EV_EXCEPTION))
+
+/**
+ * @brief Why an event reached the sinks.
+ */
+typedef enum pmt_event_reason {
+    PMT_REASON_FIRST = 0,   /**< The start event, always written (text log: `FRST:`). */
+    PMT_REASON_TRIGGER = 1, /**< |RSS change| reached the trigger (text log: `NEXT:`). */
+    PMT_REASON_BEFORE = 2,  /**< The unwritten event just before a trigger (text log: `PREV:`). */
+    PMT_REASON_MESSAGE = 3, /**< A user mark, always written (text log: `MSG:`). */
+    PMT_REASON_LAST = 4     /**< The stop event, always written (text log: `LAST:`). */
+} pmt_event_reason;
+
+/**
+ * @brief One event. Read-only; fields are only ever appended.
+ *
+ * Check `struct_size` before reading a field added after the first version:
+ * `offsetof(pmt_event, field) + sizeof ev->field <= ev->struct_size`.
+ */
+typedef struct pmt_event {
+    uint32_t struct_size; /**< sizeof the struct as the library filled it. */
+    uint32_t kind;        /**< A #pmt_event_kind. */
+    uint32_t reason;      /**< A #pmt_event_reason. */
+    int32_t depth;        /**< Python stack depth of the thread (frames), 0 at the bottom. */
+    uint64_t seq;         /**< Event number: counts every event seen, written or not. */
+    uint64_t time_ns;     /**< Monotonic clock in nanoseconds (CLOCK_MONOTONIC on POSIX). */
+    uint64_t thread_id;   /**< OS thread id of the thread the event happened on. */
+    const char *file;     /**< UTF-8 file name of the code, never NULL ("" if unknown). */
+    const char *function; /**< UTF-8 function name (qualified for C functions), never NULL. */
+    int32_t line;         /**< Line number, 1-based; 0 if unknown. */
+    uint32_t reserved0;   /**< Zero; keeps the layout the same on 32- and 64-bit targets. */
+    uint64_t rss;         /**< Resident set size in bytes at the event. */
+    int64_t d_rss;        /**< rss minus the rss of the previously written event (0 before). */
+    const char *message;  /**< UTF-8 text of a #PMT_EV_MARK, else NULL. */
+} pmt_event;
+
+/**
+ * @brief The upper-case name of an event kind as written in text logs ("CALL", "C_EXCEPT").
+ * @param kind A #pmt_event_kind.
+ * @return A static string; "UNKNOWN" for a kind this version does not know.
+ * @par Thread safety: always safe.
+ */
+PMT_API const char *pmt_event_kind_name(int kind);
+
+PMT_END_DECLS
+
+#endif /* PYMEMTRACE_EVENT_H */

@@ -1,0 +1,74 @@
+/**
+ * @file rss.h
+ * @brief Resident set size: the process-wide helpers and the provider interface.
+ *
+ * A tracer asks its RSS provider for the current RSS at every event. The default provider is the
+ * operating system's (on Linux a `pread` of `/proc/self/statm` on a descriptor kept open and
+ * reopened after `fork`). Applications and tests may install their own with
+ * pmt_tracer_set_rss_provider().
+ */
+#ifndef PYMEMTRACE_RSS_H
+#define PYMEMTRACE_RSS_H
+
+#include <stdint.h>
+
+#include <pymemtrace/export.h>
+
+PMT_BEGIN_DECLS
+
+/**
+ * @brief The current resident set size of the calling process.
+ * @param[out] out_bytes Receives RSS in bytes.
+ * @return #PMT_OK, #PMT_EINVAL if @p out_bytes is NULL, #PMT_EIO if the OS call failed,
+ *         #PMT_ENOTSUP on an operating system without a provider.
+ * @par Thread safety: always safe.
+ */
+PMT_API int pmt_rss_current(uint64_t *out_bytes);
+
+/**
+ * @brief The peak resident set size of the calling process since it started, as the kernel
+ *        counts it (Linux: `getrusage` `ru_maxrss`).
+ * @param[out] out_bytes Receives the peak RSS in bytes.
+ * @return As pmt_rss_current().
+ * @par Thread safety: always safe.
+ */
+PMT_API int pmt_rss_peak(uint64_t *out_bytes);
+
+/**
+ * @brief The name of the operating system's default RSS provider ("linux-statm", ...).
+ * @return A static string; "none" where the platform has no provider.
+ */
+PMT_API const char *pmt_rss_default_provider_name(void);
+
+/**
+ * @brief A source of RSS values. The library copies the struct; only the fields covered by
+ *        `struct_size` are read, so older callers keep working when fields are appended.
+ *
+ * Initialise with #PMT_RSS_PROVIDER_INIT and set at least `read`.
+ */
+typedef struct pmt_rss_provider {
+    /** Set to sizeof(pmt_rss_provider) (done by #PMT_RSS_PROVIDER_INIT). */
+    uint32_t struct_size;
+    /** Short static name written to log headers; may be NULL. */
+    const char *name;
+    /**
+     * Required. Store the current RSS in bytes in @p out_bytes and return 0, or return a
+     * negative #pmt_status. Called at every event that passes the gate: must not allocate.
+     */
+    int (*read)(void *user_data, uint64_t *out_bytes);
+    /**
+     * Optional gate, consulted at every event before `read`: return 0 when RSS has certainly
+     * not changed since the last `read` (the tracer then reuses the last value), non-zero when it
+     * may have. NULL means "always may have changed".
+     */
+    int (*may_have_changed)(void *user_data);
+    /** Optional: called once when the tracer no longer uses the provider. */
+    void (*release)(void *user_data);
+} pmt_rss_provider;
+
+/** @brief Initialiser for a #pmt_rss_provider with every optional field empty. */
+#define PMT_RSS_PROVIDER_INIT {sizeof(pmt_rss_provider), 0, 0, 0, 0}
+
+PMT_END_DECLS
+
+#endif /* PYMEMTRACE_RSS_H */

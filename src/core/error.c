@@ -1,0 +1,69 @@
+#include "error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* One message per thread, so that concurrent failures in different tracers never mix. */
+static _Thread_local char last_message[512];
+static _Thread_local int last_os_error;
+
+const char *pmt_strerror(int code)
+{
+    switch (code) {
+    case PMT_OK:
+        return "success";
+    case PMT_EINVAL:
+        return "invalid argument";
+    case PMT_ENOMEM:
+        return "out of memory";
+    case PMT_EIO:
+        return "operating-system error";
+    case PMT_ENOTSUP:
+        return "not supported";
+    case PMT_ESTATE:
+        return "wrong state for this operation";
+    case PMT_EVERSION:
+        return "unknown struct size or version";
+    case PMT_ECALLBACK:
+        return "a callback failed";
+    case PMT_EPYTHON:
+        return "Python error";
+    case PMT_ENOTHREAD:
+        return "the calling thread does not hold the GIL";
+    default:
+        return "unknown error";
+    }
+}
+
+const char *pmt_last_error_message(void)
+{
+    return last_message;
+}
+
+int pmt_last_os_error(void)
+{
+    return last_os_error;
+}
+
+int pmt__fail(int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(last_message, sizeof last_message, fmt, ap);
+    va_end(ap);
+    last_os_error = 0;
+    return code;
+}
+
+int pmt__fail_os(int os_error, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(last_message, sizeof last_message, fmt, ap);
+    va_end(ap);
+    if (n >= 0 && (size_t)n < sizeof last_message)
+        snprintf(last_message + n, sizeof last_message - (size_t)n, ": %s", strerror(os_error));
+    last_os_error = os_error;
+    return PMT_EIO;
+}

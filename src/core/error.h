@@ -1,0 +1,20 @@
+/* Recording failures: each failing call sets the calling thread's message and returns its code. */
+#ifndef PMT_CORE_ERROR_H
+#define PMT_CORE_ERROR_H
+
+#include <pymemtrace/error.h>
+
+#if defined(__GNUC__)
+#define PMT__PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define PMT__PRINTF(f, a)
+#endif
+
+/* Sets the thread's message (and clears its OS error) and returns code. */
+int pmt__fail(int code, const char *fmt, ...) PMT__PRINTF(2, 3);
+
+/* Sets the thread's message with strerror(os_error) appended, records os_error, returns
+ * PMT_EIO. */
+int pmt__fail_os(int os_error, const char *fmt, ...) PMT__PRINTF(2, 3);
+
+#endif

@@ -1,0 +1,85 @@
+#define _GNU_SOURCE
+#include "log_file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../os/os.h"
+#include "error.h"
+
+enum { MAX_ORDINAL = 100000 };
+
+static char *default_name(void)
+{
+    pmt__utc_time now;
+    pmt__utc_now(&now);
+    char name[64];
+    snprintf(name, sizeof name, "%02d%02d%02d_%02d%02d%02d_%ld.log", now.year % 100, now.month,
+             now.day, now.hour, now.minute, now.second, pmt__process_id());
+    return strdup(name);
+}
+
+/* Index where "_N" goes: before the extension of the last path component, if it has one. */
+static size_t ordinal_position(const char *path)
+{
+    size_t len = strlen(path);
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    const char *dot = strrchr(base, '.');
+    return dot && dot != base ? (size_t)(dot - path) : len;
+}
+
+static char *with_ordinal(const char *path, int ordinal)
+{
+    size_t at = ordinal_position(path);
+    size_t len = strlen(path);
+    char suffix[16];
+    int n = snprintf(suffix, sizeof suffix, "_%d", ordinal);
+    char *name = malloc(len + (size_t)n + 1);
+    if (!name)
+        return NULL;
+    memcpy(name, path, at);
+    memcpy(name + at, suffix, (size_t)n);
+    memcpy(name + at + n, path + at, len - at + 1);
+    return name;
+}
+
+int pmt__log_file_create(const char *path, char **out_path, int *out_fd)
+{
+    char *base = path ? strdup(path) : default_name();
+    if (!base)
+        return pmt__fail(PMT_ENOMEM, "out of memory for a log file name");
+    if (base[0] == '\0') {
+        free(base);
+        return pmt__fail(PMT_EINVAL, "the log file path is empty");
+    }
+    for (int ordinal = 0; ordinal < MAX_ORDINAL; ordinal++) {
+        char *name = ordinal == 0 ? strdup(base) : with_ordinal(base, ordinal);
+        if (!name) {
+            free(base);
+            return pmt__fail(PMT_ENOMEM, "out of memory for a log file name");
+        }
+        int fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+            free(base);
+            *out_path = name;
+            *out_fd = fd;
+            return PMT_OK;
+        }
+        int err = errno;
+        if (err != EEXIST) {
+            int rc = pmt__fail_os(err, "cannot create log file '%s'", name);
+            free(name);
+            free(base);
+            return rc;
+        }
+        free(name);
+    }
+    int rc = pmt__fail_os(EEXIST, "no free log file name near '%s'", base);
+    free(base);
+    return rc;
+}

@@ -1,0 +1,19 @@
+/* The event path from a source to the sinks: numbering, clock, RSS, the trigger filter and
+ * delivery. */
+#ifndef PMT_CORE_PIPELINE_H
+#define PMT_CORE_PIPELINE_H
+
+#include "tracer_internal.h"
+
+/* Writes an event that bypasses the trigger (start, stop, mark) at the given location. */
+void pmt__pipeline_write_always(pmt_tracer *t, pmt_event_kind kind, pmt_event_reason reason,
+                                const char *file, const char *function, int32_t line,
+                                int32_t depth, const char *message);
+
+/* Resets the filter for a new run. */
+void pmt__pipeline_reset(pmt_tracer *t);
+
+/* Asks every live sink to flush; a failing sink is disabled. */
+void pmt__pipeline_flush(pmt_tracer *t);
+
+#endif

@@ -1,0 +1,50 @@
+/* The sink object shared by every kind of sink: a copied function table and its user data. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "tracer_internal.h"
+
+int pmt_sink_create(pmt_sink **out, const pmt_sink_ops *ops, void *user_data)
+{
+    if (!out || !ops || !ops->write)
+        return pmt__fail(PMT_EINVAL, "pmt_sink_create: NULL out, ops or ops->write");
+    *out = NULL;
+    if (ops->struct_size < offsetof(pmt_sink_ops, flush) || ops->struct_size > sizeof *ops)
+        return pmt__fail(PMT_EVERSION, "pmt_sink_ops: unknown struct_size %u",
+                         (unsigned)ops->struct_size);
+    pmt_sink *sink = calloc(1, sizeof *sink);
+    if (!sink)
+        return pmt__fail(PMT_ENOMEM, "out of memory for a sink");
+    pmt_sink_ops copy = PMT_SINK_OPS_INIT;
+    memcpy(&copy, ops, ops->struct_size);
+    copy.struct_size = sizeof copy;
+    sink->ops = copy;
+    sink->user_data = user_data;
+    *out = sink;
+    return PMT_OK;
+}
+
+const char *pmt_sink_path(const pmt_sink *sink)
+{
+    return sink ? sink->path : NULL;
+}
+
+void pmt__sink_free(pmt_sink *sink)
+{
+    if (!sink)
+        return;
+    if (!sink->failed && sink->ops.flush)
+        sink->ops.flush(sink->user_data);
+    if (sink->ops.close)
+        sink->ops.close(sink->user_data);
+    free(sink->path);
+    free(sink);
+}
+
+void pmt_sink_destroy(pmt_sink *sink)
+{
+    /* A sink handed to a tracer is the tracer's to destroy. */
+    if (sink && !sink->owned)
+        pmt__sink_free(sink);
+}

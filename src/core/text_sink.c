@@ -1,0 +1,345 @@
+/* The text log in pymemtrace's format:
+ *
+ *   [message]
+ *   SOF
+ *   HDR:  Event        dEvent  Clock        What     File ... #line Function ...  RSS  dRSS
+ *   FRST: / NEXT: / PREV: / LAST: rows with those columns, MSG: rows with a "# text" tail
+ *   EOF
+ *
+ * Columns are padded to fixed widths; longer values are written whole. Rows are formatted by
+ * hand (no printf) because the text sink formats every written event. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "log_file.h"
+#include "tracer_internal.h"
+
+enum {
+    BUFFER_SIZE = 64 * 1024,
+    W_EVENT = 12,
+    W_DEVENT = 6, /* after the '+' */
+    W_CLOCK = 12,
+    W_WHAT = 8,
+    W_FILE = 80,
+    W_LINE = 5,
+    W_FUNCTION = 32,
+    W_RSS = 12,
+};
+static const uint64_t flush_interval_ns = 1000000000u;
+
+typedef struct text_sink {
+    int fd;
+    int failed;
+    size_t used;
+    uint64_t origin_ns, last_flush_ns, last_seq;
+    int have_origin;
+    char buf[BUFFER_SIZE];
+} text_sink;
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static int flush_buffer(text_sink *s)
+{
+    if (s->failed)
+        return -1;
+    if (s->used && write_all(s->fd, s->buf, s->used) != 0)
+        s->failed = 1;
+    s->used = 0;
+    return s->failed ? -1 : 0;
+}
+
+static void put(text_sink *s, const char *p, size_t n)
+{
+    if (s->used + n > BUFFER_SIZE)
+        flush_buffer(s);
+    if (n > BUFFER_SIZE) {
+        if (!s->failed && write_all(s->fd, p, n) != 0)
+            s->failed = 1;
+        return;
+    }
+    memcpy(s->buf + s->used, p, n);
+    s->used += n;
+}
+
+static void put_str(text_sink *s, const char *p)
+{
+    put(s, p, strlen(p));
+}
+
+static void put_spaces(text_sink *s, size_t n)
+{
+    static const char spaces[] = "                                                                "
+                                 "                                ";
+    while (n > 0) {
+        size_t k = n < sizeof spaces - 1 ? n : sizeof spaces - 1;
+        put(s, spaces, k);
+        n -= k;
+    }
+}
+
+/* Writes n bytes of UTF-8 text whole; control characters become \xNN so that a row stays one
+ * line. Returns the number of bytes written, for padding (UTF-8 names may pad a little short). */
+static size_t put_text_n(text_sink *s, const char *p, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t written = 0, run = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (c >= 0x20 && c != 0x7f)
+            continue;
+        put(s, p + run, i - run);
+        char esc[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
+        put(s, esc, 4);
+        written += i - run + 4;
+        run = i + 1;
+    }
+    put(s, p + run, n - run);
+    return written + n - run;
+}
+
+static size_t put_text(text_sink *s, const char *p)
+{
+    return put_text_n(s, p, strlen(p));
+}
+
+static void put_left(text_sink *s, const char *text, size_t width)
+{
+    size_t n = put_text(s, text);
+    if (n < width)
+        put_spaces(s, width - n);
+}
+
+static size_t format_u64(char *out, uint64_t v)
+{
+    char tmp[24];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    return n;
+}
+
+static size_t format_i64(char *out, int64_t v)
+{
+    if (v >= 0)
+        return format_u64(out, (uint64_t)v);
+    out[0] = '-';
+    return 1 + format_u64(out + 1, (uint64_t)0 - (uint64_t)v);
+}
+
+static void put_number(text_sink *s, const char *digits, size_t n, size_t width, int right)
+{
+    if (right && n < width)
+        put_spaces(s, width - n);
+    put(s, digits, n);
+    if (!right && n < width)
+        put_spaces(s, width - n);
+}
+
+static void put_u64(text_sink *s, uint64_t v, size_t width, int right)
+{
+    char d[24];
+    put_number(s, d, format_u64(d, v), width, right);
+}
+
+static void put_i64(text_sink *s, int64_t v, size_t width, int right)
+{
+    char d[24];
+    put_number(s, d, format_i64(d, v), width, right);
+}
+
+/* Seconds with six decimals, rounded to the microsecond. */
+static void put_clock(text_sink *s, uint64_t ns, size_t width)
+{
+    uint64_t us = (ns + 500) / 1000;
+    char d[32];
+    size_t n = format_u64(d, us / 1000000);
+    d[n++] = '.';
+    uint64_t frac = us % 1000000;
+    for (int i = 5; i >= 0; i--) {
+        d[n + (size_t)i] = (char)('0' + frac % 10);
+        frac /= 10;
+    }
+    put_number(s, d, n + 6, width, 0);
+}
+
+static const char *tag_of(uint32_t reason)
+{
+    switch (reason) {
+    case PMT_REASON_FIRST:
+        return "FRST: ";
+    case PMT_REASON_TRIGGER:
+        return "NEXT: ";
+    case PMT_REASON_BEFORE:
+        return "PREV: ";
+    case PMT_REASON_MESSAGE:
+        return "MSG:  ";
+    default:
+        return "LAST: ";
+    }
+}
+
+/* Event, +dEvent and Clock: the columns every row starts with. */
+static void put_position(text_sink *s, const pmt_event *ev)
+{
+    put_u64(s, ev->seq, W_EVENT, 0);
+    put(s, " +", 2);
+    put_u64(s, ev->seq - s->last_seq, W_DEVENT, 0);
+    put(s, " ", 1);
+    put_clock(s, ev->time_ns - s->origin_ns, W_CLOCK);
+}
+
+static void put_message_rows(text_sink *s, const pmt_event *ev)
+{
+    const char *line = ev->message;
+    for (;;) {
+        const char *end = strchr(line, '\n');
+        put_str(s, tag_of(ev->reason));
+        put_position(s, ev);
+        put(s, " # ", 3);
+        put_text_n(s, line, end ? (size_t)(end - line) : strlen(line));
+        put(s, "\n", 1);
+        if (!end)
+            return;
+        line = end + 1;
+    }
+}
+
+static int text_write(const pmt_event *ev, void *user_data)
+{
+    text_sink *s = user_data;
+    if (!s->have_origin) {
+        s->origin_ns = ev->time_ns;
+        s->last_flush_ns = ev->time_ns;
+        s->last_seq = ev->seq;
+        s->have_origin = 1;
+    }
+    if (ev->kind == PMT_EV_MARK && ev->message) {
+        put_message_rows(s, ev);
+    } else {
+        put_str(s, tag_of(ev->reason));
+        put_position(s, ev);
+        put(s, " ", 1);
+        put_left(s, pmt_event_kind_name((int)ev->kind), W_WHAT);
+        put(s, " ", 1);
+        put_left(s, ev->file, W_FILE);
+        put(s, " ", 1);
+        put_i64(s, ev->line, W_LINE, 1);
+        put(s, " ", 1);
+        put_left(s, ev->function, W_FUNCTION);
+        put(s, " ", 1);
+        put_u64(s, ev->rss, W_RSS, 1);
+        put(s, " ", 1);
+        put_i64(s, ev->d_rss, W_RSS, 1);
+        put(s, "\n", 1);
+    }
+    s->last_seq = ev->seq;
+    if (ev->time_ns - s->last_flush_ns >= flush_interval_ns) {
+        s->last_flush_ns = ev->time_ns;
+        flush_buffer(s);
+    }
+    return s->failed ? -1 : 0;
+}
+
+static int text_flush(void *user_data)
+{
+    return flush_buffer(user_data);
+}
+
+static void text_close(void *user_data)
+{
+    text_sink *s = user_data;
+    put_str(s, "EOF\n");
+    flush_buffer(s);
+    close(s->fd);
+    free(s);
+}
+
+static void put_header(text_sink *s, const char *message)
+{
+    if (message) {
+        put_str(s, message);
+        put(s, "\n", 1);
+    }
+    put_str(s, "SOF\n");
+    put_str(s, "HDR:  ");
+    put_left(s, "Event", W_EVENT);
+    put(s, " ", 1);
+    put_left(s, "dEvent", W_DEVENT + 1);
+    put(s, " ", 1);
+    put_left(s, "Clock", W_CLOCK);
+    put(s, " ", 1);
+    put_left(s, "What", W_WHAT);
+    put(s, " ", 1);
+    put_left(s, "File", W_FILE);
+    put(s, " ", 1);
+    put_spaces(s, W_LINE - 5);
+    put_str(s, "#line");
+    put(s, " ", 1);
+    put_left(s, "Function", W_FUNCTION);
+    put(s, " ", 1);
+    put_spaces(s, W_RSS - 3);
+    put_str(s, "RSS");
+    put(s, " ", 1);
+    put_spaces(s, W_RSS - 4);
+    put_str(s, "dRSS");
+    put(s, "\n", 1);
+}
+
+int pmt_sink_text_open(pmt_sink **out, const char *path, const char *message)
+{
+    if (!out)
+        return pmt__fail(PMT_EINVAL, "pmt_sink_text_open: out is NULL");
+    *out = NULL;
+    text_sink *s = calloc(1, sizeof *s);
+    if (!s)
+        return pmt__fail(PMT_ENOMEM, "out of memory for a text sink");
+    char *used_path;
+    int rc = pmt__log_file_create(path, &used_path, &s->fd);
+    if (rc != PMT_OK) {
+        free(s);
+        return rc;
+    }
+    put_header(s, message);
+    if (flush_buffer(s) != 0) {
+        rc = pmt__fail_os(errno, "cannot write log file '%s'", used_path);
+        close(s->fd);
+        free(s);
+        free(used_path);
+        return rc;
+    }
+    pmt_sink_ops ops = PMT_SINK_OPS_INIT;
+    ops.write = text_write;
+    ops.flush = text_flush;
+    ops.close = text_close;
+    rc = pmt_sink_create(out, &ops, s);
+    if (rc != PMT_OK) {
+        close(s->fd);
+        free(s);
+        free(used_path);
+        return rc;
+    }
+    (*out)->path = used_path;
+    return PMT_OK;
+}

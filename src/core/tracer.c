@@ -1,0 +1,307 @@
+/* The tracer's life cycle, parameters and collaborators. The event path is in pipeline.c. */
+#define _GNU_SOURCE /* strdup */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../os/os.h"
+#include "../rss/rss_internal.h"
+#include "error.h"
+#include "pipeline.h"
+#include "tracer_internal.h"
+
+static const uint64_t all_hook_kinds =
+    PMT_EV_BIT(PMT_EV_CALL) | PMT_EV_BIT(PMT_EV_RETURN) | PMT_EV_BIT(PMT_EV_C_CALL) |
+    PMT_EV_BIT(PMT_EV_C_RETURN) | PMT_EV_BIT(PMT_EV_C_EXCEPTION) | PMT_EV_BIT(PMT_EV_EXCEPTION) |
+    PMT_EV_BIT(PMT_EV_LINE);
+static const uint64_t always_kinds =
+    PMT_EV_BIT(PMT_EV_MARK) | PMT_EV_BIT(PMT_EV_START) | PMT_EV_BIT(PMT_EV_STOP);
+
+static uint64_t monotonic_clock(void *user_data)
+{
+    (void)user_data;
+    return pmt__monotonic_ns();
+}
+
+int pmt__tracer_create_with_source(pmt_tracer **out, const pmt__source_ops *source)
+{
+    if (!out || !source)
+        return pmt__fail(PMT_EINVAL, "pmt_tracer_create: out is NULL");
+    *out = NULL;
+    pmt_tracer *t = calloc(1, sizeof *t);
+    if (!t)
+        return pmt__fail(PMT_ENOMEM, "out of memory for a tracer");
+    int rc = pmt__rss_default_provider(&t->rss, &t->rss_user_data);
+    if (rc != PMT_OK) {
+        free(t);
+        return rc;
+    }
+    t->state = PMT_STATE_CREATED;
+    t->trigger_param = -1;
+    t->event_mask = PMT_EV_MASK_PROFILE | always_kinds;
+    t->clock = monotonic_clock;
+    t->source = source;
+    t->slots[0].struct_size = t->slots[1].struct_size = sizeof(pmt_event);
+    pmt__strings_init(&t->strings);
+    *out = t;
+    return PMT_OK;
+}
+
+int pmt__tracer_set_own_code_prefix(pmt_tracer *t, const char *prefix)
+{
+    char *copy = prefix ? strdup(prefix) : NULL;
+    if (prefix && !copy)
+        return pmt__fail(PMT_ENOMEM, "out of memory for a path prefix");
+    free(t->own_code_prefix);
+    t->own_code_prefix = copy;
+    return PMT_OK;
+}
+
+void pmt__tracer_set_clock(pmt_tracer *t, uint64_t (*clock)(void *), void *user_data)
+{
+    t->clock = clock;
+    t->clock_user_data = user_data;
+}
+
+static void release_rss_provider(pmt_tracer *t)
+{
+    if (t->rss.release)
+        t->rss.release(t->rss_user_data);
+    t->rss.release = NULL;
+}
+
+void pmt_tracer_destroy(pmt_tracer *t)
+{
+    if (!t)
+        return;
+    if (t->state == PMT_STATE_RUNNING || t->state == PMT_STATE_PAUSED)
+        pmt_tracer_stop(t);
+    for (size_t i = 0; i < t->sink_count; i++)
+        pmt__sink_free(t->sinks[i]);
+    free(t->sinks);
+    release_rss_provider(t);
+    pmt__strings_free(&t->strings);
+    free(t->own_code_prefix);
+    free(t);
+}
+
+int pmt_param_bounds(pmt_param param, int64_t *out_min, int64_t *out_max)
+{
+    if (!out_min || !out_max)
+        return pmt__fail(PMT_EINVAL, "pmt_param_bounds: NULL output");
+    switch (param) {
+    case PMT_PARAM_D_RSS_TRIGGER:
+        *out_min = -1;
+        *out_max = INT64_MAX;
+        return PMT_OK;
+    case PMT_PARAM_EVENT_MASK:
+        *out_min = 1;
+        *out_max = (int64_t)((UINT64_C(1) << PMT_EV_KIND_COUNT) - 1);
+        return PMT_OK;
+    }
+    return pmt__fail(PMT_ENOTSUP, "unknown parameter %d", (int)param);
+}
+
+int pmt_tracer_set_param(pmt_tracer *t, pmt_param param, int64_t value)
+{
+    if (!t)
+        return pmt__fail(PMT_EINVAL, "pmt_tracer_set_param: tracer is NULL");
+    int64_t lo, hi;
+    int rc = pmt_param_bounds(param, &lo, &hi);
+    if (rc != PMT_OK)
+        return rc;
+    if (t->state != PMT_STATE_CREATED)
+        return pmt__fail(PMT_ESTATE, "parameters are fixed once the tracer has started");
+    if (value < lo || value > hi)
+        return pmt__fail(PMT_EINVAL, "parameter %d: %lld is outside [%lld, %lld]", (int)param,
+                         (long long)value, (long long)lo, (long long)hi);
+    switch (param) {
+    case PMT_PARAM_D_RSS_TRIGGER:
+        t->trigger_param = value;
+        break;
+    case PMT_PARAM_EVENT_MASK:
+        if (((uint64_t)value & all_hook_kinds) == 0)
+            return pmt__fail(PMT_EINVAL, "event mask 0x%llx selects no observable event",
+                             (unsigned long long)value);
+        t->event_mask = ((uint64_t)value & all_hook_kinds) | always_kinds;
+        break;
+    }
+    return PMT_OK;
+}
+
+int pmt_tracer_get_param(const pmt_tracer *t, pmt_param param, int64_t *out_value)
+{
+    if (!t || !out_value)
+        return pmt__fail(PMT_EINVAL, "pmt_tracer_get_param: NULL argument");
+    switch (param) {
+    case PMT_PARAM_D_RSS_TRIGGER:
+        *out_value = t->trigger_param;
+        return PMT_OK;
+    case PMT_PARAM_EVENT_MASK:
+        *out_value = (int64_t)(t->event_mask & all_hook_kinds);
+        return PMT_OK;
+    }
+    return pmt__fail(PMT_ENOTSUP, "unknown parameter %d", (int)param);
+}
+
+int pmt_tracer_get_stat(const pmt_tracer *t, pmt_stat stat, uint64_t *out_value)
+{
+    if (!t || !out_value)
+        return pmt__fail(PMT_EINVAL, "pmt_tracer_get_stat: NULL argument");
+    switch (stat) {
+    case PMT_STAT_EVENTS_SEEN:
+        *out_value = t->seq;
+        return PMT_OK;
+    case PMT_STAT_EVENTS_WRITTEN:
+        *out_value = t->written;
+        return PMT_OK;
+    case PMT_STAT_SINKS_FAILED:
+        *out_value = t->sinks_failed;
+        return PMT_OK;
+    case PMT_STAT_RSS_ERRORS:
+        *out_value = t->rss_errors;
+        return PMT_OK;
+    }
+    return pmt__fail(PMT_ENOTSUP, "unknown counter %d", (int)stat);
+}
+
+int pmt_tracer_state_of(const pmt_tracer *t)
+{
+    if (!t)
+        return pmt__fail(PMT_EINVAL, "pmt_tracer_state_of: tracer is NULL");
+    return t->state;
+}
+
+int pmt_tracer_set_rss_provider(pmt_tracer *t, const pmt_rss_provider *provider, void *user_data)
+{
+    if (!t || !provider || !provider->read)
+        return pmt__fail(PMT_EINVAL, "pmt_tracer_set_rss_provider: NULL tracer, provider or read");
+    if (provider->struct_size < offsetof(pmt_rss_provider, may_have_changed) ||
+        provider->struct_size > sizeof(pmt_rss_provider))
+        return pmt__fail(PMT_EVERSION, "pmt_rss_provider: unknown struct_size %u",
+                         (unsigned)provider->struct_size);
+    if (t->state != PMT_STATE_CREATED)
+        return pmt__fail(PMT_ESTATE, "the RSS provider is fixed once the tracer has started");
+    release_rss_provider(t);
+    pmt_rss_provider copy = PMT_RSS_PROVIDER_INIT;
+    memcpy(&copy, provider, provider->struct_size);
+    copy.struct_size = sizeof copy;
+    t->rss = copy;
+    t->rss_user_data = user_data;
+    return PMT_OK;
+}
+
+int pmt_tracer_add_sink(pmt_tracer *t, pmt_sink *sink)
+{
+    if (!t || !sink)
+        return pmt__fail(PMT_EINVAL, "pmt_tracer_add_sink: NULL tracer or sink");
+    if (sink->owned)
+        return pmt__fail(PMT_EINVAL, "the sink already belongs to a tracer");
+    if (t->state != PMT_STATE_CREATED)
+        return pmt__fail(PMT_ESTATE, "sinks are fixed once the tracer has started");
+    pmt_sink **grown = realloc(t->sinks, (t->sink_count + 1) * sizeof *grown);
+    if (!grown)
+        return pmt__fail(PMT_ENOMEM, "out of memory adding a sink");
+    t->sinks = grown;
+    t->sinks[t->sink_count++] = sink;
+    sink->owned = 1;
+    return PMT_OK;
+}
+
+/* Writes an always-written event at the interpreter's current location. */
+static void write_here(pmt_tracer *t, pmt_event_kind kind, pmt_event_reason reason,
+                       const char *message)
+{
+    const char *file = "", *function = "";
+    int32_t line = 0, depth = 0;
+    t->source->locate(t, t->source_state, &file, &function, &line, &depth);
+    pmt__pipeline_write_always(t, kind, reason, file, function, line, depth, message);
+}
+
+int pmt_tracer_start(pmt_tracer *t)
+{
+    if (!t)
+        return pmt__fail(PMT_EINVAL, "pmt_tracer_start: tracer is NULL");
+    if (t->state != PMT_STATE_CREATED)
+        return pmt__fail(PMT_ESTATE, "the tracer was already started");
+    int rc = t->source->check_thread();
+    if (rc != PMT_OK)
+        return rc;
+    t->trigger_bytes = t->trigger_param < 0 ? (uint64_t)pmt__page_size() : (uint64_t)t->trigger_param;
+    pmt__pipeline_reset(t);
+    rc = t->source->attach(t, &t->source_state);
+    if (rc != PMT_OK)
+        return rc;
+    write_here(t, PMT_EV_START, PMT_REASON_FIRST, NULL);
+    t->state = PMT_STATE_RUNNING;
+    return PMT_OK;
+}
+
+int pmt_tracer_pause(pmt_tracer *t)
+{
+    if (!t)
+        return pmt__fail(PMT_EINVAL, "pmt_tracer_pause: tracer is NULL");
+    if (t->state != PMT_STATE_RUNNING)
+        return pmt__fail(PMT_ESTATE, "only a running tracer can be paused");
+    int rc = t->source->check_thread();
+    if (rc == PMT_OK)
+        rc = t->source->detach(t, t->source_state);
+    if (rc != PMT_OK)
+        return rc;
+    t->state = PMT_STATE_PAUSED;
+    pmt__pipeline_flush(t);
+    return PMT_OK;
+}
+
+int pmt_tracer_resume(pmt_tracer *t)
+{
+    if (!t)
+        return pmt__fail(PMT_EINVAL, "pmt_tracer_resume: tracer is NULL");
+    if (t->state != PMT_STATE_PAUSED)
+        return pmt__fail(PMT_ESTATE, "only a paused tracer can be resumed");
+    int rc = t->source->check_thread();
+    if (rc == PMT_OK)
+        rc = t->source->attach(t, &t->source_state);
+    if (rc != PMT_OK)
+        return rc;
+    /* Events while paused were not seen: the next event must not be preceded by a PREV row
+     * for an event from before the pause. */
+    t->previous_written = 1;
+    t->state = PMT_STATE_RUNNING;
+    return PMT_OK;
+}
+
+int pmt_tracer_stop(pmt_tracer *t)
+{
+    if (!t)
+        return pmt__fail(PMT_EINVAL, "pmt_tracer_stop: tracer is NULL");
+    if (t->state != PMT_STATE_RUNNING && t->state != PMT_STATE_PAUSED)
+        return pmt__fail(PMT_ESTATE, "only a running or paused tracer can be stopped");
+    int rc = t->source->check_thread();
+    if (rc == PMT_OK && t->state == PMT_STATE_RUNNING)
+        rc = t->source->detach(t, t->source_state);
+    if (rc != PMT_OK)
+        return rc;
+    write_here(t, PMT_EV_STOP, PMT_REASON_LAST, NULL);
+    pmt__pipeline_flush(t);
+    t->source->release(t, t->source_state);
+    t->source_state = NULL;
+    t->state = PMT_STATE_STOPPED;
+    return PMT_OK;
+}
+
+int pmt_tracer_mark(pmt_tracer *t, const char *text)
+{
+    if (!t || !text)
+        return pmt__fail(PMT_EINVAL, "pmt_tracer_mark: NULL tracer or text");
+    if (t->state != PMT_STATE_RUNNING && t->state != PMT_STATE_PAUSED)
+        return pmt__fail(PMT_ESTATE, "marks need a running or paused tracer");
+    int rc = t->source->check_thread();
+    if (rc != PMT_OK)
+        return rc;
+    const char *kept = pmt__strings_intern(&t->strings, text, strlen(text));
+    if (!kept)
+        return pmt__fail(PMT_ENOMEM, "out of memory keeping a mark");
+    write_here(t, PMT_EV_MARK, PMT_REASON_MESSAGE, kept);
+    pmt__pipeline_flush(t);
+    return PMT_OK;
+}

@@ -1,0 +1,53 @@
+/* Walking the calling thread's Python stack: only at start, resume, stop and marks. */
+#include "cpython.h"
+
+/* New reference to frame.f_back, or NULL at the bottom. */
+static PyObject *back_of(PyObject *frame)
+{
+    PyObject *back = PyObject_GetAttrString(frame, "f_back");
+    if (!back) {
+        PyErr_Clear();
+        return NULL;
+    }
+    if (back == Py_None) {
+        Py_DECREF(back);
+        return NULL;
+    }
+    return back;
+}
+
+int32_t pmt__frame_depth(void)
+{
+    int32_t depth = 0;
+    PyObject *frame = (PyObject *)PyEval_GetFrame(); /* borrowed */
+    Py_XINCREF(frame);
+    while (frame) {
+        depth++;
+        PyObject *back = back_of(frame);
+        Py_DECREF(frame);
+        frame = back;
+    }
+    return depth;
+}
+
+void pmt__frame_locate(pmt__cpy_state *st, const char **file, const char **function,
+                       int32_t *line)
+{
+    PyObject *frame = (PyObject *)PyEval_GetFrame();
+    Py_XINCREF(frame);
+    while (frame) {
+        PyCodeObject *code = PyFrame_GetCode((PyFrameObject *)frame);
+        pmt__code_entry *e = code ? pmt__code_entry_of(st, (PyObject *)code) : NULL;
+        Py_XDECREF(code);
+        if (e && !e->ignored) {
+            *file = e->file;
+            *function = e->function;
+            *line = PyFrame_GetLineNumber((PyFrameObject *)frame);
+            Py_DECREF(frame);
+            return;
+        }
+        PyObject *back = back_of(frame);
+        Py_DECREF(frame);
+        frame = back;
+    }
+}

@@ -1,0 +1,208 @@
+/* Python 3.10 and 3.11: PyEval_SetProfile/SetTrace are not in the limited API, so a C function
+ * is installed with sys.setprofile (calls, returns, C calls) and/or sys.settrace (lines,
+ * exceptions). Both hooks are per thread, so only the starting thread is traced. */
+#include "../core/error.h"
+#include "cpython.h"
+
+enum legacy_what { W_CALL, W_EXCEPTION, W_LINE, W_RETURN, W_C_CALL, W_C_EXCEPTION, W_C_RETURN, W_OPCODE };
+static const char *const what_names[8] = {"call",   "exception",   "line",     "return",
+                                          "c_call", "c_exception", "c_return", "opcode"};
+
+/* The event string is one of CPython's interned names: compare pointers first. */
+static int what_of(pmt__cpy_state *st, PyObject *what)
+{
+    for (int i = 0; i < 8; i++)
+        if (what == st->what[i])
+            return i;
+    for (int i = 0; i < 8; i++)
+        if (PyUnicode_Check(what) && PyUnicode_CompareWithASCIIString(what, what_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+static int wants_profile_hook(const pmt_tracer *t)
+{
+    return pmt__tracer_wants(t, PMT_EV_CALL) || pmt__tracer_wants(t, PMT_EV_RETURN) ||
+           pmt__tracer_wants(t, PMT_EV_C_CALL) || pmt__tracer_wants(t, PMT_EV_C_RETURN) ||
+           pmt__tracer_wants(t, PMT_EV_C_EXCEPTION);
+}
+
+static int wants_trace_hook(const pmt_tracer *t)
+{
+    return pmt__tracer_wants(t, PMT_EV_LINE) || pmt__tracer_wants(t, PMT_EV_EXCEPTION);
+}
+
+/* One hook serves both roles; frames_too says whether it also keeps the depth (the profile hook
+ * does when installed, else the trace hook). */
+static void handle(pmt__cpy_state *st, PyObject *frame, int what, PyObject *arg, int frames_too)
+{
+    pmt_tracer *t = st->tracer;
+    PyCodeObject *code = PyFrame_GetCode((PyFrameObject *)frame);
+    if (!code)
+        return;
+    pmt__code_entry *e = pmt__code_entry_of(st, (PyObject *)code);
+    Py_DECREF(code); /* the frame keeps it alive */
+    if (!e)
+        return;
+    switch (what) {
+    case W_CALL:
+        if (!frames_too)
+            return;
+        st->depth++;
+        if (!e->ignored)
+            pmt__tracer_event(t, PMT_EV_CALL, e->file, e->function, e->first_line, st->depth);
+        return;
+    case W_RETURN:
+        if (!frames_too)
+            return;
+        if (!e->ignored && pmt__tracer_wants(t, PMT_EV_RETURN))
+            pmt__tracer_event(t, PMT_EV_RETURN, e->file, e->function,
+                              PyFrame_GetLineNumber((PyFrameObject *)frame), st->depth);
+        if (st->depth > 0)
+            st->depth--;
+        return;
+    case W_LINE:
+    case W_EXCEPTION: {
+        pmt_event_kind kind = what == W_LINE ? PMT_EV_LINE : PMT_EV_EXCEPTION;
+        if (!e->ignored && pmt__tracer_wants(t, kind))
+            pmt__tracer_event(t, kind, e->file, e->function,
+                              PyFrame_GetLineNumber((PyFrameObject *)frame), st->depth);
+        return;
+    }
+    case W_C_CALL:
+    case W_C_RETURN:
+    case W_C_EXCEPTION: {
+        pmt_event_kind kind = what == W_C_CALL     ? PMT_EV_C_CALL
+                              : what == W_C_RETURN ? PMT_EV_C_RETURN
+                                                   : PMT_EV_C_EXCEPTION;
+        if (e->ignored || !pmt__tracer_wants(t, kind))
+            return;
+        pmt__code_entry *callee = pmt__c_function_entry_of(st, arg);
+        if (callee)
+            pmt__tracer_event(t, kind, e->file, callee->function,
+                              PyFrame_GetLineNumber((PyFrameObject *)frame), st->depth);
+        return;
+    }
+    default:
+        return;
+    }
+}
+
+/* sys.setprofile(hook): hook(frame, event, arg); the result is ignored. */
+static PyObject *profile_hook(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    pmt__cpy_state *st = pmt__state_of(self);
+    if (nargs == 3 && pmt__state_active(st))
+        handle(st, args[0], what_of(st, args[1]), args[2], 1);
+    Py_RETURN_NONE;
+}
+
+/* sys.settrace(hook): the result becomes the frame's local trace function, so return the hook
+ * itself to keep receiving line events. */
+static PyObject *trace_hook(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    pmt__cpy_state *st = pmt__state_of(self);
+    if (nargs != 3 || !st || !st->running)
+        Py_RETURN_NONE;
+    if (pmt__state_active(st))
+        handle(st, args[0], what_of(st, args[1]), args[2], st->profile_hook == NULL);
+    Py_INCREF(st->trace_hook);
+    return st->trace_hook;
+}
+
+#define FASTCALL(f) ((PyCFunction)(void (*)(void))(f))
+static PyMethodDef profile_def = {"pymemtrace_profile", FASTCALL(profile_hook), METH_FASTCALL,
+                                  NULL};
+static PyMethodDef trace_def = {"pymemtrace_trace", FASTCALL(trace_hook), METH_FASTCALL, NULL};
+
+static int call_sys(const char *name, PyObject *arg)
+{
+    PyObject *fn = PySys_GetObject(name); /* borrowed */
+    if (!fn) {
+        PyErr_Format(PyExc_RuntimeError, "sys.%s is missing", name);
+        return -1;
+    }
+    PyObject *r = PyObject_CallFunctionObjArgs(fn, arg, NULL);
+    Py_XDECREF(r);
+    return r ? 0 : -1;
+}
+
+/* Frames already running when settrace is installed never got a local trace function: give them
+ * one (value = the hook) or take ours back (value = None, only where it is ours). */
+static void set_frames_trace(pmt__cpy_state *st, PyObject *value)
+{
+    PyObject *frame = (PyObject *)PyEval_GetFrame();
+    Py_XINCREF(frame);
+    while (frame) {
+        PyObject *current = PyObject_GetAttrString(frame, "f_trace");
+        if (!current)
+            PyErr_Clear();
+        if (value != Py_None || current == st->trace_hook) {
+            if (PyObject_SetAttrString(frame, "f_trace", value) != 0)
+                PyErr_Clear();
+        }
+        Py_XDECREF(current);
+        PyObject *back = PyObject_GetAttrString(frame, "f_back");
+        Py_DECREF(frame);
+        frame = back && back != Py_None ? back : NULL;
+        if (!back)
+            PyErr_Clear();
+        else if (back == Py_None)
+            Py_DECREF(back);
+    }
+}
+
+int pmt__legacy_attach(pmt__cpy_state *st)
+{
+    if (!st->what[0]) {
+        for (int i = 0; i < 8; i++) {
+            st->what[i] = PyUnicode_InternFromString(what_names[i]);
+            if (!st->what[i])
+                return pmt__fail(PMT_EPYTHON, "out of memory interning event names");
+        }
+    }
+    pmt_tracer *t = st->tracer;
+    if (wants_profile_hook(t) && !st->profile_hook) {
+        st->profile_hook = PyCFunction_NewEx(&profile_def, st->self_capsule, NULL);
+        if (!st->profile_hook)
+            return pmt__fail(PMT_EPYTHON, "cannot create the profile hook");
+    }
+    if (wants_trace_hook(t) && !st->trace_hook) {
+        st->trace_hook = PyCFunction_NewEx(&trace_def, st->self_capsule, NULL);
+        if (!st->trace_hook)
+            return pmt__fail(PMT_EPYTHON, "cannot create the trace hook");
+    }
+    if (st->profile_hook && call_sys("setprofile", st->profile_hook) != 0)
+        return pmt__fail(PMT_EPYTHON, "sys.setprofile failed");
+    if (st->trace_hook) {
+        st->running = 1; /* the hook must answer from the first frame it is given */
+        set_frames_trace(st, st->trace_hook);
+        if (call_sys("settrace", st->trace_hook) != 0) {
+            st->running = 0;
+            if (st->profile_hook)
+                call_sys("setprofile", Py_None);
+            return pmt__fail(PMT_EPYTHON, "sys.settrace failed");
+        }
+    }
+    return PMT_OK;
+}
+
+int pmt__legacy_detach(pmt__cpy_state *st)
+{
+    int rc = 0;
+    if (st->profile_hook)
+        rc |= call_sys("setprofile", Py_None);
+    if (st->trace_hook) {
+        rc |= call_sys("settrace", Py_None);
+        set_frames_trace(st, Py_None);
+    }
+    return rc == 0 ? PMT_OK : pmt__fail(PMT_EPYTHON, "cannot remove the profile/trace hook");
+}
+
+void pmt__legacy_release(pmt__cpy_state *st)
+{
+    Py_CLEAR(st->profile_hook);
+    Py_CLEAR(st->trace_hook);
+    for (int i = 0; i < 8; i++)
+        Py_CLEAR(st->what[i]);
+}

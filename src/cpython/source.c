@@ -1,0 +1,113 @@
+/* The CPython event source: chooses the hook for the running interpreter's version and keeps
+ * the per-tracer state the hooks share. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/error.h"
+#include "cpython.h"
+
+static int check_thread(void)
+{
+    if (!Py_IsInitialized())
+        return pmt__fail(PMT_ENOTHREAD, "Python is not initialized");
+    /* PyGILState_Check is not in the limited API; a thread without a thread state cannot hold
+     * the GIL, which catches the usual mistake (a foreign thread never attached). */
+    if (!PyGILState_GetThisThreadState())
+        return pmt__fail(PMT_ENOTHREAD, "the calling thread has no Python thread state");
+    return PMT_OK;
+}
+
+static long running_hexversion(void)
+{
+    PyObject *v = PySys_GetObject("hexversion"); /* borrowed */
+    long hex = v ? PyLong_AsLong(v) : 0;
+    if (PyErr_Occurred())
+        PyErr_Clear();
+    return hex;
+}
+
+static int uses_monitoring(const pmt__cpy_state *st)
+{
+    return st->hexversion >= 0x030C0000;
+}
+
+static void free_state(pmt__cpy_state *st)
+{
+    pmt__legacy_release(st);
+    for (size_t i = 0; i < sizeof st->monitor_hooks / sizeof *st->monitor_hooks; i++)
+        Py_CLEAR(st->monitor_hooks[i]);
+    pmt__code_cache_free(&st->cache);
+    Py_XDECREF(st->self_capsule);
+    free(st);
+}
+
+static int attach(pmt_tracer *tracer, void **state)
+{
+    pmt__cpy_state *st = *state;
+    int first = st == NULL;
+    if (first) {
+        long hex = running_hexversion();
+        if (hex < 0x030A0000)
+            return pmt__fail(PMT_ENOTSUP, "Python %lx.%lx is older than 3.10", (hex >> 24) & 0xff,
+                             (hex >> 16) & 0xff);
+        st = calloc(1, sizeof *st);
+        if (!st)
+            return pmt__fail(PMT_ENOMEM, "out of memory for the CPython source");
+        st->tracer = tracer;
+        st->hexversion = hex;
+        st->tool_id = -1;
+        st->self_capsule = PyCapsule_New(st, NULL, NULL);
+        if (!st->self_capsule) {
+            free(st);
+            return pmt__fail(PMT_EPYTHON, "cannot create the hook's capsule");
+        }
+        *state = st;
+    }
+    st->thread = PyThread_get_thread_ident();
+    st->depth = pmt__frame_depth();
+    int rc = uses_monitoring(st) ? pmt__monitoring_attach(st) : pmt__legacy_attach(st);
+    if (rc != PMT_OK) {
+        if (first) {
+            free_state(st);
+            *state = NULL;
+        }
+        return rc;
+    }
+    st->running = 1;
+    return PMT_OK;
+}
+
+static int detach(pmt_tracer *tracer, void *state)
+{
+    (void)tracer;
+    pmt__cpy_state *st = state;
+    st->running = 0;
+    return uses_monitoring(st) ? pmt__monitoring_detach(st) : pmt__legacy_detach(st);
+}
+
+static void release(pmt_tracer *tracer, void *state)
+{
+    (void)tracer;
+    if (state)
+        free_state(state);
+}
+
+static void locate(pmt_tracer *tracer, void *state, const char **file, const char **function,
+                   int32_t *line, int32_t *depth)
+{
+    (void)tracer;
+    pmt__cpy_state *st = state;
+    if (!st)
+        return;
+    pmt__frame_locate(st, file, function, line);
+    *depth = st->depth;
+}
+
+static const pmt__source_ops cpython_source = {
+    check_thread, attach, detach, release, locate,
+};
+
+int pmt_tracer_create(pmt_tracer **out)
+{
+    return pmt__tracer_create_with_source(out, &cpython_source);
+}

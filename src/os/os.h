@@ -1,0 +1,29 @@
+/* The few operating-system services the core needs, one implementation file per OS family. */
+#ifndef PMT_OS_H
+#define PMT_OS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Monotonic clock in nanoseconds; never a syscall where the OS offers a user-space clock. */
+uint64_t pmt__monotonic_ns(void);
+
+/* The OS id of the calling thread, cached per thread so that repeated calls cost a TLS load. */
+uint64_t pmt__os_thread_id(void);
+
+/* Counts fork()s in this process's ancestry as seen by the child: anything that caches a
+ * per-process resource (a /proc descriptor) compares it with the value it cached. The first call
+ * installs the fork handler. */
+uint64_t pmt__fork_generation(void);
+
+/* The process id, and the page size in bytes. */
+long pmt__process_id(void);
+long pmt__page_size(void);
+
+/* Seconds since the epoch, split into UTC calendar fields for file names. */
+typedef struct pmt__utc_time {
+    int year, month, day, hour, minute, second;
+} pmt__utc_time;
+void pmt__utc_now(pmt__utc_time *out);
+
+#endif
