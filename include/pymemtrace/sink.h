@@ -56,8 +56,8 @@ PMT_API int pmt_sink_create(pmt_sink **out, const pmt_sink_ops *ops, void *user_
  * extension until a free name is found; pmt_sink_path() returns the name actually used.
  *
  * Rows are buffered in at most 64 KiB and written with `write(2)` when the buffer is full, when
- * one second of event time has passed since the last write, at every message and at the end: a
- * process killed at any moment loses at most the last 64 KiB or one second of rows.
+ * a row comes one second or more after the last write, at every mark, at pause and at stop: a
+ * process killed at any moment (SIGKILL) loses at most the last 64 KiB of rows.
  *
  * @param[out] out Receives the sink.
  * @param path The file to create, or NULL for `YYMMDD_HHMMSS_PID.log` (UTC) in the current

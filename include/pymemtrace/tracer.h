@@ -89,6 +89,9 @@ PMT_API void pmt_tracer_destroy(pmt_tracer *tracer);
 
 /**
  * @brief Set a parameter.
+ * @param tracer The tracer (not yet started).
+ * @param param The parameter.
+ * @param value The new value, within pmt_param_bounds().
  * @return #PMT_OK, #PMT_EINVAL (NULL or out of bounds), #PMT_ENOTSUP (unknown parameter),
  *         #PMT_ESTATE (the tracer has started).
  */
@@ -123,6 +126,7 @@ PMT_API int pmt_tracer_get_stat(const pmt_tracer *tracer, pmt_stat stat, uint64_
 
 /**
  * @brief The state of a tracer.
+ * @param tracer The tracer.
  * @return A #pmt_tracer_state, or #PMT_EINVAL for NULL.
  */
 PMT_API int pmt_tracer_state_of(const pmt_tracer *tracer);
@@ -140,6 +144,8 @@ PMT_API int pmt_tracer_set_rss_provider(pmt_tracer *tracer, const pmt_rss_provid
 /**
  * @brief Add a sink (before start). On success the tracer owns the sink and destroys it; on
  *        failure the caller still owns it.
+ * @param tracer The tracer (not yet started).
+ * @param sink A sink that belongs to no tracer.
  * @return #PMT_OK, #PMT_EINVAL (NULL, or the sink already belongs to a tracer), #PMT_ENOMEM,
  *         #PMT_ESTATE.
  */
@@ -152,6 +158,7 @@ PMT_API int pmt_tracer_add_sink(pmt_tracer *tracer, pmt_sink *sink);
  * id; on 3.10 and 3.11 it installs a C function with `sys.setprofile` and/or `sys.settrace`
  * (replacing any profile/trace function of this thread until it stops).
  *
+ * @param tracer A newly created tracer.
  * @return #PMT_OK, #PMT_EINVAL, #PMT_ESTATE (not newly created), #PMT_ENOTHREAD (no GIL held),
  *         #PMT_ENOTSUP (Python older than 3.10), #PMT_EPYTHON (the Python error is left set).
  */
@@ -160,18 +167,21 @@ PMT_API int pmt_tracer_start(pmt_tracer *tracer);
 /**
  * @brief Detach from the interpreter for a while (e.g. while a nested tracer runs). Events
  *        are neither seen nor numbered until pmt_tracer_resume().
+ * @param tracer A running tracer.
  * @return #PMT_OK, #PMT_EINVAL, #PMT_ESTATE (not running), #PMT_ENOTHREAD, #PMT_EPYTHON.
  */
 PMT_API int pmt_tracer_pause(pmt_tracer *tracer);
 
 /**
  * @brief Re-attach a paused tracer.
+ * @param tracer A paused tracer.
  * @return #PMT_OK, #PMT_EINVAL, #PMT_ESTATE (not paused), #PMT_ENOTHREAD, #PMT_EPYTHON.
  */
 PMT_API int pmt_tracer_resume(pmt_tracer *tracer);
 
 /**
  * @brief Stop tracing for good: detach, write the stop event and flush every sink.
+ * @param tracer A running or paused tracer.
  * @return #PMT_OK, #PMT_EINVAL, #PMT_ESTATE (not running or paused), #PMT_ENOTHREAD,
  *         #PMT_EPYTHON.
  */

@@ -1,0 +1,55 @@
+"""Reading the text log that Profile and Trace write (pymemtrace's format).
+
+Each row is a :class:`Row`; ``read_rows(path)`` yields them in file order. Columns have fixed
+minimum widths and longer values are written whole, so a row is split from the right (dRSS, RSS,
+Function, #line) and the file name is everything between the What column and #line.
+"""
+from dataclasses import dataclass
+from typing import Iterator, Optional
+
+# Where the File column starts: tag(6) Event(12) ' +' dEvent(6) ' ' Clock(12) ' ' What(8) ' '.
+_FILE_COLUMN = 6 + 12 + 2 + 6 + 1 + 12 + 1 + 8 + 1
+_EVENT_TAGS = ("FRST:", "NEXT:", "PREV:", "LAST:")
+
+
+@dataclass(frozen=True)
+class Row:
+    tag: str                 # FRST, NEXT, PREV, MSG, LAST
+    event: int
+    d_event: int
+    clock: float
+    what: str = ""           # CALL, RETURN, C_CALL, ... (empty for MSG)
+    file: str = ""
+    line: int = 0
+    function: str = ""
+    rss: int = 0
+    d_rss: int = 0
+    message: Optional[str] = None
+
+
+def parse_row(text: str) -> Optional[Row]:
+    """The Row of one line of a log, or None for a line that is not an event or message row."""
+    text = text.rstrip("\n")
+    head = text.split(None, 4)
+    if len(head) < 4 or not head[0].endswith(":"):
+        return None
+    tag = head[0][:-1]
+    if tag == "MSG":
+        _, _, message = text.partition(" # ")
+        return Row(tag, int(head[1]), int(head[2].lstrip("+")), float(head[3]), message=message)
+    if head[0] not in _EVENT_TAGS:
+        return None
+    left, line, function, rss, d_rss = text.rsplit(None, 4)
+    what = text[_FILE_COLUMN - 9:_FILE_COLUMN].strip()
+    file = left[_FILE_COLUMN:].rstrip()
+    return Row(tag, int(head[1]), int(head[2].lstrip("+")), float(head[3]), what, file,
+               int(line), function, int(rss), int(d_rss))
+
+
+def read_rows(path) -> Iterator[Row]:
+    """Every event and message row of the log at `path`, in order."""
+    with open(path, encoding="utf-8", errors="backslashreplace") as log:
+        for text in log:
+            row = parse_row(text)
+            if row is not None:
+                yield row

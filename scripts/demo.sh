@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The main job: set up, build, trace an example program and show where its RSS grew.
+#   scripts/demo.sh [script.py [args...]]     (default: examples/grow.py)
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+"$top/scripts/setup-deps.sh"
+cmake -S "$top" -B "$top/build" -DPMT_BUILD_TESTS=OFF >/dev/null
+cmake --build "$top/build" -j"$(nproc)" >/dev/null
+python=/usr/bin/python3            # Debian's; the module is abi3, any CPython >= 3.10 works
+logdir=$(mktemp -d)
+script=${1:-$top/examples/grow.py}
+shift || true
+PYTHONPATH="$top/build/python" "$python" -m pymemtrace run -o "$logdir/grow.log" "$script" "$@"
+echo
+echo "Rows where RSS changed by a page or more (first 12 of $logdir/grow.log):"
+grep -E '^(FRST|NEXT|PREV|LAST):' "$logdir/grow.log" | head -n 12 | cut -c1-220
