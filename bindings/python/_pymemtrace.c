@@ -124,7 +124,12 @@ static int Tracer_init(TracerObject *self, PyObject *args, PyObject *kwargs)
 static void Tracer_dealloc(TracerObject *self)
 {
     PyTypeObject *type = Py_TYPE(self);
+    /* Stopping a running tracer calls into sys; a deallocator must leave no error behind. */
+    PyObject *err_type, *err_value, *err_tb;
+    PyErr_Fetch(&err_type, &err_value, &err_tb);
     pmt_tracer_destroy(self->tracer); /* stops a running tracer and closes its log */
+    PyErr_Clear();
+    PyErr_Restore(err_type, err_value, err_tb);
     freefunc tp_free = (freefunc)PyType_GetSlot(type, Py_tp_free);
     tp_free(self);
     Py_DECREF(type);

@@ -31,8 +31,15 @@ static int uses_monitoring(const pmt__cpy_state *st)
     return st->hexversion >= 0x030C0000;
 }
 
+/* What a hook finds once its tracer is gone: never running. A hook object can outlive its
+ * tracer (a failed unregister, or user code holding sys.getprofile()), and must then do
+ * nothing instead of reading freed memory. */
+static pmt__cpy_state retired_state;
+
 static void free_state(pmt__cpy_state *st)
 {
+    if (st->self_capsule && PyCapsule_SetPointer(st->self_capsule, &retired_state) != 0)
+        PyErr_Clear();
     pmt__legacy_release(st);
     for (size_t i = 0; i < sizeof st->monitor_hooks / sizeof *st->monitor_hooks; i++)
         Py_CLEAR(st->monitor_hooks[i]);

@@ -4,6 +4,7 @@ Nesting follows pymemtrace: entering a second Profile while one is active pauses
 (its log gets a "Detaching" message naming the new file) until the inner one exits ("Re-attaching").
 Profile and Trace nest independently. Stacks are per thread, as tracing is.
 """
+import atexit
 import functools
 import os
 import threading
@@ -145,6 +146,21 @@ class Trace(_Wrapper):
     """Record RSS at Python call/return, line and exception events. Arguments as Profile."""
     _KIND = "trace"
     _EVENTS = _pymemtrace.MASK_TRACE
+
+
+@atexit.register
+def _finish_at_exit():
+    """A program that exits inside an entered wrapper (entered by hand, or sys.exit from code that
+    never leaves its `with`) still gets its buffered rows, LAST and EOF written: innermost first.
+    Only the exiting thread's wrappers: other threads' hooks are theirs to remove."""
+    for kind in ("profile", "trace"):
+        stack = _stack(kind)
+        while stack:
+            try:
+                stack[-1].__exit__(None, None, None)
+            except Exception:  # exiting anyway: what was written stays readable
+                if stack:
+                    stack.pop()
 
 
 def active(kind):
