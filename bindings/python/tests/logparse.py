@@ -1,0 +1,199 @@
+"""Helpers for the pymemtrace test suites: read a text log into rows, temp dirs, child processes.
+
+A log is::
+
+    [message line]
+    SOF
+    HDR:  Event dEvent Clock What File #line Function RSS dRSS
+    FRST: / NEXT: / PREV: / LAST: rows    (event rows, one per event)
+    MSG:  rows                            (Event dEvent Clock # text)
+    EOF
+
+Columns are padded to fixed widths but longer values are written whole, so rows are split on
+whitespace: four columns from the left, four from the right, and the File column (which may
+hold spaces) is what is left in the middle.
+"""
+import collections
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import pymemtrace
+
+MIB = 1 << 20
+PACKAGE_DIR = os.path.dirname(os.path.abspath(pymemtrace.__file__))
+HEADER_COLUMNS = ["Event", "dEvent", "Clock", "What", "File", "#line", "Function", "RSS", "dRSS"]
+EVENT_TAGS = ("FRST", "NEXT", "PREV", "LAST")
+
+Row = collections.namedtuple(
+    "Row", "tag event d_event clock what file line function rss d_rss text")
+
+
+class LogFormatError(ValueError):
+    pass
+
+
+class Log:
+    """A parsed log: `message` (first line or None), `rows` (every row between HDR: and EOF)."""
+
+    def __init__(self, path, message, header, rows):
+        self.path = path
+        self.message = message
+        self.header = header
+        self.rows = rows
+
+    @property
+    def event_rows(self):
+        """Rows of events (FRST, NEXT, PREV, LAST), without MSG rows."""
+        return [r for r in self.rows if r.tag != "MSG"]
+
+    @property
+    def messages(self):
+        """The text of every MSG row, in order."""
+        return [r.text for r in self.rows if r.tag == "MSG"]
+
+    def find(self, **fields):
+        """Rows whose fields equal all the given values, e.g. find(what="CALL", function="f")."""
+        return [r for r in self.rows if all(getattr(r, k) == v for k, v in fields.items())]
+
+    def event_numbers(self):
+        """Distinct event numbers in file order (the rows of one multi-line MSG share one)."""
+        numbers = []
+        for row in self.rows:
+            if not numbers or numbers[-1] != row.event:
+                numbers.append(row.event)
+        return numbers
+
+
+def parse_row(text):
+    """One row of a log (without its newline) as a Row."""
+    if text.startswith("MSG:  "):
+        head, sep, message = text[6:].partition(" # ")
+        if not sep:
+            raise LogFormatError(f"MSG row without '# ': {text!r}")
+        event, d_event, clock = head.split()
+        return Row("MSG", int(event), _d_event(d_event), float(clock), None, None, None, None,
+                   None, None, message)
+    tag = text[:4]
+    if tag not in EVENT_TAGS or text[4:6] != ": ":
+        raise LogFormatError(f"unknown row: {text!r}")
+    left = text[6:].split(None, 4)
+    if len(left) != 5:
+        raise LogFormatError(f"short row: {text!r}")
+    event, d_event, clock, what, remainder = left
+    right = remainder.rsplit(None, 4)
+    if len(right) != 5:
+        raise LogFormatError(f"short row: {text!r}")
+    file, line, function, rss, d_rss = right
+    return Row(tag, int(event), _d_event(d_event), float(clock), what, file.strip(), int(line),
+               function, int(rss), int(d_rss), None)
+
+
+def _d_event(text):
+    if not text.startswith("+"):
+        raise LogFormatError(f"dEvent without '+': {text!r}")
+    return int(text[1:])
+
+
+def parse_log(path):
+    """Reads a finished log strictly (UTF-8, every line well formed) into a Log."""
+    with open(path, "rb") as f:
+        data = f.read()
+    text = data.decode("utf-8", errors="strict")
+    if not text.endswith("EOF\n"):
+        raise LogFormatError(f"{path}: does not end with EOF")
+    lines = text[:-1].split("\n")
+    message = None
+    if lines[0] != "SOF":
+        message = lines.pop(0)
+    if lines[0] != "SOF":
+        raise LogFormatError(f"{path}: no SOF line")
+    header = lines[1]
+    if not header.startswith("HDR:  ") or header.split()[1:] != HEADER_COLUMNS:
+        raise LogFormatError(f"{path}: bad header {header!r}")
+    if lines[-1] != "EOF":
+        raise LogFormatError(f"{path}: no EOF line")
+    rows = [parse_row(line) for line in lines[2:-1]]
+    return Log(path, message, header, rows)
+
+
+class TempDirTestCase(unittest.TestCase):
+    """Each test gets a fresh temporary directory, removed afterwards."""
+
+    def setUp(self):
+        super().setUp()
+        self._tmp = tempfile.TemporaryDirectory(prefix="pmt_test_")
+        self.addCleanup(self._tmp.cleanup)
+        self.tmp = self._tmp.name
+
+    def path(self, *parts):
+        return os.path.join(self.tmp, *parts)
+
+    def assertNoOwnFrames(self, log):
+        """No row of the log comes from the pymemtrace package's own files."""
+        own = [r for r in log.event_rows if r.file.startswith(PACKAGE_DIR + os.sep)]
+        self.assertEqual(own, [], f"{log.path}: rows from the tracer's own code")
+
+
+def run_python(script_path, *args, cwd=None, timeout=120):
+    """Runs a script in a fresh interpreter (this one) and returns its stdout; fails loudly."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in [os.path.dirname(PACKAGE_DIR), env.get("PYTHONPATH")] if p)
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    done = subprocess.run([sys.executable, script_path, *map(str, args)], cwd=cwd, env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout,
+                          text=True)
+    if done.returncode != 0:
+        raise AssertionError(f"{script_path} failed ({done.returncode}):\n{done.stderr}")
+    return done.stdout
+
+
+def line_of(source, marker):
+    """1-based number of the only line of source containing marker."""
+    found = [i for i, line in enumerate(source.splitlines(), 1) if marker in line]
+    if len(found) != 1:
+        raise ValueError(f"marker {marker!r} found {len(found)} times")
+    return found[0]
+
+
+# The acceptance scenario, run in a fresh interpreter so that no memory freed by earlier tests
+# can be reused: a function fills a new 1 MiB bytearray in one line and does no C call after it.
+ALLOCATION_SCRIPT = '''\
+import sys
+import pymemtrace
+
+
+def noop():
+    return None
+
+
+def allocate_one_mebibyte():
+    noop()
+    noop()
+    noop()
+    block = bytearray(b"\\x01") * (1 << 20)  # ALLOCATION
+    return block  # AFTER ALLOCATION
+
+
+wrapper = {"profile": pymemtrace.Profile, "trace": pymemtrace.Trace}[sys.argv[1]]
+with wrapper(filepath=sys.argv[2]) as tracer:
+    kept = allocate_one_mebibyte()
+print(tracer.log_path)
+'''
+ALLOCATION_LINE = line_of(ALLOCATION_SCRIPT, "# ALLOCATION")
+AFTER_ALLOCATION_LINE = line_of(ALLOCATION_SCRIPT, "# AFTER ALLOCATION")
+
+
+def run_allocation_scenario(kind, directory):
+    """Runs ALLOCATION_SCRIPT under Profile() or Trace() (default trigger); returns the Log."""
+    script = os.path.join(directory, "allocate.py")
+    with open(script, "w", encoding="utf-8") as f:
+        f.write(ALLOCATION_SCRIPT)
+    log_path = os.path.join(directory, f"{kind}.log")
+    printed = run_python(script, kind, log_path, cwd=directory).strip()
+    if printed != log_path:
+        raise AssertionError(f"log_path {printed!r}, expected {log_path!r}")
+    return parse_log(log_path), script
