@@ -4,6 +4,8 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <string.h>
+
 #include <pymemtrace/pymemtrace.h>
 
 /* Internal: marks the package's own files so that its frames are never reported. */
@@ -51,6 +53,24 @@ static PyObject *raise_status(int rc, const char *path)
     return NULL;
 }
 
+/* The UTF-8 of a str (None gives NULL), refusing embedded NULs: C strings would cut there. */
+static int utf8_without_nul(PyObject *text, const char *what, const char **out)
+{
+    *out = NULL;
+    if (text == Py_None)
+        return 0;
+    Py_ssize_t size;
+    const char *utf8 = PyUnicode_AsUTF8AndSize(text, &size);
+    if (!utf8)
+        return -1;
+    if ((size_t)size != strlen(utf8)) {
+        PyErr_Format(PyExc_ValueError, "%s contains a NUL character", what);
+        return -1;
+    }
+    *out = utf8;
+    return 0;
+}
+
 static int Tracer_init(TracerObject *self, PyObject *args, PyObject *kwargs)
 {
     static char *kwlist[] = {"events", "d_rss_trigger", "filepath", "message", "own_code_prefix",
@@ -87,9 +107,9 @@ static int Tracer_init(TracerObject *self, PyObject *args, PyObject *kwargs)
     if (path_obj && path_obj != Py_None && !PyUnicode_FSConverter(path_obj, &path_bytes))
         return -1;
     const char *path = path_bytes ? PyBytes_AsString(path_bytes) : NULL;
-    const char *message = message_obj != Py_None ? PyUnicode_AsUTF8AndSize(message_obj, NULL) : NULL;
-    const char *prefix = prefix_obj != Py_None ? PyUnicode_AsUTF8AndSize(prefix_obj, NULL) : NULL;
-    if (PyErr_Occurred()) {
+    const char *message = NULL, *prefix = NULL;
+    if (utf8_without_nul(message_obj, "message", &message) != 0 ||
+        utf8_without_nul(prefix_obj, "own_code_prefix", &prefix) != 0) {
         Py_XDECREF(path_bytes);
         return -1;
     }
@@ -168,8 +188,8 @@ static PyObject *Tracer_mark(TracerObject *self, PyObject *text)
         PyErr_SetString(PyExc_TypeError, "the message must be str");
         return NULL;
     }
-    const char *utf8 = PyUnicode_AsUTF8AndSize(text, NULL);
-    if (!utf8)
+    const char *utf8;
+    if (utf8_without_nul(text, "the message", &utf8) != 0)
         return NULL;
     int rc = pmt_tracer_mark(self->tracer, utf8);
     if (rc != PMT_OK)

@@ -279,7 +279,7 @@ static void text_close(void *user_data)
 static void put_header(text_sink *s, const char *message)
 {
     if (message) {
-        put_str(s, message);
+        put_text(s, message); /* one line: control characters become \xNN */
         put(s, "\n", 1);
     }
     put_str(s, "SOF\n");

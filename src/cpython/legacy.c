@@ -20,16 +20,21 @@ static int what_of(pmt__cpy_state *st, PyObject *what)
     return -1;
 }
 
-static int wants_profile_hook(const pmt_tracer *t)
-{
-    return pmt__tracer_wants(t, PMT_EV_CALL) || pmt__tracer_wants(t, PMT_EV_RETURN) ||
-           pmt__tracer_wants(t, PMT_EV_C_CALL) || pmt__tracer_wants(t, PMT_EV_C_RETURN) ||
-           pmt__tracer_wants(t, PMT_EV_C_EXCEPTION);
-}
-
 static int wants_trace_hook(const pmt_tracer *t)
 {
     return pmt__tracer_wants(t, PMT_EV_LINE) || pmt__tracer_wants(t, PMT_EV_EXCEPTION);
+}
+
+/* C events only come through sys.setprofile. Calls and returns come through sys.settrace too:
+ * a tracer that needs the trace hook takes them from there and leaves the thread's profile
+ * function to a Profile running at the same time. */
+static int wants_profile_hook(const pmt_tracer *t)
+{
+    if (pmt__tracer_wants(t, PMT_EV_C_CALL) || pmt__tracer_wants(t, PMT_EV_C_RETURN) ||
+        pmt__tracer_wants(t, PMT_EV_C_EXCEPTION))
+        return 1;
+    return !wants_trace_hook(t) &&
+           (pmt__tracer_wants(t, PMT_EV_CALL) || pmt__tracer_wants(t, PMT_EV_RETURN));
 }
 
 /* One hook serves both roles; frames_too says whether it also keeps the depth (the profile hook

@@ -113,6 +113,11 @@ int pmt_rss_peak(uint64_t *out_bytes)
     struct rusage usage;
     if (getrusage(RUSAGE_SELF, &usage) != 0)
         return pmt__fail_os(errno, "getrusage failed");
-    *out_bytes = (uint64_t)usage.ru_maxrss * 1024u; /* Linux reports KiB */
+    uint64_t peak = (uint64_t)usage.ru_maxrss * 1024u; /* Linux reports KiB */
+    uint64_t now = 0;
+    /* ru_maxrss comes from approximate per-CPU counters: never report less than statm. */
+    if (pmt_rss_current(&now) == PMT_OK && now > peak)
+        peak = now;
+    *out_bytes = peak;
     return PMT_OK;
 }

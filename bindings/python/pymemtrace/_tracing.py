@@ -27,7 +27,7 @@ def _stack(kind):
 def _check_arguments(d_rss_trigger, message, filepath):
     if isinstance(d_rss_trigger, bool) or not isinstance(d_rss_trigger, int):
         raise TypeError(f"d_rss_trigger must be int, not {type(d_rss_trigger).__name__}")
-    if d_rss_trigger < -1:
+    if not -1 <= d_rss_trigger < 1 << 63:
         raise ValueError(f"d_rss_trigger must be -1 (one page), 0 (every event) or a number of "
                          f"bytes > 0, not {d_rss_trigger}")
     if message is not None and not isinstance(message, str):
@@ -80,6 +80,7 @@ class _Wrapper:
         if tracer is None:
             raise RuntimeError(f"this {type(self).__name__} is not active")
         stack = _stack(self._KIND)
+        innermost = bool(stack) and stack[-1] is self
         try:
             tracer.stop()
         finally:
@@ -89,7 +90,7 @@ class _Wrapper:
             del tracer  # closes the log: its EOF row
             if self in stack:
                 stack.remove(self)
-            if stack:
+            if innermost and stack:
                 outer = stack[-1]._tracer
                 outer.resume()
                 outer.mark(f"Re-attaching this {self._KIND} file wrapper.")
