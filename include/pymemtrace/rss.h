@@ -49,7 +49,7 @@ PMT_API const char *pmt_rss_default_provider_name(void);
 typedef struct pmt_rss_provider {
     /** Set to sizeof(pmt_rss_provider) (done by #PMT_RSS_PROVIDER_INIT). */
     uint32_t struct_size;
-    /** Short static name written to log headers; may be NULL. */
+    /** Short static name, recorded in binary log headers; may be NULL. */
     const char *name;
     /**
      * Required. Store the current RSS in bytes in @p out_bytes and return 0, or return a

@@ -5,7 +5,7 @@
  * A tracer delivers every written event to each of its sinks in the order they were added. A
  * sink is created unattached, then handed to a tracer with pmt_tracer_add_sink(), which takes
  * ownership. A sink whose callback fails is disabled (the tracer and its other sinks go on) and
- * the failure is reported by pmt_tracer_sink_errors().
+ * the failure is counted in #PMT_STAT_SINKS_FAILED (pmt_tracer_get_stat()).
  */
 #ifndef PYMEMTRACE_SINK_H
 #define PYMEMTRACE_SINK_H

@@ -46,7 +46,8 @@ typedef enum pmt_param {
      * Which events pass to the sinks by |RSS change| (bytes): -1 (default) means one page,
      * 0 means every event, N > 0 means an event is written when |RSS - RSS of the last
      * written event| >= N. When events were skipped before a written one, the event just
-     * before it is written first (#PMT_REASON_BEFORE). Bounds: [-1, INT64_MAX].
+     * before it is written first (#PMT_REASON_BEFORE). Start, stop and mark events are always
+     * written and never preceded by such a row. Bounds: [-1, INT64_MAX].
      */
     PMT_PARAM_D_RSS_TRIGGER = 1,
     /**
@@ -192,7 +193,7 @@ PMT_API int pmt_tracer_stop(pmt_tracer *tracer);
  *        In the text log each line of @p text becomes one `MSG:` row.
  * @param tracer A running or paused tracer.
  * @param text UTF-8 text.
- * @return #PMT_OK, #PMT_EINVAL, #PMT_ESTATE (not started, or stopped).
+ * @return #PMT_OK, #PMT_EINVAL, #PMT_ESTATE (not started, or stopped), #PMT_ENOTHREAD.
  */
 PMT_API int pmt_tracer_mark(pmt_tracer *tracer, const char *text);
 

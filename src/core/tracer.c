@@ -173,12 +173,14 @@ int pmt_tracer_state_of(const pmt_tracer *t)
 
 int pmt_tracer_set_rss_provider(pmt_tracer *t, const pmt_rss_provider *provider, void *user_data)
 {
-    if (!t || !provider || !provider->read)
-        return pmt__fail(PMT_EINVAL, "pmt_tracer_set_rss_provider: NULL tracer, provider or read");
+    if (!t || !provider)
+        return pmt__fail(PMT_EINVAL, "pmt_tracer_set_rss_provider: NULL tracer or provider");
     if (provider->struct_size < offsetof(pmt_rss_provider, may_have_changed) ||
         provider->struct_size > sizeof(pmt_rss_provider))
         return pmt__fail(PMT_EVERSION, "pmt_rss_provider: unknown struct_size %u",
                          (unsigned)provider->struct_size);
+    if (!provider->read)
+        return pmt__fail(PMT_EINVAL, "pmt_rss_provider: read is required");
     if (t->state != PMT_STATE_CREATED)
         return pmt__fail(PMT_ESTATE, "the RSS provider is fixed once the tracer has started");
     release_rss_provider(t);

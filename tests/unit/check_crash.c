@@ -1,0 +1,174 @@
+/* A process killed while tracing keeps its log: everything but the last 64 KiB of rows (and,
+ * with time passing, everything but the last second) is on disk, and every complete line is a
+ * whole row. */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "expect_text.h"
+#include "fakes.h"
+#include "suites.h"
+
+enum { BUFFER_BYTES = 64 * 1024 };
+static const char *const crash_files[] = {"app.py", "pkg/sub/module.py", "lib/x.py",
+                                          "very/long/path/to/some/library/file_name.py", "z.py"};
+static const char *const crash_functions[] = {"main", "Class.method", "f", "<listcomp>", "g"};
+static const uint64_t START_RSS = 1u << 20;
+
+/* Event i of a run (1-based), the same in the child that writes it and the parent that checks. */
+static void crash_event(int i, const char **file, const char **function, uint64_t *rss)
+{
+    *file = crash_files[i % 5];
+    *function = crash_functions[(i / 5) % 5];
+    *rss = START_RSS + 37u * (uint64_t)i;
+}
+
+/* The child: traces n events, step_ns apart, then dies without closing anything. No check
+ * assertions here: a failure must show as an exit status, not run the rest of the suite. */
+static void traced_child(const char *path, int n, uint64_t step_ns)
+{
+    fake_clock clock = {0};
+    fake_rss rss = {START_RSS, 0, 0, 0, 0, 0};
+    fake_source_reset();
+    pmt_tracer *t = NULL;
+    pmt_sink *sink = NULL;
+    pmt_rss_provider p = fake_rss_provider(0);
+    if (pmt__tracer_create_with_source(&t, &fake_source_ops) != PMT_OK)
+        _exit(2);
+    pmt__tracer_set_clock(t, fake_clock_read, &clock);
+    if (pmt_tracer_set_rss_provider(t, &p, &rss) != PMT_OK ||
+        pmt_tracer_set_param(t, PMT_PARAM_D_RSS_TRIGGER, 0) != PMT_OK)
+        _exit(3);
+    if (pmt_sink_text_open(&sink, path, "crash test") != PMT_OK ||
+        pmt_tracer_add_sink(t, sink) != PMT_OK)
+        _exit(4);
+    if (pmt_tracer_start(t) != PMT_OK)
+        _exit(5);
+    for (int i = 1; i <= n; i++) {
+        const char *file, *function;
+        crash_event(i, &file, &function, &rss.value);
+        clock.now = step_ns * (uint64_t)i;
+        pmt__tracer_event(t, PMT_EV_CALL, file, function, i, 0);
+    }
+    raise(SIGKILL);
+    _exit(6);
+}
+
+static void run_killed_child(const char *path, int n, uint64_t step_ns)
+{
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0)
+        traced_child(path, n, step_ns);
+    int status = 0;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
+                  "the child did not die of SIGKILL (status 0x%x)", (unsigned)status);
+}
+
+/* The log the child would have written had it closed it, and where each row ends in it. */
+static size_t *expected_log(strbuf *want, int n, uint64_t step_ns)
+{
+    size_t *row_end = calloc((size_t)n + 1, sizeof *row_end);
+    ck_assert_ptr_nonnull(row_end);
+    expect_header(want, "crash test");
+    expect_row(want, "FRST:", 0, 0, 0, "START", "main.py", 1, "<module>", START_RSS, START_RSS);
+    row_end[0] = want->len;
+    for (int i = 1; i <= n; i++) {
+        const char *file, *function;
+        uint64_t rss;
+        crash_event(i, &file, &function, &rss);
+        expect_row(want, "NEXT:", (uint64_t)i, 1, step_ns * (uint64_t)i, "CALL", file, i, function,
+                   rss, 37);
+        row_end[i] = want->len;
+    }
+    return row_end;
+}
+
+/* What reached the disk is the start of the full log; every complete line is a row. */
+static void assert_prefix_of_rows(const char *got, size_t len, const strbuf *want)
+{
+    ck_assert_uint_le(len, want->len);
+    for (size_t i = 0; i < len; i++)
+        ck_assert_msg(got[i] == want->data[i], "the log differs from the rows at byte %zu", i);
+    int line_no = 0;
+    for (const char *p = got, *end; (end = memchr(p, '\n', len - (size_t)(p - got))) != NULL;
+         p = end + 1, line_no++) {
+        if (line_no < 3) /* message, SOF, HDR: */
+            continue;
+        ck_assert_msg(strncmp(p, "FRST: ", 6) == 0 || strncmp(p, "NEXT: ", 6) == 0,
+                      "line %d is not a row", line_no);
+        int fields = 0;
+        for (const char *q = p; q < end; q++)
+            fields += *q != ' ' && (q == p || q[-1] == ' ');
+        ck_assert_msg(fields == 10, "line %d has %d fields", line_no, fields);
+    }
+}
+
+START_TEST(killed_process_loses_at_most_64k)
+{
+    char *dir = temp_dir_create();
+    char *path = NULL;
+    ck_assert_int_gt(asprintf(&path, "%s/crash.log", dir), 0);
+    const int n = 2500; /* several times the buffer */
+    run_killed_child(path, n, 0);
+    strbuf want = {0};
+    size_t *row_end = expected_log(&want, n, 0);
+    ck_assert_uint_gt(want.len, 5 * BUFFER_BYTES);
+    size_t len = 0;
+    char *got = read_whole_file(path, &len);
+    ck_assert_ptr_nonnull(got);
+    assert_prefix_of_rows(got, len, &want);
+    ck_assert_msg(want.len - len <= BUFFER_BYTES, "%zu bytes of rows lost", want.len - len);
+    free(got);
+    free(row_end);
+    strbuf_free(&want);
+    free(path);
+    temp_dir_remove(dir);
+}
+END_TEST
+
+START_TEST(killed_process_loses_at_most_one_second)
+{
+    char *dir = temp_dir_create();
+    char *path = NULL;
+    ck_assert_int_gt(asprintf(&path, "%s/crash.log", dir), 0);
+    const int n = 57;
+    const uint64_t step = 100000000u; /* 0.1 s of event time per row, a few KiB in all */
+    run_killed_child(path, n, step);
+    strbuf want = {0};
+    size_t *row_end = expected_log(&want, n, step);
+    ck_assert_uint_lt(want.len, BUFFER_BYTES);
+    size_t len = 0;
+    char *got = read_whole_file(path, &len);
+    ck_assert_ptr_nonnull(got);
+    assert_prefix_of_rows(got, len, &want);
+    /* A row a second or more after the last write is written at once, so every row a second
+     * older than the last one has reached the file. */
+    int oldest_kept = 0;
+    for (int i = 0; i <= n; i++)
+        if (step * (uint64_t)i + 1000000000u <= step * (uint64_t)n)
+            oldest_kept = i;
+    ck_assert_msg(len >= row_end[oldest_kept], "row %d (%zu bytes in) is missing: only %zu bytes",
+                  oldest_kept, row_end[oldest_kept], len);
+    free(got);
+    free(row_end);
+    strbuf_free(&want);
+    free(path);
+    temp_dir_remove(dir);
+}
+END_TEST
+
+Suite *crash_suite(void)
+{
+    Suite *s = suite_create("crash");
+    TCase *tc = unit_tcase("crash");
+    tcase_add_test(tc, killed_process_loses_at_most_64k);
+    tcase_add_test(tc, killed_process_loses_at_most_one_second);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -1,0 +1,286 @@
+#define _GNU_SOURCE /* mkdtemp, nftw, strdup */
+#include "fakes.h"
+
+#include <check.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+fake_source g_source;
+
+static int source_check_thread(void)
+{
+    g_source.check_calls++;
+    return g_source.check_result;
+}
+
+static int source_attach(pmt_tracer *tracer, void **state)
+{
+    (void)tracer;
+    g_source.attach_calls++;
+    if (g_source.attach_result != PMT_OK)
+        return g_source.attach_result;
+    *state = &g_source;
+    return PMT_OK;
+}
+
+static int source_detach(pmt_tracer *tracer, void *state)
+{
+    (void)tracer;
+    ck_assert_ptr_eq(state, &g_source);
+    g_source.detach_calls++;
+    return PMT_OK;
+}
+
+static void source_release(pmt_tracer *tracer, void *state)
+{
+    (void)tracer;
+    (void)state;
+    g_source.release_calls++;
+}
+
+static void source_locate(pmt_tracer *tracer, void *state, const char **file, const char **function,
+                          int32_t *line, int32_t *depth)
+{
+    (void)tracer;
+    (void)state;
+    g_source.locate_calls++;
+    *file = g_source.file;
+    *function = g_source.function;
+    *line = g_source.line;
+    *depth = g_source.depth;
+}
+
+const pmt__source_ops fake_source_ops = {source_check_thread, source_attach, source_detach,
+                                         source_release, source_locate};
+
+void fake_source_reset(void)
+{
+    memset(&g_source, 0, sizeof g_source);
+    g_source.file = "main.py";
+    g_source.function = "<module>";
+    g_source.line = 1;
+}
+
+uint64_t fake_clock_read(void *user_data)
+{
+    fake_clock *c = user_data;
+    c->calls++;
+    return c->now;
+}
+
+int fake_rss_read(void *user_data, uint64_t *out_bytes)
+{
+    fake_rss *r = user_data;
+    r->reads++;
+    if (r->fail)
+        return PMT_EIO;
+    *out_bytes = r->value;
+    return PMT_OK;
+}
+
+int fake_rss_gate(void *user_data)
+{
+    fake_rss *r = user_data;
+    r->gate_calls++;
+    return r->gate_open;
+}
+
+void fake_rss_release(void *user_data)
+{
+    fake_rss *r = user_data;
+    r->releases++;
+}
+
+pmt_rss_provider fake_rss_provider(int with_gate)
+{
+    pmt_rss_provider p = PMT_RSS_PROVIDER_INIT;
+    p.name = "fake";
+    p.read = fake_rss_read;
+    p.may_have_changed = with_gate ? fake_rss_gate : NULL;
+    p.release = fake_rss_release;
+    return p;
+}
+
+static char *copy_or_null(const char *s)
+{
+    if (!s)
+        return NULL;
+    char *c = strdup(s);
+    ck_assert_ptr_nonnull(c);
+    return c;
+}
+
+static int capture_write(const pmt_event *event, void *user_data)
+{
+    capture *cap = user_data;
+    cap->writes++;
+    if (cap->fail_at_write && cap->writes >= cap->fail_at_write)
+        return -1;
+    if (cap->count == cap->capacity) {
+        cap->capacity = cap->capacity ? cap->capacity * 2 : 64;
+        cap->events = realloc(cap->events, cap->capacity * sizeof *cap->events);
+        ck_assert_ptr_nonnull(cap->events);
+    }
+    captured *c = &cap->events[cap->count++];
+    c->ev = *event;
+    c->file = copy_or_null(event->file);
+    c->function = copy_or_null(event->function);
+    c->message = copy_or_null(event->message);
+    return 0;
+}
+
+static int capture_flush(void *user_data)
+{
+    capture *cap = user_data;
+    cap->flushes++;
+    return cap->fail_flush ? -1 : 0;
+}
+
+static void capture_close(void *user_data)
+{
+    capture *cap = user_data;
+    cap->closes++;
+}
+
+pmt_sink *capture_sink(capture *cap)
+{
+    pmt_sink_ops ops = PMT_SINK_OPS_INIT;
+    ops.write = capture_write;
+    ops.flush = capture_flush;
+    ops.close = capture_close;
+    pmt_sink *sink = NULL;
+    ck_assert_int_eq(pmt_sink_create(&sink, &ops, cap), PMT_OK);
+    ck_assert_ptr_nonnull(sink);
+    return sink;
+}
+
+void capture_free(capture *cap)
+{
+    for (size_t i = 0; i < cap->count; i++) {
+        free(cap->events[i].file);
+        free(cap->events[i].function);
+        free(cap->events[i].message);
+    }
+    free(cap->events);
+    cap->events = NULL;
+    cap->count = cap->capacity = 0;
+}
+
+pmt_tracer *fake_tracer(fake_clock *clock, fake_rss *rss, int64_t trigger, capture *cap)
+{
+    fake_source_reset();
+    pmt_tracer *t = NULL;
+    ck_assert_int_eq(pmt__tracer_create_with_source(&t, &fake_source_ops), PMT_OK);
+    ck_assert_ptr_nonnull(t);
+    pmt__tracer_set_clock(t, fake_clock_read, clock);
+    pmt_rss_provider p = fake_rss_provider(0);
+    ck_assert_int_eq(pmt_tracer_set_rss_provider(t, &p, rss), PMT_OK);
+    ck_assert_int_eq(pmt_tracer_set_param(t, PMT_PARAM_D_RSS_TRIGGER, trigger), PMT_OK);
+    if (cap)
+        ck_assert_int_eq(pmt_tracer_add_sink(t, capture_sink(cap)), PMT_OK);
+    return t;
+}
+
+char *temp_dir_create(void)
+{
+    const char *base = getenv("TMPDIR");
+    char *path = NULL;
+    ck_assert_int_gt(asprintf(&path, "%s/pmt-unit-XXXXXX", base && *base ? base : "/tmp"), 0);
+    ck_assert_msg(mkdtemp(path) != NULL, "mkdtemp %s failed", path);
+    return path;
+}
+
+/* A test may have made a directory read-only to provoke a failure. */
+static int make_writable(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)ftw;
+    if (type == FTW_D && (st->st_mode & 0700) != 0700)
+        chmod(path, 0700);
+    return 0;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)st;
+    (void)type;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+void temp_dir_remove(char *path)
+{
+    if (!path)
+        return;
+    chmod(path, 0700);
+    nftw(path, make_writable, 16, FTW_PHYS);
+    nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free(path);
+}
+
+char *read_whole_file(const char *path, size_t *out_len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    size_t len = 0, capacity = 4096;
+    char *data = malloc(capacity + 1);
+    ck_assert_ptr_nonnull(data);
+    for (;;) {
+        if (len == capacity) {
+            capacity *= 2;
+            data = realloc(data, capacity + 1);
+            ck_assert_ptr_nonnull(data);
+        }
+        ssize_t n = read(fd, data + len, capacity - len);
+        ck_assert_int_ge(n, 0);
+        if (n == 0)
+            break;
+        len += (size_t)n;
+    }
+    close(fd);
+    data[len] = '\0';
+    if (out_len)
+        *out_len = len;
+    return data;
+}
+
+void strbuf_append(strbuf *b, const char *text, size_t n)
+{
+    if (b->len + n + 1 > b->capacity) {
+        size_t capacity = b->capacity ? b->capacity : 256;
+        while (b->len + n + 1 > capacity)
+            capacity *= 2;
+        b->data = realloc(b->data, capacity);
+        ck_assert_ptr_nonnull(b->data);
+        b->capacity = capacity;
+    }
+    memcpy(b->data + b->len, text, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+void strbuf_printf(strbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *text = NULL;
+    int n = vasprintf(&text, fmt, ap);
+    va_end(ap);
+    ck_assert_int_ge(n, 0);
+    strbuf_append(b, text, (size_t)n);
+    free(text);
+}
+
+void strbuf_free(strbuf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->capacity = 0;
+}
