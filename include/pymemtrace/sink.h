@@ -22,6 +22,23 @@ PMT_BEGIN_DECLS
 typedef struct pmt_sink pmt_sink;
 
 /**
+ * @brief What a sink is told once, when its tracer starts: the facts a log header records.
+ *        Read-only; fields are only appended (check `struct_size`).
+ */
+typedef struct pmt_run_info {
+    uint32_t struct_size;        /**< sizeof the struct as the library filled it. */
+    uint32_t reserved0;          /**< Zero. */
+    uint64_t event_mask;         /**< Observed kinds, PMT_EV_BIT(kind) bits. */
+    uint64_t d_rss_trigger;      /**< The trigger in bytes, resolved (0 = every event). */
+    uint64_t start_time_ns;      /**< Monotonic clock at start: the events' time origin. */
+    uint64_t start_realtime_ns;  /**< Wall clock at start, ns since the Unix epoch. */
+    int64_t process_id;          /**< The traced process. */
+    const char *library_version; /**< pmt_version_string(). */
+    const char *rss_provider;    /**< Name of the RSS provider ("linux-statm"). */
+    const char *runtime;         /**< The traced runtime ("CPython 3.12.1"). */
+} pmt_run_info;
+
+/**
  * @brief The functions of a caller-defined sink. The library copies the struct; only fields
  *        covered by `struct_size` are read. Initialise with #PMT_SINK_OPS_INIT.
  */
@@ -34,10 +51,13 @@ typedef struct pmt_sink_ops {
     int (*flush)(void *user_data);
     /** Optional: called exactly once, when the sink is destroyed. */
     void (*close)(void *user_data);
+    /** Optional: called once when the tracer starts, before the first event. Return 0, or a
+     *  negative value to disable this sink. */
+    int (*begin)(const pmt_run_info *info, void *user_data);
 } pmt_sink_ops;
 
 /** @brief Initialiser for a #pmt_sink_ops with every function empty. */
-#define PMT_SINK_OPS_INIT {sizeof(pmt_sink_ops), 0, 0, 0}
+#define PMT_SINK_OPS_INIT {sizeof(pmt_sink_ops), 0, 0, 0, 0}
 
 /**
  * @brief Create a sink from caller-supplied functions.

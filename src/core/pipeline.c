@@ -95,6 +95,15 @@ void pmt__pipeline_write_always(pmt_tracer *t, pmt_event_kind kind, pmt_event_re
     advance(t, 1);
 }
 
+void pmt__pipeline_begin(pmt_tracer *t, const pmt_run_info *info)
+{
+    for (size_t i = 0; i < t->sink_count; i++) {
+        pmt_sink *sink = t->sinks[i];
+        if (!sink->failed && sink->ops.begin && sink->ops.begin(info, sink->user_data) < 0)
+            disable_sink(t, sink);
+    }
+}
+
 void pmt__pipeline_flush(pmt_tracer *t)
 {
     for (size_t i = 0; i < t->sink_count; i++) {

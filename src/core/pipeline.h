@@ -10,6 +10,9 @@ void pmt__pipeline_write_always(pmt_tracer *t, pmt_event_kind kind, pmt_event_re
                                 const char *file, const char *function, int32_t line,
                                 int32_t depth, const char *message);
 
+/* Tells every sink the run's facts; a sink whose begin fails is disabled. */
+void pmt__pipeline_begin(pmt_tracer *t, const pmt_run_info *info);
+
 /* Resets the filter for a new run. */
 void pmt__pipeline_reset(pmt_tracer *t);
 

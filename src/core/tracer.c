@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <pymemtrace/version.h>
+
 #include "../os/os.h"
 #include "../rss/rss_internal.h"
 #include "error.h"
@@ -219,6 +221,23 @@ static void write_here(pmt_tracer *t, pmt_event_kind kind, pmt_event_reason reas
     pmt__pipeline_write_always(t, kind, reason, file, function, line, depth, message);
 }
 
+static void begin_sinks(pmt_tracer *t)
+{
+    const char *runtime = t->source->runtime ? t->source->runtime(t, t->source_state) : NULL;
+    pmt_run_info info;
+    memset(&info, 0, sizeof info);
+    info.struct_size = sizeof info;
+    info.event_mask = t->event_mask;
+    info.d_rss_trigger = t->trigger_bytes;
+    info.start_time_ns = t->clock(t->clock_user_data);
+    info.start_realtime_ns = pmt__realtime_ns();
+    info.process_id = pmt__process_id();
+    info.library_version = pmt_version_string();
+    info.rss_provider = t->rss.name ? t->rss.name : "custom";
+    info.runtime = runtime ? runtime : "unknown";
+    pmt__pipeline_begin(t, &info);
+}
+
 int pmt_tracer_start(pmt_tracer *t)
 {
     if (!t)
@@ -233,6 +252,7 @@ int pmt_tracer_start(pmt_tracer *t)
     rc = t->source->attach(t, &t->source_state);
     if (rc != PMT_OK)
         return rc;
+    begin_sinks(t);
     write_here(t, PMT_EV_START, PMT_REASON_FIRST, NULL);
     t->state = PMT_STATE_RUNNING;
     return PMT_OK;

@@ -20,6 +20,8 @@ typedef struct pmt__source_ops {
     /* Where the calling thread is now, for start, stop and mark events. */
     void (*locate)(pmt_tracer *tracer, void *state, const char **file, const char **function,
                    int32_t *line, int32_t *depth);
+    /* Optional: the traced runtime, e.g. "CPython 3.12.1", for log headers. */
+    const char *(*runtime)(pmt_tracer *tracer, void *state);
 } pmt__source_ops;
 
 struct pmt_sink {

@@ -36,6 +36,7 @@ typedef struct pmt__cpy_state {
     int32_t depth;
     int running;
     long hexversion;
+    const char *runtime; /* "CPython 3.12.1", interned */
     /* 3.12+: sys.monitoring */
     int tool_id;
     PyObject *monitor_hooks[11];

@@ -110,8 +110,28 @@ static void locate(pmt_tracer *tracer, void *state, const char **file, const cha
     *depth = st->depth;
 }
 
+/* "CPython 3.12.1" from sys.implementation.name and sys.version_info, once per tracer. */
+static const char *runtime(pmt_tracer *tracer, void *state)
+{
+    pmt__cpy_state *st = state;
+    if (!st)
+        return NULL;
+    if (!st->runtime) {
+        PyObject *text = PyUnicode_FromFormat(
+            "CPython %ld.%ld.%ld", (st->hexversion >> 24) & 0xff, (st->hexversion >> 16) & 0xff,
+            (st->hexversion >> 8) & 0xff);
+        Py_ssize_t n = 0;
+        const char *utf8 = text ? PyUnicode_AsUTF8AndSize(text, &n) : NULL;
+        if (utf8)
+            st->runtime = pmt__strings_intern(&tracer->strings, utf8, (size_t)n);
+        Py_XDECREF(text);
+        PyErr_Clear();
+    }
+    return st->runtime;
+}
+
 static const pmt__source_ops cpython_source = {
-    check_thread, attach, detach, release, locate,
+    check_thread, attach, detach, release, locate, runtime,
 };
 
 int pmt_tracer_create(pmt_tracer **out)

@@ -16,6 +16,9 @@ uint64_t pmt__os_thread_id(void);
  * installs the fork handler. */
 uint64_t pmt__fork_generation(void);
 
+/* Wall-clock time in nanoseconds since the Unix epoch. */
+uint64_t pmt__realtime_ns(void);
+
 /* The process id, and the page size in bytes. */
 long pmt__process_id(void);
 long pmt__page_size(void);

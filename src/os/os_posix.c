@@ -16,6 +16,13 @@ uint64_t pmt__monotonic_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+uint64_t pmt__realtime_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 /* Thread ids are cached per thread: gettid() is a real syscall, and a forked child's only
  * thread inherits the cache of the forking thread, so the cache is keyed by process id too. */
 static _Thread_local uint64_t cached_thread_id;

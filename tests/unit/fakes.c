@@ -56,8 +56,15 @@ static void source_locate(pmt_tracer *tracer, void *state, const char **file, co
     *depth = g_source.depth;
 }
 
+static const char *source_runtime(pmt_tracer *tracer, void *state)
+{
+    (void)tracer;
+    (void)state;
+    return "fake runtime 1.0";
+}
+
 const pmt__source_ops fake_source_ops = {source_check_thread, source_attach, source_detach,
-                                         source_release, source_locate};
+                                         source_release,      source_locate, source_runtime};
 
 void fake_source_reset(void)
 {
