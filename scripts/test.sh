@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The one command that sets up and runs every test:
+#   1. scripts/setup-deps.sh (Debian packages)
+#   2. build/       warnings as errors, Python module and docs: every ctest test
+#   3. build-asan/  AddressSanitizer + UndefinedBehaviorSanitizer: the unit tests (ctest -R unit)
+# Every step runs even when an earlier one failed (a failed configure or build skips its own
+# tests); the exit status is non-zero when anything failed.
+#   scripts/test.sh            (CTEST_PARALLEL_LEVEL=N to run tests in parallel)
+set -uo pipefail
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$top" || exit 1
+jobs=$(nproc 2>/dev/null || echo 2)
+failed=()
+
+# step NAME COMMAND...: runs the command, records NAME when it fails.
+step() {
+    local name=$1
+    shift
+    echo
+    echo "==== test.sh: $name"
+    if "$@"; then
+        return 0
+    fi
+    echo "==== test.sh: FAILED: $name" >&2
+    failed+=("$name")
+    return 1
+}
+
+step "setup-deps" bash "$top/scripts/setup-deps.sh" || {
+    echo "test.sh: cannot install the dependencies" >&2
+    exit 1
+}
+
+if step "configure build" cmake -S "$top" -B "$top/build" -DPMT_WERROR=ON \
+    -DPMT_BUILD_PYTHON=ON -DPMT_BUILD_DOCS=ON -DPMT_BUILD_TESTS=ON -DPMT_SANITIZE=; then
+    if step "build build" cmake --build "$top/build" -j"$jobs"; then
+        step "ctest build" ctest --test-dir "$top/build" --output-on-failure --no-tests=error
+    fi
+fi
+
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
+if step "configure build-asan" cmake -S "$top" -B "$top/build-asan" -DPMT_WERROR=ON \
+    -DPMT_SANITIZE="address;undefined" -DPMT_BUILD_PYTHON=OFF -DPMT_BUILD_DOCS=OFF \
+    -DPMT_BUILD_TESTS=ON; then
+    if step "build build-asan" cmake --build "$top/build-asan" -j"$jobs"; then
+        step "ctest build-asan (unit)" ctest --test-dir "$top/build-asan" -R unit \
+            --output-on-failure --no-tests=error
+    fi
+fi
+
+echo
+if [ ${#failed[@]} -ne 0 ]; then
+    echo "test.sh: FAILED: ${failed[*]}" >&2
+    exit 1
+fi
+echo "test.sh: every step passed"

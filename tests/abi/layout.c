@@ -1,0 +1,106 @@
+/* Pins what doc/abi-policy.md promises never changes, at compile time, in C and in C++ (this file
+ * is compiled as both): enum values, and on LP64 targets the layout of the public structs
+ * (fields are only appended). The macros of the headers are expanded here too. A failure here is
+ * an ABI break, or a deliberate one that needs a new SONAME. */
+#include <stddef.h>
+#include <stdint.h>
+
+#include <pymemtrace/pymemtrace.h>
+
+#ifdef __cplusplus
+#define PIN(cond) static_assert(cond, #cond)
+#else
+#define PIN(cond) _Static_assert(cond, #cond)
+#endif
+
+/* pmt_status */
+PIN(PMT_OK == 0);
+PIN(PMT_EINVAL == -1);
+PIN(PMT_ENOMEM == -2);
+PIN(PMT_EIO == -3);
+PIN(PMT_ENOTSUP == -4);
+PIN(PMT_ESTATE == -5);
+PIN(PMT_EVERSION == -6);
+PIN(PMT_ECALLBACK == -7);
+PIN(PMT_EPYTHON == -8);
+PIN(PMT_ENOTHREAD == -9);
+
+/* pmt_event_kind: only appended; PMT_EV_KIND_COUNT may grow. */
+PIN(PMT_EV_CALL == 0);
+PIN(PMT_EV_RETURN == 1);
+PIN(PMT_EV_C_CALL == 2);
+PIN(PMT_EV_C_RETURN == 3);
+PIN(PMT_EV_C_EXCEPTION == 4);
+PIN(PMT_EV_EXCEPTION == 5);
+PIN(PMT_EV_LINE == 6);
+PIN(PMT_EV_MARK == 7);
+PIN(PMT_EV_START == 8);
+PIN(PMT_EV_STOP == 9);
+PIN(PMT_EV_KIND_COUNT >= 10);
+
+/* pmt_event_reason */
+PIN(PMT_REASON_FIRST == 0);
+PIN(PMT_REASON_TRIGGER == 1);
+PIN(PMT_REASON_BEFORE == 2);
+PIN(PMT_REASON_MESSAGE == 3);
+PIN(PMT_REASON_LAST == 4);
+
+/* pmt_param, pmt_stat, pmt_tracer_state */
+PIN(PMT_PARAM_D_RSS_TRIGGER == 1);
+PIN(PMT_PARAM_EVENT_MASK == 2);
+PIN(PMT_STAT_EVENTS_SEEN == 1);
+PIN(PMT_STAT_EVENTS_WRITTEN == 2);
+PIN(PMT_STAT_SINKS_FAILED == 3);
+PIN(PMT_STAT_RSS_ERRORS == 4);
+PIN(PMT_STATE_CREATED == 0);
+PIN(PMT_STATE_RUNNING == 1);
+PIN(PMT_STATE_PAUSED == 2);
+PIN(PMT_STATE_STOPPED == 3);
+
+/* The masks and the version macros. */
+PIN(PMT_EV_BIT(PMT_EV_LINE) == 64);
+PIN(PMT_EV_MASK_PROFILE == 0x1F);
+PIN(PMT_EV_MASK_TRACE == 0x63);
+PIN(PMT_VERSION_NUMBER == PMT_VERSION_MAJOR * 10000 + PMT_VERSION_MINOR * 100 + PMT_VERSION_PATCH);
+
+/* Layouts: the first field is always struct_size; existing offsets never move. */
+PIN(offsetof(pmt_event, struct_size) == 0);
+PIN(offsetof(pmt_sink_ops, struct_size) == 0);
+PIN(offsetof(pmt_rss_provider, struct_size) == 0);
+PIN(sizeof(((pmt_event *)0)->struct_size) == 4);
+#if defined(__LP64__) || defined(_LP64)
+PIN(offsetof(pmt_event, kind) == 4);
+PIN(offsetof(pmt_event, reason) == 8);
+PIN(offsetof(pmt_event, depth) == 12);
+PIN(offsetof(pmt_event, seq) == 16);
+PIN(offsetof(pmt_event, time_ns) == 24);
+PIN(offsetof(pmt_event, thread_id) == 32);
+PIN(offsetof(pmt_event, file) == 40);
+PIN(offsetof(pmt_event, function) == 48);
+PIN(offsetof(pmt_event, line) == 56);
+PIN(offsetof(pmt_event, reserved0) == 60);
+PIN(offsetof(pmt_event, rss) == 64);
+PIN(offsetof(pmt_event, d_rss) == 72);
+PIN(offsetof(pmt_event, message) == 80);
+PIN(sizeof(pmt_event) >= 88);
+
+PIN(offsetof(pmt_sink_ops, write) == 8);
+PIN(offsetof(pmt_sink_ops, flush) == 16);
+PIN(offsetof(pmt_sink_ops, close) == 24);
+PIN(sizeof(pmt_sink_ops) >= 32);
+
+PIN(offsetof(pmt_rss_provider, name) == 8);
+PIN(offsetof(pmt_rss_provider, read) == 16);
+PIN(offsetof(pmt_rss_provider, may_have_changed) == 24);
+PIN(offsetof(pmt_rss_provider, release) == 32);
+PIN(sizeof(pmt_rss_provider) >= 40);
+#endif
+
+/* The initialisers compile and fill struct_size. */
+int pmt_abi_layout_check(void);
+int pmt_abi_layout_check(void)
+{
+    const pmt_sink_ops ops = PMT_SINK_OPS_INIT;
+    const pmt_rss_provider provider = PMT_RSS_PROVIDER_INIT;
+    return ops.struct_size == sizeof ops && provider.struct_size == sizeof provider ? 0 : 1;
+}
