@@ -12,8 +12,7 @@
 int pmt__tracer_set_own_code_prefix(pmt_tracer *tracer, const char *prefix);
 
 typedef struct {
-    PyObject_HEAD
-    pmt_tracer *tracer;
+    PyObject_HEAD pmt_tracer *tracer;
     pmt_sink *log; /* owned by tracer */
 } TracerObject;
 
@@ -73,8 +72,8 @@ static int utf8_without_nul(PyObject *text, const char *what, const char **out)
 
 static int Tracer_init(TracerObject *self, PyObject *args, PyObject *kwargs)
 {
-    static char *kwlist[] = {"events", "d_rss_trigger", "filepath", "message", "own_code_prefix",
-                             NULL};
+    static char *kwlist[] = {"events",  "d_rss_trigger",   "filepath",
+                             "message", "own_code_prefix", NULL};
     PyObject *events_obj, *trigger_obj = NULL, *path_obj = NULL, *message_obj = Py_None;
     PyObject *prefix_obj = Py_None;
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|OOOO", kwlist, &events_obj, &trigger_obj,
@@ -266,8 +265,7 @@ static PyType_Slot Tracer_slots[] = {
 };
 
 static PyType_Spec Tracer_spec = {
-    "pymemtrace._pymemtrace.Tracer", sizeof(TracerObject), 0,
-    Py_TPFLAGS_DEFAULT, Tracer_slots,
+    "pymemtrace._pymemtrace.Tracer", sizeof(TracerObject), 0, Py_TPFLAGS_DEFAULT, Tracer_slots,
 };
 
 static PyObject *rss_result(int rc, uint64_t value)
@@ -322,8 +320,8 @@ static int module_exec(PyObject *module)
         {"MASK_TRACE", (long long)PMT_EV_MASK_TRACE},
     };
     for (size_t i = 0; i < sizeof constants / sizeof *constants; i++)
-        if (PyModule_AddObject(module, constants[i].name,
-                               PyLong_FromLongLong(constants[i].value)) < 0)
+        if (PyModule_AddObject(module, constants[i].name, PyLong_FromLongLong(constants[i].value)) <
+            0)
             return -1;
     if (PyModule_AddStringConstant(module, "library_version", pmt_version_string()) < 0)
         return -1;

@@ -37,12 +37,12 @@ typedef enum pmt_event_kind {
 
 /** @brief Events a profiler records: Python and C calls and returns, C exceptions. */
 #define PMT_EV_MASK_PROFILE                                                                        \
-    (PMT_EV_BIT(PMT_EV_CALL) | PMT_EV_BIT(PMT_EV_RETURN) | PMT_EV_BIT(PMT_EV_C_CALL) |              \
+    (PMT_EV_BIT(PMT_EV_CALL) | PMT_EV_BIT(PMT_EV_RETURN) | PMT_EV_BIT(PMT_EV_C_CALL) |             \
      PMT_EV_BIT(PMT_EV_C_RETURN) | PMT_EV_BIT(PMT_EV_C_EXCEPTION))
 
 /** @brief Events a line tracer records: Python calls, returns, lines and exceptions. */
 #define PMT_EV_MASK_TRACE                                                                          \
-    (PMT_EV_BIT(PMT_EV_CALL) | PMT_EV_BIT(PMT_EV_RETURN) | PMT_EV_BIT(PMT_EV_LINE) |                \
+    (PMT_EV_BIT(PMT_EV_CALL) | PMT_EV_BIT(PMT_EV_RETURN) | PMT_EV_BIT(PMT_EV_LINE) |               \
      PMT_EV_BIT(PMT_EV_EXCEPTION))
 
 /**

@@ -34,7 +34,7 @@
  */
 #ifdef __cplusplus
 #define PMT_BEGIN_DECLS extern "C" {
-#define PMT_END_DECLS }
+#define PMT_END_DECLS   }
 #else
 #define PMT_BEGIN_DECLS
 #define PMT_END_DECLS

@@ -67,7 +67,10 @@ typedef struct pmt_rss_provider {
 } pmt_rss_provider;
 
 /** @brief Initialiser for a #pmt_rss_provider with every optional field empty. */
-#define PMT_RSS_PROVIDER_INIT {sizeof(pmt_rss_provider), 0, 0, 0, 0}
+#define PMT_RSS_PROVIDER_INIT                                                                      \
+    {                                                                                              \
+        sizeof(pmt_rss_provider), 0, 0, 0, 0                                                       \
+    }
 
 PMT_END_DECLS
 

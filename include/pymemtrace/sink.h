@@ -57,7 +57,10 @@ typedef struct pmt_sink_ops {
 } pmt_sink_ops;
 
 /** @brief Initialiser for a #pmt_sink_ops with every function empty. */
-#define PMT_SINK_OPS_INIT {sizeof(pmt_sink_ops), 0, 0, 0, 0}
+#define PMT_SINK_OPS_INIT                                                                          \
+    {                                                                                              \
+        sizeof(pmt_sink_ops), 0, 0, 0, 0                                                           \
+    }
 
 /**
  * @brief Create a sink from caller-supplied functions.

@@ -67,8 +67,8 @@ static inline void advance(pmt_tracer *t, int written)
     t->current ^= 1;
 }
 
-void pmt__tracer_event(pmt_tracer *t, pmt_event_kind kind, const char *file,
-                       const char *function, int32_t line, int32_t depth)
+void pmt__tracer_event(pmt_tracer *t, pmt_event_kind kind, const char *file, const char *function,
+                       int32_t line, int32_t depth)
 {
     if (!pmt__tracer_wants(t, kind))
         return;
@@ -86,8 +86,8 @@ void pmt__tracer_event(pmt_tracer *t, pmt_event_kind kind, const char *file,
 }
 
 void pmt__pipeline_write_always(pmt_tracer *t, pmt_event_kind kind, pmt_event_reason reason,
-                                const char *file, const char *function, int32_t line,
-                                int32_t depth, const char *message)
+                                const char *file, const char *function, int32_t line, int32_t depth,
+                                const char *message)
 {
     pmt_event *ev = stamp(t, kind, file, function, line, depth);
     ev->message = message;

@@ -7,8 +7,8 @@
 
 /* Writes an event that bypasses the trigger (start, stop, mark) at the given location. */
 void pmt__pipeline_write_always(pmt_tracer *t, pmt_event_kind kind, pmt_event_reason reason,
-                                const char *file, const char *function, int32_t line,
-                                int32_t depth, const char *message);
+                                const char *file, const char *function, int32_t line, int32_t depth,
+                                const char *message);
 
 /* Tells every sink the run's facts; a sink whose begin fails is disabled. */
 void pmt__pipeline_begin(pmt_tracer *t, const pmt_run_info *info);

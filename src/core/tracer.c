@@ -11,10 +11,10 @@
 #include "pipeline.h"
 #include "tracer_internal.h"
 
-static const uint64_t all_hook_kinds =
-    PMT_EV_BIT(PMT_EV_CALL) | PMT_EV_BIT(PMT_EV_RETURN) | PMT_EV_BIT(PMT_EV_C_CALL) |
-    PMT_EV_BIT(PMT_EV_C_RETURN) | PMT_EV_BIT(PMT_EV_C_EXCEPTION) | PMT_EV_BIT(PMT_EV_EXCEPTION) |
-    PMT_EV_BIT(PMT_EV_LINE);
+static const uint64_t all_hook_kinds = PMT_EV_BIT(PMT_EV_CALL) | PMT_EV_BIT(PMT_EV_RETURN) |
+                                       PMT_EV_BIT(PMT_EV_C_CALL) | PMT_EV_BIT(PMT_EV_C_RETURN) |
+                                       PMT_EV_BIT(PMT_EV_C_EXCEPTION) |
+                                       PMT_EV_BIT(PMT_EV_EXCEPTION) | PMT_EV_BIT(PMT_EV_LINE);
 static const uint64_t always_kinds =
     PMT_EV_BIT(PMT_EV_MARK) | PMT_EV_BIT(PMT_EV_START) | PMT_EV_BIT(PMT_EV_STOP);
 
@@ -247,7 +247,8 @@ int pmt_tracer_start(pmt_tracer *t)
     int rc = t->source->check_thread();
     if (rc != PMT_OK)
         return rc;
-    t->trigger_bytes = t->trigger_param < 0 ? (uint64_t)pmt__page_size() : (uint64_t)t->trigger_param;
+    t->trigger_bytes =
+        t->trigger_param < 0 ? (uint64_t)pmt__page_size() : (uint64_t)t->trigger_param;
     pmt__pipeline_reset(t);
     rc = t->source->attach(t, &t->source_state);
     if (rc != PMT_OK)

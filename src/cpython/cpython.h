@@ -11,13 +11,13 @@
 
 /* Where a code object or C function came from, resolved once and kept for the tracer's run. */
 typedef struct pmt__code_entry {
-    uintptr_t key1, key2; /* (code, 0), (descriptor, 0) or (C function pointer, type of self) */
+    uintptr_t key1, key2;  /* (code, 0), (descriptor, 0) or (C function pointer, type of self) */
     PyObject *ref1, *ref2; /* strong references keeping key1/key2 from being reused */
     const char *file;      /* interned in the tracer */
     const char *function;
     int32_t first_line;
-    int ignored;           /* the tracer's own code: events only keep the depth right */
-    int32_t *lines;        /* 3.12+: line of each code unit (offset / 2), built on first need */
+    int ignored;    /* the tracer's own code: events only keep the depth right */
+    int32_t *lines; /* 3.12+: line of each code unit (offset / 2), built on first need */
     uint32_t line_count;
     int lines_built;
 } pmt__code_entry;
@@ -31,8 +31,8 @@ typedef struct pmt__code_cache {
 typedef struct pmt__cpy_state {
     pmt_tracer *tracer;
     pmt__code_cache cache;
-    PyObject *self_capsule;   /* `self` of every hook function: points back here */
-    unsigned long thread;     /* PyThread_get_thread_ident() of the traced thread */
+    PyObject *self_capsule; /* `self` of every hook function: points back here */
+    unsigned long thread;   /* PyThread_get_thread_ident() of the traced thread */
     int32_t depth;
     int running;
     long hexversion;
@@ -52,15 +52,13 @@ pmt__code_entry *pmt__code_entry_of(pmt__cpy_state *st, PyObject *code);
 /* Name entry for a C callable; NULL when the callable is not a C function or method. */
 pmt__code_entry *pmt__c_function_entry_of(pmt__cpy_state *st, PyObject *callable);
 /* Line of the instruction at a byte offset (3.12+ monitoring offsets). */
-int32_t pmt__code_line_at(pmt__cpy_state *st, pmt__code_entry *entry, PyObject *code,
-                          long offset);
+int32_t pmt__code_line_at(pmt__cpy_state *st, pmt__code_entry *entry, PyObject *code, long offset);
 
 /* frames.c */
 /* Number of Python frames on the calling thread's stack. */
 int32_t pmt__frame_depth(void);
 /* The innermost frame not in the tracer's own code: file, function, line. */
-void pmt__frame_locate(pmt__cpy_state *st, const char **file, const char **function,
-                       int32_t *line);
+void pmt__frame_locate(pmt__cpy_state *st, const char **file, const char **function, int32_t *line);
 
 /* monitoring.c (3.12+) and legacy.c (3.10, 3.11) */
 int pmt__monitoring_attach(pmt__cpy_state *st);

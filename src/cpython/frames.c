@@ -30,8 +30,7 @@ int32_t pmt__frame_depth(void)
     return depth;
 }
 
-void pmt__frame_locate(pmt__cpy_state *st, const char **file, const char **function,
-                       int32_t *line)
+void pmt__frame_locate(pmt__cpy_state *st, const char **file, const char **function, int32_t *line)
 {
     PyObject *frame = (PyObject *)PyEval_GetFrame();
     Py_XINCREF(frame);

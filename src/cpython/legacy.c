@@ -4,7 +4,16 @@
 #include "../core/error.h"
 #include "cpython.h"
 
-enum legacy_what { W_CALL, W_EXCEPTION, W_LINE, W_RETURN, W_C_CALL, W_C_EXCEPTION, W_C_RETURN, W_OPCODE };
+enum legacy_what {
+    W_CALL,
+    W_EXCEPTION,
+    W_LINE,
+    W_RETURN,
+    W_C_CALL,
+    W_C_EXCEPTION,
+    W_C_RETURN,
+    W_OPCODE
+};
 static const char *const what_names[8] = {"call",   "exception",   "line",     "return",
                                           "c_call", "c_exception", "c_return", "opcode"};
 

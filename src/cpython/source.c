@@ -117,9 +117,9 @@ static const char *runtime(pmt_tracer *tracer, void *state)
     if (!st)
         return NULL;
     if (!st->runtime) {
-        PyObject *text = PyUnicode_FromFormat(
-            "CPython %ld.%ld.%ld", (st->hexversion >> 24) & 0xff, (st->hexversion >> 16) & 0xff,
-            (st->hexversion >> 8) & 0xff);
+        PyObject *text =
+            PyUnicode_FromFormat("CPython %ld.%ld.%ld", (st->hexversion >> 24) & 0xff,
+                                 (st->hexversion >> 16) & 0xff, (st->hexversion >> 8) & 0xff);
         Py_ssize_t n = 0;
         const char *utf8 = text ? PyUnicode_AsUTF8AndSize(text, &n) : NULL;
         if (utf8)
