@@ -16,16 +16,18 @@ PMT_BEGIN_DECLS
 
 /** @brief Result codes. Values are part of the ABI and never change. */
 typedef enum pmt_status {
-    PMT_OK = 0,         /**< Success. */
-    PMT_EINVAL = -1,    /**< An argument is NULL, out of bounds or otherwise invalid. */
-    PMT_ENOMEM = -2,    /**< Memory could not be allocated. */
-    PMT_EIO = -3,       /**< An operating-system call failed; see pmt_last_os_error(). */
-    PMT_ENOTSUP = -4,   /**< Not supported by this build, platform or Python version. */
-    PMT_ESTATE = -5,    /**< The object is in the wrong state (e.g. starting a running tracer). */
-    PMT_EVERSION = -6,  /**< A caller-supplied struct has an unknown size or version. */
-    PMT_ECALLBACK = -7, /**< A caller-supplied callback reported an error. */
-    PMT_EPYTHON = -8,   /**< The Python interpreter reported an error (it is left set). */
-    PMT_ENOTHREAD = -9, /**< The calling thread does not hold a Python interpreter (the GIL). */
+    PMT_OK = 0,           /**< Success. */
+    PMT_EINVAL = -1,      /**< An argument is NULL, out of bounds or otherwise invalid. */
+    PMT_ENOMEM = -2,      /**< Memory could not be allocated. */
+    PMT_EIO = -3,         /**< An operating-system call failed; see pmt_last_os_error(). */
+    PMT_ENOTSUP = -4,     /**< Not supported by this build, platform or Python version. */
+    PMT_ESTATE = -5,      /**< The object is in the wrong state (e.g. starting a running tracer). */
+    PMT_EVERSION = -6,    /**< A caller-supplied struct has an unknown size or version. */
+    PMT_ECALLBACK = -7,   /**< A caller-supplied callback reported an error. */
+    PMT_EPYTHON = -8,     /**< The Python interpreter reported an error (it is left set). */
+    PMT_ENOTHREAD = -9,   /**< The calling thread does not hold a Python interpreter (the GIL). */
+    PMT_EFORMAT = -10,    /**< Input is not in the expected format, or is damaged. */
+    PMT_ETRUNCATED = -11, /**< Input ends early (e.g. its writer was killed). */
 } pmt_status;
 
 /**

@@ -16,5 +16,6 @@
 #include <pymemtrace/rss.h>
 #include <pymemtrace/sink.h>
 #include <pymemtrace/tracer.h>
+#include <pymemtrace/reader.h>
 
 #endif /* PYMEMTRACE_PYMEMTRACE_H */

@@ -91,12 +91,83 @@ PMT_API int pmt_sink_create(pmt_sink **out, const pmt_sink_ops *ops, void *user_
 PMT_API int pmt_sink_text_open(pmt_sink **out, const char *path, const char *message);
 
 /**
+ * @brief Create a sink writing the text log format to a descriptor the caller owns (a pipe,
+ *        stdout). Rows are buffered as by pmt_sink_text_open(); the descriptor is not closed.
+ * @param[out] out Receives the sink.
+ * @param fd An open, writable descriptor.
+ * @param message Optional first line of the log (UTF-8), or NULL.
+ * @return #PMT_OK, #PMT_EINVAL (NULL out or negative fd), #PMT_ENOMEM, #PMT_EIO.
+ */
+PMT_API int pmt_sink_text_fd(pmt_sink **out, int fd, const char *message);
+
+/** @brief Chunk compression of the binary log. Values are pinned. */
+typedef enum pmt_compression {
+    PMT_COMPRESS_NONE = 0, /**< Chunks stored as they are. */
+    PMT_COMPRESS_ZSTD = 1, /**< zstd (the system's libzstd). */
+    PMT_COMPRESS_LZ4 = 2   /**< lz4 block format (the system's liblz4). */
+} pmt_compression;
+
+/**
+ * @brief Whether this build can write and read a compression.
+ * @param compression A #pmt_compression.
+ * @return 1 if supported, 0 if not.
+ */
+PMT_API int pmt_compression_supported(int compression);
+
+/**
+ * @brief Options of the binary sink. Initialise with #PMT_BINARY_OPTIONS_INIT; only fields
+ *        covered by `struct_size` are read, 0 means the default.
+ */
+typedef struct pmt_binary_options {
+    uint32_t struct_size;       /**< sizeof(pmt_binary_options). */
+    uint32_t compression;       /**< A #pmt_compression; default none. */
+    int32_t level;              /**< Codec level (zstd 1..19, lz4 acceleration); default 1. */
+    uint32_t chunk_bytes;       /**< Raw bytes a chunk collects, 4 KiB..16 MiB; default 64 KiB. */
+    uint32_t flush_interval_ms; /**< Write a chunk once it is this old; default 100. */
+} pmt_binary_options;
+
+/** @brief Initialiser for #pmt_binary_options with every default. */
+#define PMT_BINARY_OPTIONS_INIT                                                                    \
+    {                                                                                              \
+        sizeof(pmt_binary_options), 0, 0, 0, 0                                                     \
+    }
+
+/**
+ * @brief Create a sink writing the compact binary log (doc/format.md).
+ *
+ * File names, never overwritten, as pmt_sink_text_open() (default `YYMMDD_HHMMSS_PID.pmt`). The
+ * sink interns file and function names and code locations once and writes events as small
+ * delta-encoded records in checksummed chunks, each written with one `write(2)`: a process killed
+ * at any moment leaves a file whose complete chunks are all readable, and loses at most the
+ * chunk being filled (`chunk_bytes` of records, or `flush_interval_ms` of them in a busy run).
+ *
+ * @param[out] out Receives the sink.
+ * @param path The file to create, or NULL for the default name in the current directory.
+ * @param message Optional message recorded in the header (UTF-8), or NULL.
+ * @param options Options, or NULL for the defaults.
+ * @return #PMT_OK, #PMT_EINVAL, #PMT_EVERSION, #PMT_ENOTSUP (compression not built in),
+ *         #PMT_ENOMEM, #PMT_EIO.
+ */
+PMT_API int pmt_sink_binary_open(pmt_sink **out, const char *path, const char *message,
+                                 const pmt_binary_options *options);
+
+/**
  * @brief The path of a file sink.
  * @param sink A sink, or NULL.
  * @return The path actually written (NUL-terminated, owned by the sink), or NULL for a sink that
  *         has no file.
  */
 PMT_API const char *pmt_sink_path(const pmt_sink *sink);
+
+/**
+ * @brief Give one event to a sink that was not handed to a tracer, e.g. to convert a binary
+ *        log read with pmt_reader_next() into a text log.
+ * @param sink A sink that belongs to no tracer.
+ * @param event The event.
+ * @return #PMT_OK, #PMT_EINVAL (NULL, or the sink belongs to a tracer), #PMT_ECALLBACK (the
+ *         sink failed; it is disabled).
+ */
+PMT_API int pmt_sink_write(pmt_sink *sink, const pmt_event *event);
 
 /**
  * @brief Destroy a sink that was not handed to a tracer: flush and close it.

@@ -31,6 +31,10 @@ const char *pmt_strerror(int code)
         return "Python error";
     case PMT_ENOTHREAD:
         return "the calling thread does not hold the GIL";
+    case PMT_EFORMAT:
+        return "malformed or damaged input";
+    case PMT_ETRUNCATED:
+        return "input ends early";
     default:
         return "unknown error";
     }

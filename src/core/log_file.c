@@ -13,13 +13,13 @@
 
 enum { MAX_ORDINAL = 100000 };
 
-static char *default_name(void)
+static char *default_name(const char *extension)
 {
     pmt__utc_time now;
     pmt__utc_now(&now);
     char name[64];
-    snprintf(name, sizeof name, "%02d%02d%02d_%02d%02d%02d_%ld.log", now.year % 100, now.month,
-             now.day, now.hour, now.minute, now.second, pmt__process_id());
+    snprintf(name, sizeof name, "%02d%02d%02d_%02d%02d%02d_%ld%s", now.year % 100, now.month,
+             now.day, now.hour, now.minute, now.second, pmt__process_id(), extension);
     return strdup(name);
 }
 
@@ -48,9 +48,9 @@ static char *with_ordinal(const char *path, int ordinal)
     return name;
 }
 
-int pmt__log_file_create(const char *path, char **out_path, int *out_fd)
+int pmt__log_file_create(const char *path, const char *extension, char **out_path, int *out_fd)
 {
-    char *base = path ? strdup(path) : default_name();
+    char *base = path ? strdup(path) : default_name(extension);
     if (!base)
         return pmt__fail(PMT_ENOMEM, "out of memory for a log file name");
     if (base[0] == '\0') {

@@ -2,9 +2,9 @@
 #ifndef PMT_CORE_LOG_FILE_H
 #define PMT_CORE_LOG_FILE_H
 
-/* Creates path (or YYMMDD_HHMMSS_PID.log in the current directory when path is NULL) with mode
- * 0600 and O_EXCL; when the name exists, inserts _1, _2, ... before the extension. On success
- * *out_path is the malloc'd name used and *out_fd the open descriptor. */
-int pmt__log_file_create(const char *path, char **out_path, int *out_fd);
+/* Creates path (or YYMMDD_HHMMSS_PID<extension> in the current directory when path is NULL)
+ * with mode 0600 and O_EXCL; when the name exists, inserts _1, _2, ... before the extension. On
+ * success *out_path is the malloc'd name used and *out_fd the open descriptor. */
+int pmt__log_file_create(const char *path, const char *extension, char **out_path, int *out_fd);
 
 #endif

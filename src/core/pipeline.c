@@ -22,11 +22,13 @@ static void deliver(pmt_tracer *t, pmt_event *ev, pmt_event_reason reason)
     ev->d_rss = (int64_t)(ev->rss - t->last_written_rss);
     t->last_written_rss = ev->rss;
     t->written++;
+    t->delivering = 1;
     for (size_t i = 0; i < t->sink_count; i++) {
         pmt_sink *sink = t->sinks[i];
         if (!sink->failed && sink->ops.write(ev, sink->user_data) < 0)
             disable_sink(t, sink);
     }
+    t->delivering = 0;
 }
 
 static inline uint64_t current_rss(pmt_tracer *t)
@@ -70,8 +72,8 @@ static inline void advance(pmt_tracer *t, int written)
 void pmt__tracer_event(pmt_tracer *t, pmt_event_kind kind, const char *file, const char *function,
                        int32_t line, int32_t depth)
 {
-    if (!pmt__tracer_wants(t, kind))
-        return;
+    if (!pmt__tracer_wants(t, kind) || t->delivering)
+        return; /* a sink's own work (a Python callback) is not the program's */
     pmt_event *ev = stamp(t, kind, file, function, line, depth);
     uint64_t change = ev->rss >= t->last_written_rss ? ev->rss - t->last_written_rss
                                                      : t->last_written_rss - ev->rss;

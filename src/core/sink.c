@@ -42,6 +42,19 @@ void pmt__sink_free(pmt_sink *sink)
     free(sink);
 }
 
+int pmt_sink_write(pmt_sink *sink, const pmt_event *event)
+{
+    if (!sink || !event || sink->owned)
+        return pmt__fail(PMT_EINVAL, "pmt_sink_write: NULL, or the sink belongs to a tracer");
+    if (sink->failed)
+        return pmt__fail(PMT_ECALLBACK, "the sink failed earlier and is disabled");
+    if (sink->ops.write(event, sink->user_data) < 0) {
+        sink->failed = 1;
+        return pmt__fail(PMT_ECALLBACK, "the sink's write failed; it is disabled");
+    }
+    return PMT_OK;
+}
+
 void pmt_sink_destroy(pmt_sink *sink)
 {
     /* A sink handed to a tracer is the tracer's to destroy. */

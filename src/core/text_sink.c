@@ -34,6 +34,7 @@ static const uint64_t flush_interval_ns = 1000000000u;
 
 typedef struct text_sink {
     int fd;
+    int owns_fd;
     int failed;
     size_t used;
     uint64_t origin_ns, last_flush_ns, last_seq;
@@ -272,7 +273,8 @@ static void text_close(void *user_data)
     text_sink *s = user_data;
     put_str(s, "EOF\n");
     flush_buffer(s);
-    close(s->fd);
+    if (s->owns_fd)
+        close(s->fd);
     free(s);
 }
 
@@ -307,6 +309,30 @@ static void put_header(text_sink *s, const char *message)
     put(s, "\n", 1);
 }
 
+/* Wraps an open descriptor; takes ownership of s and path (freed on failure). */
+static int make_text_sink(pmt_sink **out, text_sink *s, char *path, const char *message)
+{
+    put_header(s, message);
+    int rc = PMT_OK;
+    if (flush_buffer(s) != 0)
+        rc = pmt__fail_os(errno, "cannot write log file '%s'", path ? path : "(descriptor)");
+    pmt_sink_ops ops = PMT_SINK_OPS_INIT;
+    ops.write = text_write;
+    ops.flush = text_flush;
+    ops.close = text_close;
+    if (rc == PMT_OK)
+        rc = pmt_sink_create(out, &ops, s);
+    if (rc != PMT_OK) {
+        if (s->owns_fd)
+            close(s->fd);
+        free(s);
+        free(path);
+        return rc;
+    }
+    (*out)->path = path;
+    return PMT_OK;
+}
+
 int pmt_sink_text_open(pmt_sink **out, const char *path, const char *message)
 {
     if (!out)
@@ -316,30 +342,23 @@ int pmt_sink_text_open(pmt_sink **out, const char *path, const char *message)
     if (!s)
         return pmt__fail(PMT_ENOMEM, "out of memory for a text sink");
     char *used_path;
-    int rc = pmt__log_file_create(path, &used_path, &s->fd);
+    int rc = pmt__log_file_create(path, ".log", &used_path, &s->fd);
     if (rc != PMT_OK) {
         free(s);
         return rc;
     }
-    put_header(s, message);
-    if (flush_buffer(s) != 0) {
-        rc = pmt__fail_os(errno, "cannot write log file '%s'", used_path);
-        close(s->fd);
-        free(s);
-        free(used_path);
-        return rc;
-    }
-    pmt_sink_ops ops = PMT_SINK_OPS_INIT;
-    ops.write = text_write;
-    ops.flush = text_flush;
-    ops.close = text_close;
-    rc = pmt_sink_create(out, &ops, s);
-    if (rc != PMT_OK) {
-        close(s->fd);
-        free(s);
-        free(used_path);
-        return rc;
-    }
-    (*out)->path = used_path;
-    return PMT_OK;
+    s->owns_fd = 1;
+    return make_text_sink(out, s, used_path, message);
+}
+
+int pmt_sink_text_fd(pmt_sink **out, int fd, const char *message)
+{
+    if (!out || fd < 0)
+        return pmt__fail(PMT_EINVAL, "pmt_sink_text_fd: NULL out or negative descriptor");
+    *out = NULL;
+    text_sink *s = calloc(1, sizeof *s);
+    if (!s)
+        return pmt__fail(PMT_ENOMEM, "out of memory for a text sink");
+    s->fd = fd;
+    return make_text_sink(out, s, NULL, message);
 }

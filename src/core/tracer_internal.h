@@ -58,6 +58,7 @@ struct pmt_tracer {
     int current;
     int previous_valid;
     int previous_written;
+    int delivering;            /* sinks are running: events they cause are not traced */
     uint64_t last_rss;         /* last value read from the provider */
     uint64_t last_written_rss; /* RSS of the last event delivered to the sinks */
 

@@ -1,0 +1,567 @@
+/* The binary log writer (doc/format.md): names and code locations interned once into DICT
+ * chunks, events as delta-encoded records in EVENTS chunks, each chunk checksummed and written
+ * with one write(2) so that a killed process leaves only whole chunks behind. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "binary_format.h"
+#include "bytes.h"
+#include "codec.h"
+#include "crc32c.h"
+#include "error.h"
+#include "log_file.h"
+#include "tracer_internal.h"
+
+enum {
+    DEFAULT_CHUNK_BYTES = 64 * 1024,
+    MIN_CHUNK_BYTES = 4 * 1024,
+    MAX_CHUNK_BYTES = 16 * 1024 * 1024,
+    DEFAULT_FLUSH_MS = 100,
+    RECORD_MAX = 1 + 6 * PMT__VARINT_MAX + 1 + PMT__VARINT_MAX, /* one event or thread record */
+};
+
+typedef struct byte_buffer {
+    unsigned char *data;
+    size_t used, size;
+} byte_buffer;
+
+/* Keys are pointers to the tracer's interned strings: equal pointers are equal names. */
+typedef struct location_slot {
+    const char *file, *function;
+    int32_t line;
+    uint32_t id_plus_one; /* 0 = empty */
+} location_slot;
+
+typedef struct string_slot {
+    const char *text;
+    uint32_t id_plus_one;
+} string_slot;
+
+typedef struct index_entry {
+    uint8_t type;
+    uint64_t offset, first_seq, first_time;
+} index_entry;
+
+typedef struct binary_sink {
+    int fd;
+    int failed;
+    int header_written;
+    int codec, level;
+    size_t chunk_bytes;
+    uint64_t flush_interval_ns;
+    char *message;
+    uint64_t offset; /* bytes in the file so far */
+
+    byte_buffer events, dict, packed;
+    uint32_t event_records, dict_records;
+    int chunk_open;
+    uint64_t first_seq, first_time, base_rss, opened_at;
+    uint64_t prev_seq, prev_time, prev_rss, thread;
+    int32_t prev_depth;
+    uint64_t last_rss; /* across chunks: the base of the next chunk */
+
+    location_slot *locations;
+    size_t location_capacity, location_count;
+    string_slot *strings;
+    size_t string_capacity, string_count;
+
+    index_entry *index;
+    size_t index_count, index_size;
+    uint64_t seen, written, peak_rss, last_time;
+} binary_sink;
+
+static int reserve(byte_buffer *b, size_t extra)
+{
+    if (b->used + extra <= b->size)
+        return 0;
+    size_t size = b->size ? b->size : 4096;
+    while (size < b->used + extra)
+        size *= 2;
+    unsigned char *data = realloc(b->data, size);
+    if (!data)
+        return -1;
+    b->data = data;
+    b->size = size;
+    return 0;
+}
+
+static size_t hash_ptr(const void *p, uint64_t salt)
+{
+    uint64_t h = ((uint64_t)(uintptr_t)p >> 3) * 0x9E3779B97F4A7C15u ^ salt * 0xC2B2AE3D27D4EB4Fu;
+    return (size_t)(h ^ (h >> 31));
+}
+
+/* --- writing chunks ------------------------------------------------------------------------ */
+
+static int write_all(binary_sink *s, const struct iovec *iov, int count)
+{
+    size_t total = 0;
+    for (int i = 0; i < count; i++)
+        total += iov[i].iov_len;
+    struct iovec local[2];
+    memcpy(local, iov, (size_t)count * sizeof *iov);
+    struct iovec *v = local;
+    size_t done = 0;
+    while (done < total) {
+        ssize_t n = writev(s->fd, v, count);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            s->failed = 1;
+            return -1;
+        }
+        done += (size_t)n;
+        while (count > 0 && (size_t)n >= v->iov_len) {
+            n -= (ssize_t)v->iov_len;
+            v++;
+            count--;
+        }
+        if (count > 0) {
+            v->iov_base = (char *)v->iov_base + n;
+            v->iov_len -= (size_t)n;
+        }
+    }
+    s->offset += total;
+    return 0;
+}
+
+static int remember_chunk(binary_sink *s, uint8_t type, uint64_t first_seq, uint64_t first_time)
+{
+    if (s->index_count == s->index_size) {
+        size_t size = s->index_size ? s->index_size * 2 : 64;
+        index_entry *grown = realloc(s->index, size * sizeof *grown);
+        if (!grown)
+            return -1;
+        s->index = grown;
+        s->index_size = size;
+    }
+    s->index[s->index_count++] = (index_entry){type, s->offset, first_seq, first_time};
+    return 0;
+}
+
+static int write_chunk(binary_sink *s, uint8_t type, const byte_buffer *raw, uint32_t records,
+                       uint64_t first_seq, uint64_t first_time, uint64_t base_rss)
+{
+    if (s->failed)
+        return -1;
+    const unsigned char *payload = raw->data;
+    size_t stored = raw->used;
+    int codec = PMT_COMPRESS_NONE;
+    size_t bound = s->codec != PMT_COMPRESS_NONE ? pmt__codec_bound(s->codec, raw->used) : 0;
+    if (bound && reserve(&s->packed, bound) == 0) {
+        size_t n = pmt__codec_compress(s->codec, s->level, s->packed.data, s->packed.size,
+                                       raw->data, raw->used);
+        if (n > 0 && n < raw->used) { /* else stored raw: never larger than the records */
+            payload = s->packed.data;
+            stored = n;
+            codec = s->codec;
+        }
+    }
+    unsigned char header[PMT__CHUNK_HEADER_SIZE];
+    pmt__put_u32(header, PMT__CHUNK_MAGIC);
+    header[4] = type;
+    header[5] = (unsigned char)codec;
+    pmt__put_u16(header + 6, 0);
+    pmt__put_u32(header + 8, (uint32_t)stored);
+    pmt__put_u32(header + 12, (uint32_t)raw->used);
+    pmt__put_u64(header + 16, first_seq);
+    pmt__put_u64(header + 24, first_time);
+    pmt__put_u64(header + 32, base_rss);
+    pmt__put_u32(header + 40, records);
+    uint32_t crc = pmt__crc32c(0, header, PMT__CHUNK_CRC_OFFSET);
+    crc = pmt__crc32c(crc, payload, stored);
+    pmt__put_u32(header + PMT__CHUNK_CRC_OFFSET, crc);
+    if (remember_chunk(s, type, first_seq, first_time) != 0) {
+        s->failed = 1;
+        return -1;
+    }
+    struct iovec iov[2] = {{header, sizeof header}, {(void *)payload, stored}};
+    return write_all(s, iov, 2);
+}
+
+static void put_field_bytes(byte_buffer *b, unsigned tag, const char *text, size_t len)
+{
+    if (reserve(b, 2 * PMT__VARINT_MAX + len) != 0)
+        return;
+    b->used += pmt__put_varint(b->data + b->used, tag);
+    b->used += pmt__put_varint(b->data + b->used, len);
+    memcpy(b->data + b->used, text, len);
+    b->used += len;
+}
+
+static void put_field_string(byte_buffer *b, unsigned tag, const char *text)
+{
+    if (text)
+        put_field_bytes(b, tag, text, strlen(text));
+}
+
+static void put_field_number(byte_buffer *b, unsigned tag, uint64_t value)
+{
+    unsigned char v[PMT__VARINT_MAX];
+    size_t n = pmt__put_varint(v, value);
+    put_field_bytes(b, tag, (const char *)v, n);
+}
+
+static int write_header(binary_sink *s, const pmt_run_info *info)
+{
+    byte_buffer h = {0};
+    if (reserve(&h, PMT__FILE_FIXED_SIZE) != 0) {
+        s->failed = 1;
+        return -1;
+    }
+    h.used = PMT__FILE_FIXED_SIZE; /* the fixed part is filled in once the fields are known */
+    if (info) {
+        put_field_string(&h, PMT__TAG_LIBRARY_VERSION, info->library_version);
+        put_field_number(&h, PMT__TAG_PID, (uint64_t)info->process_id);
+        put_field_string(&h, PMT__TAG_RUNTIME, info->runtime);
+        put_field_number(&h, PMT__TAG_CLOCK_ORIGIN, info->start_time_ns);
+        put_field_number(&h, PMT__TAG_REALTIME, info->start_realtime_ns);
+        put_field_string(&h, PMT__TAG_RSS_PROVIDER, info->rss_provider);
+        put_field_number(&h, PMT__TAG_TRIGGER, info->d_rss_trigger);
+        put_field_number(&h, PMT__TAG_EVENT_MASK, info->event_mask);
+    }
+    put_field_number(&h, PMT__TAG_CLOCK_UNITS, 1000000000u);
+    put_field_number(&h, PMT__TAG_COMPRESSION, (uint64_t)s->codec);
+    put_field_string(&h, PMT__TAG_MESSAGE, s->message);
+    int rc = -1;
+    if (reserve(&h, 4) == 0) {
+        memcpy(h.data, pmt__file_magic, PMT__FILE_MAGIC_SIZE);
+        pmt__put_u16(h.data + 8, PMT__FORMAT_MAJOR);
+        pmt__put_u16(h.data + 10, PMT__FORMAT_MINOR);
+        pmt__put_u32(h.data + 12, PMT__BYTE_ORDER_CHECK);
+        pmt__put_u32(h.data + 16, (uint32_t)(h.used - PMT__FILE_FIXED_SIZE));
+        pmt__put_u32(h.data + h.used, pmt__crc32c(0, h.data, h.used));
+        h.used += 4;
+        struct iovec iov = {h.data, h.used};
+        rc = write_all(s, &iov, 1);
+    }
+    free(h.data);
+    s->header_written = 1;
+    if (rc != 0)
+        s->failed = 1;
+    return rc;
+}
+
+/* Writes the pending names, then the pending events: names always precede their use. */
+static int flush_chunks(binary_sink *s)
+{
+    if (s->failed)
+        return -1;
+    if (!s->header_written && write_header(s, NULL) != 0)
+        return -1;
+    if (s->dict.used) {
+        if (write_chunk(s, PMT__CHUNK_DICT, &s->dict, s->dict_records, 0, 0, 0) != 0)
+            return -1;
+        s->dict.used = 0;
+        s->dict_records = 0;
+    }
+    if (s->chunk_open) {
+        if (write_chunk(s, PMT__CHUNK_EVENTS, &s->events, s->event_records, s->first_seq,
+                        s->first_time, s->base_rss) != 0)
+            return -1;
+        s->events.used = 0;
+        s->event_records = 0;
+        s->chunk_open = 0;
+    }
+    return 0;
+}
+
+/* --- interning ------------------------------------------------------------------------------ */
+
+static int grow_strings(binary_sink *s)
+{
+    size_t cap = s->string_capacity ? s->string_capacity * 2 : 1024;
+    string_slot *slots = calloc(cap, sizeof *slots);
+    if (!slots)
+        return -1;
+    for (size_t i = 0; i < s->string_capacity; i++) {
+        string_slot e = s->strings[i];
+        if (!e.id_plus_one)
+            continue;
+        size_t j = hash_ptr(e.text, 0) & (cap - 1);
+        while (slots[j].id_plus_one)
+            j = (j + 1) & (cap - 1);
+        slots[j] = e;
+    }
+    free(s->strings);
+    s->strings = slots;
+    s->string_capacity = cap;
+    return 0;
+}
+
+/* Id of a string, defining it in the pending DICT chunk the first time. -1: out of memory. */
+static int64_t string_id(binary_sink *s, const char *text)
+{
+    if ((s->string_count + 1) * 2 > s->string_capacity && grow_strings(s) != 0)
+        return -1;
+    size_t mask = s->string_capacity - 1, i = hash_ptr(text, 0) & mask;
+    for (; s->strings[i].id_plus_one; i = (i + 1) & mask)
+        if (s->strings[i].text == text)
+            return s->strings[i].id_plus_one - 1;
+    size_t len = strlen(text);
+    if (reserve(&s->dict, 1 + 3 * PMT__VARINT_MAX + len) != 0)
+        return -1;
+    uint32_t id = (uint32_t)s->string_count;
+    unsigned char body[PMT__VARINT_MAX];
+    size_t id_len = pmt__put_varint(body, id);
+    byte_buffer *d = &s->dict;
+    d->data[d->used++] = PMT__DICT_STRING;
+    d->used += pmt__put_varint(d->data + d->used, id_len + len);
+    memcpy(d->data + d->used, body, id_len);
+    d->used += id_len;
+    memcpy(d->data + d->used, text, len);
+    d->used += len;
+    s->dict_records++;
+    s->strings[i] = (string_slot){text, id + 1};
+    s->string_count++;
+    return id;
+}
+
+static int grow_locations(binary_sink *s)
+{
+    size_t cap = s->location_capacity ? s->location_capacity * 2 : 1024;
+    location_slot *slots = calloc(cap, sizeof *slots);
+    if (!slots)
+        return -1;
+    for (size_t i = 0; i < s->location_capacity; i++) {
+        location_slot e = s->locations[i];
+        if (!e.id_plus_one)
+            continue;
+        size_t j = hash_ptr(e.file, (uint64_t)(uintptr_t)e.function ^ (uint64_t)e.line) & (cap - 1);
+        while (slots[j].id_plus_one)
+            j = (j + 1) & (cap - 1);
+        slots[j] = e;
+    }
+    free(s->locations);
+    s->locations = slots;
+    s->location_capacity = cap;
+    return 0;
+}
+
+/* The hot part of interning: one probe in the common case. */
+static int64_t location_id(binary_sink *s, const char *file, const char *function, int32_t line)
+{
+    if ((s->location_count + 1) * 2 > s->location_capacity && grow_locations(s) != 0)
+        return -1;
+    size_t mask = s->location_capacity - 1;
+    size_t i = hash_ptr(file, (uint64_t)(uintptr_t)function ^ (uint64_t)line) & mask;
+    for (; s->locations[i].id_plus_one; i = (i + 1) & mask) {
+        location_slot *e = &s->locations[i];
+        if (e->file == file && e->function == function && e->line == line)
+            return e->id_plus_one - 1;
+    }
+    int64_t file_id = string_id(s, file), function_id = string_id(s, function);
+    if (file_id < 0 || function_id < 0 || reserve(&s->dict, 2 + 5 * PMT__VARINT_MAX) != 0)
+        return -1;
+    uint32_t id = (uint32_t)s->location_count;
+    unsigned char body[4 * PMT__VARINT_MAX];
+    size_t n = pmt__put_varint(body, id);
+    n += pmt__put_varint(body + n, (uint64_t)file_id);
+    n += pmt__put_varint(body + n, (uint64_t)function_id);
+    n += pmt__put_varint(body + n, pmt__zigzag(line));
+    byte_buffer *d = &s->dict;
+    d->data[d->used++] = PMT__DICT_LOCATION;
+    d->used += pmt__put_varint(d->data + d->used, n);
+    memcpy(d->data + d->used, body, n);
+    d->used += n;
+    s->dict_records++;
+    s->locations[i] = (location_slot){file, function, line, id + 1};
+    s->location_count++;
+    return id;
+}
+
+/* --- events ---------------------------------------------------------------------------------- */
+
+static void put_thread(binary_sink *s, uint64_t thread)
+{
+    byte_buffer *e = &s->events;
+    e->data[e->used++] = PMT__REC_THREAD;
+    e->used += pmt__put_varint(e->data + e->used, thread);
+    s->thread = thread;
+}
+
+static void open_chunk(binary_sink *s, const pmt_event *ev)
+{
+    s->chunk_open = 1;
+    s->first_seq = ev->seq;
+    s->first_time = ev->time_ns;
+    s->base_rss = s->last_rss;
+    s->prev_seq = ev->seq - 1;
+    s->prev_time = ev->time_ns;
+    s->prev_rss = s->last_rss;
+    s->prev_depth = 0;
+    s->opened_at = ev->time_ns;
+    put_thread(s, ev->thread_id);
+}
+
+static int binary_write(const pmt_event *ev, void *user_data)
+{
+    binary_sink *s = user_data;
+    if (s->failed)
+        return -1;
+    int64_t location = location_id(s, ev->file, ev->function, ev->line);
+    int64_t message = ev->kind == PMT_EV_MARK && ev->message ? string_id(s, ev->message) : 0;
+    if (location < 0 || message < 0 || reserve(&s->events, 2 * RECORD_MAX) != 0) {
+        s->failed = 1;
+        return -1;
+    }
+    if (!s->chunk_open)
+        open_chunk(s, ev);
+    else if (ev->thread_id != s->thread)
+        put_thread(s, ev->thread_id);
+    byte_buffer *e = &s->events;
+    int rss_changed = ev->rss != s->prev_rss;
+    unsigned kind = ev->kind <= PMT__REC_MAX_EVENT_KIND ? ev->kind : PMT__REC_MAX_EVENT_KIND;
+    e->data[e->used++] =
+        (unsigned char)(kind | (ev->reason & 7u) << 4 | (rss_changed ? PMT__REC_RSS_CHANGED : 0));
+    unsigned char *p = e->data + e->used;
+    p += pmt__put_varint(p, ev->seq - s->prev_seq - 1);
+    p += pmt__put_varint(p, ev->time_ns - s->prev_time);
+    p += pmt__put_varint(p, (uint64_t)location);
+    p += pmt__put_varint(p, pmt__zigzag((int64_t)ev->depth - s->prev_depth));
+    if (rss_changed)
+        p += pmt__put_varint(p, pmt__zigzag((int64_t)(ev->rss - s->prev_rss)));
+    if (ev->kind == PMT_EV_MARK)
+        p += pmt__put_varint(p, (uint64_t)message);
+    e->used = (size_t)(p - e->data);
+    s->event_records++;
+    s->prev_seq = ev->seq;
+    s->prev_time = ev->time_ns;
+    s->prev_rss = s->last_rss = ev->rss;
+    s->prev_depth = ev->depth;
+
+    s->seen = ev->seq + 1 > s->seen ? ev->seq + 1 : s->seen;
+    s->written++;
+    s->peak_rss = ev->rss > s->peak_rss ? ev->rss : s->peak_rss;
+    s->last_time = ev->time_ns;
+    if (e->used >= s->chunk_bytes || ev->time_ns - s->opened_at >= s->flush_interval_ns ||
+        ev->kind == PMT_EV_MARK || ev->reason == PMT_REASON_LAST)
+        return flush_chunks(s);
+    return 0;
+}
+
+static int binary_begin(const pmt_run_info *info, void *user_data)
+{
+    binary_sink *s = user_data;
+    if (s->failed)
+        return -1;
+    return s->header_written ? 0 : write_header(s, info);
+}
+
+static int binary_flush(void *user_data)
+{
+    return flush_chunks(user_data);
+}
+
+static void write_index(binary_sink *s)
+{
+    byte_buffer raw = {0};
+    if (reserve(&raw, (s->index_count + 1) * (1 + 3 * PMT__VARINT_MAX) + 4 * PMT__VARINT_MAX) != 0)
+        return;
+    raw.used += pmt__put_varint(raw.data, s->index_count);
+    for (size_t i = 0; i < s->index_count; i++) {
+        raw.data[raw.used++] = s->index[i].type;
+        raw.used += pmt__put_varint(raw.data + raw.used, s->index[i].offset);
+        raw.used += pmt__put_varint(raw.data + raw.used, s->index[i].first_seq);
+        raw.used += pmt__put_varint(raw.data + raw.used, s->index[i].first_time);
+    }
+    raw.used += pmt__put_varint(raw.data + raw.used, s->seen);
+    raw.used += pmt__put_varint(raw.data + raw.used, s->written);
+    raw.used += pmt__put_varint(raw.data + raw.used, s->peak_rss);
+    raw.used += pmt__put_varint(raw.data + raw.used, s->last_time);
+    uint64_t index_offset = s->offset;
+    uint32_t count = (uint32_t)s->index_count;
+    if (write_chunk(s, PMT__CHUNK_INDEX, &raw, count, 0, 0, 0) == 0) {
+        unsigned char trailer[PMT__TRAILER_SIZE];
+        pmt__put_u32(trailer, PMT__TRAILER_MAGIC);
+        pmt__put_u32(trailer + 4, 0);
+        pmt__put_u64(trailer + 8, index_offset);
+        pmt__put_u32(trailer + 16, pmt__crc32c(0, trailer, 16));
+        pmt__put_u32(trailer + 20, 0);
+        struct iovec iov = {trailer, sizeof trailer};
+        write_all(s, &iov, 1);
+    }
+    free(raw.data);
+}
+
+static void binary_close(void *user_data)
+{
+    binary_sink *s = user_data;
+    if (flush_chunks(s) == 0)
+        write_index(s);
+    close(s->fd);
+    free(s->events.data);
+    free(s->dict.data);
+    free(s->packed.data);
+    free(s->locations);
+    free(s->strings);
+    free(s->index);
+    free(s->message);
+    free(s);
+}
+
+static int read_options(binary_sink *s, const pmt_binary_options *options)
+{
+    pmt_binary_options o = PMT_BINARY_OPTIONS_INIT;
+    if (options) {
+        if (options->struct_size < offsetof(pmt_binary_options, level) ||
+            options->struct_size > sizeof o)
+            return pmt__fail(PMT_EVERSION, "pmt_binary_options: unknown struct_size %u",
+                             (unsigned)options->struct_size);
+        memcpy(&o, options, options->struct_size);
+    }
+    if (!pmt_compression_supported((int)o.compression))
+        return pmt__fail(o.compression <= PMT_COMPRESS_LZ4 ? PMT_ENOTSUP : PMT_EINVAL,
+                         "compression %u is not available in this build", o.compression);
+    if (o.chunk_bytes && (o.chunk_bytes < MIN_CHUNK_BYTES || o.chunk_bytes > MAX_CHUNK_BYTES))
+        return pmt__fail(PMT_EINVAL, "chunk_bytes %u is outside [%d, %d]", o.chunk_bytes,
+                         MIN_CHUNK_BYTES, MAX_CHUNK_BYTES);
+    s->codec = (int)o.compression;
+    s->level = o.level;
+    s->chunk_bytes = o.chunk_bytes ? o.chunk_bytes : DEFAULT_CHUNK_BYTES;
+    s->flush_interval_ns =
+        (uint64_t)(o.flush_interval_ms ? o.flush_interval_ms : DEFAULT_FLUSH_MS) * 1000000u;
+    return PMT_OK;
+}
+
+int pmt_sink_binary_open(pmt_sink **out, const char *path, const char *message,
+                         const pmt_binary_options *options)
+{
+    if (!out)
+        return pmt__fail(PMT_EINVAL, "pmt_sink_binary_open: out is NULL");
+    *out = NULL;
+    binary_sink *s = calloc(1, sizeof *s);
+    if (!s)
+        return pmt__fail(PMT_ENOMEM, "out of memory for a binary sink");
+    int rc = read_options(s, options);
+    if (rc == PMT_OK && message && !(s->message = strdup(message)))
+        rc = pmt__fail(PMT_ENOMEM, "out of memory for the message");
+    if (rc == PMT_OK && reserve(&s->events, s->chunk_bytes + 2 * RECORD_MAX) != 0)
+        rc = pmt__fail(PMT_ENOMEM, "out of memory for a chunk");
+    char *used_path = NULL;
+    if (rc == PMT_OK)
+        rc = pmt__log_file_create(path, ".pmt", &used_path, &s->fd);
+    if (rc != PMT_OK) {
+        free(s->events.data);
+        free(s->message);
+        free(s);
+        return rc;
+    }
+    pmt_sink_ops ops = PMT_SINK_OPS_INIT;
+    ops.write = binary_write;
+    ops.flush = binary_flush;
+    ops.close = binary_close;
+    ops.begin = binary_begin;
+    rc = pmt_sink_create(out, &ops, s);
+    if (rc != PMT_OK) {
+        binary_close(s);
+        free(used_path);
+        return rc;
+    }
+    (*out)->path = used_path;
+    return PMT_OK;
+}

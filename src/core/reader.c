@@ -1,0 +1,706 @@
+/* The binary log reader (doc/format.md). Every length and id read from the file is checked
+ * before use: a damaged file ends the iteration with a status, never with a crash. */
+#define _GNU_SOURCE
+#include <pymemtrace/reader.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <pymemtrace/sink.h>
+
+#include "binary_format.h"
+#include "bytes.h"
+#include "codec.h"
+#include "crc32c.h"
+#include "error.h"
+
+enum { MAX_HEADER_FIELDS = 1 << 20 };
+
+typedef struct location {
+    uint32_t file, function;
+    int32_t line;
+} location;
+
+typedef struct chunk_ref {
+    uint8_t type;
+    uint64_t offset, first_seq, first_time;
+} chunk_ref;
+
+struct pmt_reader {
+    int fd;
+    uint64_t size;
+    uint64_t data_start; /* first chunk */
+    uint64_t data_end;   /* trailer start, or size */
+    int has_trailer;
+    pmt_log_info info;
+    char *info_strings[4];
+
+    char **strings;
+    size_t string_count, string_size;
+    location *locations;
+    size_t location_count, location_size;
+    uint64_t dict_done; /* DICT chunks before this offset are parsed */
+
+    chunk_ref *chunks; /* from the index, or from walking the headers */
+    size_t chunk_count;
+    int chunks_known;
+
+    unsigned char *stored, *raw;
+    size_t stored_size, raw_size;
+    pmt__cursor cur;
+    int in_events;
+    uint32_t records_left;
+    uint64_t next_offset;
+    uint64_t chunk_offset;
+    uint64_t prev_seq, prev_time, prev_rss, thread;
+    int32_t prev_depth;
+    uint64_t last_written_rss;
+
+    pmt_event event;
+    int pending; /* event holds the next event to return (after a seek) */
+    int stopped;
+    int status;
+    uint64_t stop_offset;
+    char reason[256];
+};
+
+static int stop(pmt_reader *r, int status, uint64_t offset, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->reason, sizeof r->reason, fmt, ap);
+    va_end(ap);
+    r->stopped = 1;
+    r->status = status;
+    r->stop_offset = offset;
+    r->in_events = 0;
+    return 0;
+}
+
+static int read_at(pmt_reader *r, void *buf, size_t n, uint64_t offset)
+{
+    size_t done = 0;
+    while (done < n) {
+        ssize_t got = pread(r->fd, (char *)buf + done, n - done, (off_t)(offset + done));
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            return got < 0 ? -1 : 0;
+        done += (size_t)got;
+    }
+    return 1;
+}
+
+static int ensure(unsigned char **buf, size_t *size, size_t need)
+{
+    if (need <= *size)
+        return 0;
+    unsigned char *grown = realloc(*buf, need);
+    if (!grown)
+        return -1;
+    *buf = grown;
+    *size = need;
+    return 0;
+}
+
+/* --- the header ------------------------------------------------------------------------------ */
+
+static const char *keep_string(pmt_reader *r, int slot, const unsigned char *p, size_t n)
+{
+    free(r->info_strings[slot]);
+    r->info_strings[slot] = malloc(n + 1);
+    if (!r->info_strings[slot])
+        return "";
+    memcpy(r->info_strings[slot], p, n);
+    r->info_strings[slot][n] = '\0';
+    return r->info_strings[slot];
+}
+
+static uint64_t field_number(const unsigned char *p, size_t n)
+{
+    pmt__cursor c = {p, p + n, 0};
+    uint64_t v = pmt__get_varint(&c);
+    return c.failed ? 0 : v;
+}
+
+static int parse_fields(pmt_reader *r, const unsigned char *p, size_t n)
+{
+    pmt__cursor c = {p, p + n, 0};
+    pmt_log_info *info = &r->info;
+    while (c.p < c.end) {
+        uint64_t tag = pmt__get_varint(&c), len = pmt__get_varint(&c);
+        if (c.failed || len > (uint64_t)(c.end - c.p))
+            return -1;
+        const unsigned char *v = c.p;
+        c.p += len;
+        switch (tag) {
+        case PMT__TAG_LIBRARY_VERSION:
+            info->library_version = keep_string(r, 0, v, len);
+            break;
+        case PMT__TAG_PID:
+            info->process_id = (int64_t)field_number(v, len);
+            break;
+        case PMT__TAG_RUNTIME:
+            info->runtime = keep_string(r, 1, v, len);
+            break;
+        case PMT__TAG_CLOCK_ORIGIN:
+            info->clock_origin_ns = field_number(v, len);
+            break;
+        case PMT__TAG_CLOCK_UNITS:
+            info->clock_units = field_number(v, len);
+            break;
+        case PMT__TAG_REALTIME:
+            info->start_realtime_ns = field_number(v, len);
+            break;
+        case PMT__TAG_RSS_PROVIDER:
+            info->rss_provider = keep_string(r, 2, v, len);
+            break;
+        case PMT__TAG_TRIGGER:
+            info->d_rss_trigger = field_number(v, len);
+            break;
+        case PMT__TAG_MESSAGE:
+            info->message = keep_string(r, 3, v, len);
+            break;
+        case PMT__TAG_EVENT_MASK:
+            info->event_mask = field_number(v, len);
+            break;
+        case PMT__TAG_COMPRESSION:
+            info->compression = (uint32_t)field_number(v, len);
+            break;
+        default: /* a field of a later minor version */
+            break;
+        }
+    }
+    return 0;
+}
+
+static int read_header(pmt_reader *r, const char *path)
+{
+    unsigned char fixed[PMT__FILE_FIXED_SIZE];
+    int got = read_at(r, fixed, sizeof fixed, 0);
+    if (got < 0)
+        return pmt__fail_os(errno, "cannot read '%s'", path);
+    if (got == 0 || memcmp(fixed, pmt__file_magic, PMT__FILE_MAGIC_SIZE) != 0)
+        return pmt__fail(PMT_EFORMAT, "'%s' is not a pymemtrace binary log", path);
+    r->info.format_major = pmt__get_u16(fixed + 8);
+    r->info.format_minor = pmt__get_u16(fixed + 10);
+    if (r->info.format_major != PMT__FORMAT_MAJOR)
+        return pmt__fail(PMT_EFORMAT, "'%s' has format version %u, this library reads %d", path,
+                         r->info.format_major, PMT__FORMAT_MAJOR);
+    if (pmt__get_u32(fixed + 12) != PMT__BYTE_ORDER_CHECK)
+        return pmt__fail(PMT_EFORMAT, "'%s': bad byte-order mark", path);
+    uint32_t n = pmt__get_u32(fixed + 16);
+    if (n > MAX_HEADER_FIELDS || (uint64_t)PMT__FILE_FIXED_SIZE + n + 4 > r->size)
+        return pmt__fail(PMT_EFORMAT, "'%s': header length %u does not fit the file", path, n);
+    unsigned char *fields = malloc((size_t)n + 4);
+    if (!fields)
+        return pmt__fail(PMT_ENOMEM, "out of memory reading a header");
+    int rc = PMT_OK;
+    got = read_at(r, fields, (size_t)n + 4, PMT__FILE_FIXED_SIZE);
+    if (got <= 0)
+        rc = got < 0 ? pmt__fail_os(errno, "cannot read '%s'", path)
+                     : pmt__fail(PMT_EFORMAT, "'%s': header cut short", path);
+    else if (pmt__crc32c(pmt__crc32c(0, fixed, sizeof fixed), fields, n) !=
+             pmt__get_u32(fields + n))
+        rc = pmt__fail(PMT_EFORMAT, "'%s': header checksum mismatch", path);
+    else if (parse_fields(r, fields, n) != 0)
+        rc = pmt__fail(PMT_EFORMAT, "'%s': malformed header fields", path);
+    free(fields);
+    r->data_start = PMT__FILE_FIXED_SIZE + (uint64_t)n + 4;
+    return rc;
+}
+
+/* --- chunks ---------------------------------------------------------------------------------- */
+
+typedef struct chunk_header {
+    uint8_t type, codec;
+    uint32_t stored, raw, records, crc;
+    uint64_t first_seq, first_time, base_rss;
+    unsigned char bytes[PMT__CHUNK_HEADER_SIZE];
+} chunk_header;
+
+/* Reads and checks the header at offset: 1 ok, 0 stopped (status set). */
+static int read_chunk_header(pmt_reader *r, uint64_t offset, chunk_header *h)
+{
+    if (offset + PMT__CHUNK_HEADER_SIZE > r->data_end)
+        return stop(r, PMT_ETRUNCATED, offset, "chunk at %llu: header cut short",
+                    (unsigned long long)offset);
+    int got = read_at(r, h->bytes, PMT__CHUNK_HEADER_SIZE, offset);
+    if (got < 0)
+        return stop(r, PMT_EIO, offset, "chunk at %llu: %s", (unsigned long long)offset,
+                    strerror(errno));
+    if (got == 0)
+        return stop(r, PMT_ETRUNCATED, offset, "chunk at %llu: header cut short",
+                    (unsigned long long)offset);
+    if (pmt__get_u32(h->bytes) != PMT__CHUNK_MAGIC)
+        return stop(r, PMT_EFORMAT, offset, "chunk at %llu: bad magic", (unsigned long long)offset);
+    h->type = h->bytes[4];
+    h->codec = h->bytes[5];
+    h->stored = pmt__get_u32(h->bytes + 8);
+    h->raw = pmt__get_u32(h->bytes + 12);
+    h->first_seq = pmt__get_u64(h->bytes + 16);
+    h->first_time = pmt__get_u64(h->bytes + 24);
+    h->base_rss = pmt__get_u64(h->bytes + 32);
+    h->records = pmt__get_u32(h->bytes + 40);
+    h->crc = pmt__get_u32(h->bytes + PMT__CHUNK_CRC_OFFSET);
+    if (h->raw > PMT__MAX_CHUNK_RAW || h->stored > PMT__MAX_CHUNK_RAW + (PMT__MAX_CHUNK_RAW >> 4))
+        return stop(r, PMT_EFORMAT, offset, "chunk at %llu: length %u/%u is out of bounds",
+                    (unsigned long long)offset, h->stored, h->raw);
+    if (h->codec == PMT_COMPRESS_NONE && h->stored != h->raw)
+        return stop(r, PMT_EFORMAT, offset, "chunk at %llu: stored and raw lengths differ",
+                    (unsigned long long)offset);
+    if (offset + PMT__CHUNK_HEADER_SIZE + h->stored > r->data_end)
+        return stop(r, PMT_ETRUNCATED, offset, "chunk at %llu: payload cut short",
+                    (unsigned long long)offset);
+    return 1;
+}
+
+/* Reads, checks and decompresses the payload into r->raw: 1 ok, 0 stopped. */
+static int read_payload(pmt_reader *r, uint64_t offset, const chunk_header *h)
+{
+    if (ensure(&r->stored, &r->stored_size, (size_t)h->stored + 1) != 0 ||
+        ensure(&r->raw, &r->raw_size, (size_t)h->raw + 1) != 0)
+        return stop(r, PMT_ENOMEM, offset, "out of memory for a chunk");
+    int got = read_at(r, r->stored, h->stored, offset + PMT__CHUNK_HEADER_SIZE);
+    if (got <= 0)
+        return stop(r, got < 0 ? PMT_EIO : PMT_ETRUNCATED, offset,
+                    "chunk at %llu: payload cut short", (unsigned long long)offset);
+    uint32_t crc =
+        pmt__crc32c(pmt__crc32c(0, h->bytes, PMT__CHUNK_CRC_OFFSET), r->stored, h->stored);
+    if (crc != h->crc)
+        return stop(r, PMT_EFORMAT, offset, "chunk at %llu: checksum mismatch",
+                    (unsigned long long)offset);
+    if (h->codec == PMT_COMPRESS_NONE) {
+        memcpy(r->raw, r->stored, h->stored);
+    } else if (!pmt_compression_supported(h->codec)) {
+        return stop(r, h->codec <= PMT_COMPRESS_LZ4 ? PMT_ENOTSUP : PMT_EFORMAT, offset,
+                    "chunk at %llu: compression %u is not available in this build",
+                    (unsigned long long)offset, h->codec);
+    } else if (pmt__codec_decompress(h->codec, r->raw, h->raw, r->stored, h->stored) != 0) {
+        return stop(r, PMT_EFORMAT, offset, "chunk at %llu: cannot decompress",
+                    (unsigned long long)offset);
+    }
+    r->cur = (pmt__cursor){r->raw, r->raw + h->raw, 0};
+    return 1;
+}
+
+static uint64_t next_chunk(uint64_t offset, const chunk_header *h)
+{
+    return offset + PMT__CHUNK_HEADER_SIZE + h->stored;
+}
+
+/* DICT records: ids must come in order; ones already known (after a seek) are skipped. */
+static int parse_dict(pmt_reader *r, uint64_t offset)
+{
+    pmt__cursor *c = &r->cur;
+    while (c->p < c->end) {
+        int type = pmt__get_byte(c);
+        uint64_t len = pmt__get_varint(c);
+        if (c->failed || len > (uint64_t)(c->end - c->p))
+            return stop(r, PMT_EFORMAT, offset, "dictionary at %llu: record cut short",
+                        (unsigned long long)offset);
+        pmt__cursor body = {c->p, c->p + len, 0};
+        c->p += len;
+        uint64_t id = pmt__get_varint(&body);
+        if (type == PMT__DICT_STRING) {
+            if (body.failed || id > r->string_count)
+                return stop(r, PMT_EFORMAT, offset, "dictionary at %llu: string id out of order",
+                            (unsigned long long)offset);
+            if (id < r->string_count)
+                continue;
+            if (r->string_count == r->string_size) {
+                size_t size = r->string_size ? r->string_size * 2 : 256;
+                char **grown = realloc(r->strings, size * sizeof *grown);
+                if (!grown)
+                    return stop(r, PMT_ENOMEM, offset, "out of memory for names");
+                r->strings = grown;
+                r->string_size = size;
+            }
+            size_t n = (size_t)(body.end - body.p);
+            char *text = malloc(n + 1);
+            if (!text)
+                return stop(r, PMT_ENOMEM, offset, "out of memory for names");
+            memcpy(text, body.p, n);
+            text[n] = '\0';
+            r->strings[r->string_count++] = text;
+        } else if (type == PMT__DICT_LOCATION) {
+            uint64_t file = pmt__get_varint(&body), function = pmt__get_varint(&body);
+            int64_t line = pmt__unzigzag(pmt__get_varint(&body));
+            if (body.failed || id > r->location_count || file >= r->string_count ||
+                function >= r->string_count || line < INT32_MIN || line > INT32_MAX)
+                return stop(r, PMT_EFORMAT, offset, "dictionary at %llu: bad location",
+                            (unsigned long long)offset);
+            if (id < r->location_count)
+                continue;
+            if (r->location_count == r->location_size) {
+                size_t size = r->location_size ? r->location_size * 2 : 256;
+                location *grown = realloc(r->locations, size * sizeof *grown);
+                if (!grown)
+                    return stop(r, PMT_ENOMEM, offset, "out of memory for locations");
+                r->locations = grown;
+                r->location_size = size;
+            }
+            r->locations[r->location_count++] =
+                (location){(uint32_t)file, (uint32_t)function, (int32_t)line};
+        } /* other record types: a later minor version, skipped */
+    }
+    return 1;
+}
+
+static int parse_index(pmt_reader *r, uint64_t offset)
+{
+    pmt__cursor *c = &r->cur;
+    uint64_t count = pmt__get_varint(c);
+    if (c->failed || count > (uint64_t)(c->end - c->p))
+        return stop(r, PMT_EFORMAT, offset, "index at %llu: bad count", (unsigned long long)offset);
+    chunk_ref *chunks = calloc((size_t)count + 1, sizeof *chunks);
+    if (!chunks)
+        return stop(r, PMT_ENOMEM, offset, "out of memory for the index");
+    for (uint64_t i = 0; i < count; i++) {
+        chunks[i].type = (uint8_t)pmt__get_byte(c);
+        chunks[i].offset = pmt__get_varint(c);
+        chunks[i].first_seq = pmt__get_varint(c);
+        chunks[i].first_time = pmt__get_varint(c);
+        if (chunks[i].offset < r->data_start || chunks[i].offset >= offset ||
+            (i > 0 && chunks[i].offset <= chunks[i - 1].offset))
+            c->failed = 1;
+    }
+    r->info.events_seen = pmt__get_varint(c);
+    r->info.events_written = pmt__get_varint(c);
+    r->info.peak_rss = pmt__get_varint(c);
+    r->info.last_time_ns = pmt__get_varint(c);
+    if (c->failed) {
+        free(chunks);
+        r->info.events_seen = r->info.events_written = r->info.peak_rss = 0;
+        r->info.last_time_ns = 0;
+        return stop(r, PMT_EFORMAT, offset, "index at %llu: malformed", (unsigned long long)offset);
+    }
+    r->info.has_summary = 1;
+    free(r->chunks);
+    r->chunks = chunks;
+    r->chunk_count = (size_t)count;
+    r->chunks_known = 1;
+    return 1;
+}
+
+/* The trailer, when the writer closed the log: points at the INDEX chunk. */
+static void read_trailer(pmt_reader *r)
+{
+    r->data_end = r->size;
+    if (r->size < r->data_start + PMT__TRAILER_SIZE)
+        return;
+    unsigned char t[PMT__TRAILER_SIZE];
+    uint64_t at = r->size - PMT__TRAILER_SIZE;
+    if (read_at(r, t, sizeof t, at) <= 0 || pmt__get_u32(t) != PMT__TRAILER_MAGIC ||
+        pmt__crc32c(0, t, 16) != pmt__get_u32(t + 16))
+        return;
+    uint64_t index_offset = pmt__get_u64(t + 8);
+    if (index_offset < r->data_start || index_offset >= at)
+        return;
+    r->has_trailer = 1;
+    r->data_end = at;
+    chunk_header h;
+    if (read_chunk_header(r, index_offset, &h) && h.type == PMT__CHUNK_INDEX &&
+        read_payload(r, index_offset, &h))
+        parse_index(r, index_offset);
+    /* A damaged index only loses the summary and fast seeking; the events stay readable. */
+    r->stopped = 0;
+    r->status = PMT_OK;
+    r->reason[0] = '\0';
+}
+
+int pmt_reader_open(pmt_reader **out, const char *path)
+{
+    if (!out || !path)
+        return pmt__fail(PMT_EINVAL, "pmt_reader_open: NULL out or path");
+    *out = NULL;
+    pmt_reader *r = calloc(1, sizeof *r);
+    if (!r)
+        return pmt__fail(PMT_ENOMEM, "out of memory for a reader");
+    r->info.struct_size = sizeof r->info;
+    r->info.library_version = r->info.runtime = r->info.rss_provider = "";
+    r->event.struct_size = sizeof r->event;
+    r->fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (r->fd < 0) {
+        int rc = pmt__fail_os(errno, "cannot open '%s'", path);
+        free(r);
+        return rc;
+    }
+    struct stat st;
+    int rc = fstat(r->fd, &st) == 0 ? PMT_OK : pmt__fail_os(errno, "cannot stat '%s'", path);
+    r->size = (uint64_t)st.st_size;
+    if (rc == PMT_OK)
+        rc = read_header(r, path);
+    if (rc != PMT_OK) {
+        pmt_reader_close(r);
+        return rc;
+    }
+    read_trailer(r);
+    r->next_offset = r->data_start;
+    r->dict_done = r->data_start;
+    *out = r;
+    return PMT_OK;
+}
+
+const pmt_log_info *pmt_reader_info(const pmt_reader *r)
+{
+    return r ? &r->info : NULL;
+}
+
+/* Moves to the next EVENTS chunk, parsing DICT chunks on the way: 1 ready, 0 stopped. */
+static int advance_chunk(pmt_reader *r)
+{
+    for (;;) {
+        uint64_t offset = r->next_offset;
+        if (offset >= r->data_end) {
+            if (r->has_trailer)
+                return stop(r, PMT_OK, offset, "end of log");
+            return stop(r, PMT_ETRUNCATED, offset,
+                        "log ends at %llu without its index: the writer did not close it",
+                        (unsigned long long)offset);
+        }
+        chunk_header h;
+        if (!read_chunk_header(r, offset, &h))
+            return 0;
+        r->next_offset = next_chunk(offset, &h);
+        if (h.type == PMT__CHUNK_DICT) {
+            if (offset < r->dict_done)
+                continue;
+            if (!read_payload(r, offset, &h) || !parse_dict(r, offset))
+                return 0;
+            r->dict_done = r->next_offset;
+        } else if (h.type == PMT__CHUNK_EVENTS) {
+            if (!read_payload(r, offset, &h))
+                return 0;
+            r->in_events = 1;
+            r->records_left = h.records;
+            r->chunk_offset = offset;
+            r->prev_seq = h.first_seq - 1;
+            r->prev_time = h.first_time;
+            r->prev_rss = r->last_written_rss = h.base_rss;
+            r->prev_depth = 0;
+            r->thread = 0;
+            return 1;
+        }
+        /* INDEX (already read from the trailer) and unknown types are skipped */
+    }
+}
+
+static const char *string_or_empty(const pmt_reader *r, uint64_t id)
+{
+    return id < r->string_count ? r->strings[id] : "";
+}
+
+/* Decodes the next event of the current chunk: 1 event, 0 chunk done, -1 stopped. */
+static int decode_event(pmt_reader *r)
+{
+    pmt__cursor *c = &r->cur;
+    uint64_t at = r->chunk_offset;
+    while (c->p < c->end) {
+        int h = pmt__get_byte(c);
+        int type = h & 0x0F;
+        if (type == PMT__REC_THREAD) {
+            r->thread = pmt__get_varint(c);
+        } else if (type == PMT__REC_EXTENSION) {
+            pmt__get_varint(c);
+            uint64_t len = pmt__get_varint(c);
+            if (!c->failed && len <= (uint64_t)(c->end - c->p))
+                c->p += len;
+            else
+                c->failed = 1;
+        } else {
+            pmt_event *ev = &r->event;
+            uint64_t dseq = pmt__get_varint(c), dtime = pmt__get_varint(c);
+            uint64_t loc = pmt__get_varint(c);
+            int64_t ddepth = pmt__unzigzag(pmt__get_varint(c));
+            int64_t drss = h & PMT__REC_RSS_CHANGED ? pmt__unzigzag(pmt__get_varint(c)) : 0;
+            uint64_t message = type == PMT_EV_MARK ? pmt__get_varint(c) : 0;
+            if (c->failed)
+                break;
+            if (loc >= r->location_count || (type == PMT_EV_MARK && message >= r->string_count) ||
+                r->records_left == 0) {
+                stop(r, PMT_EFORMAT, at, "chunk at %llu: record refers to an unknown name",
+                     (unsigned long long)at);
+                return -1;
+            }
+            r->records_left--;
+            const location *l = &r->locations[loc];
+            ev->kind = (uint32_t)type;
+            ev->reason = (uint32_t)(h >> 4) & 7u;
+            ev->seq = r->prev_seq + 1 + dseq;
+            ev->time_ns = r->prev_time + dtime;
+            ev->thread_id = r->thread;
+            ev->depth = (int32_t)((int64_t)r->prev_depth + ddepth);
+            ev->rss = r->prev_rss + (uint64_t)drss;
+            ev->d_rss = (int64_t)(ev->rss - r->last_written_rss);
+            ev->file = string_or_empty(r, l->file);
+            ev->function = string_or_empty(r, l->function);
+            ev->line = l->line;
+            ev->message = type == PMT_EV_MARK ? r->strings[message] : NULL;
+            r->prev_seq = ev->seq;
+            r->prev_time = ev->time_ns;
+            r->prev_rss = r->last_written_rss = ev->rss;
+            r->prev_depth = ev->depth;
+            return 1;
+        }
+        if (c->failed)
+            break;
+    }
+    if (c->failed) {
+        stop(r, PMT_EFORMAT, at, "chunk at %llu: record cut short", (unsigned long long)at);
+        return -1;
+    }
+    if (r->records_left != 0) {
+        stop(r, PMT_EFORMAT, at, "chunk at %llu: fewer records than its header says",
+             (unsigned long long)at);
+        return -1;
+    }
+    r->in_events = 0;
+    return 0;
+}
+
+int pmt_reader_next(pmt_reader *r, const pmt_event **out)
+{
+    if (!r || !out)
+        return pmt__fail(PMT_EINVAL, "pmt_reader_next: NULL reader or out");
+    if (r->pending) {
+        r->pending = 0;
+        *out = &r->event;
+        return 1;
+    }
+    while (!r->stopped) {
+        if (!r->in_events && !advance_chunk(r))
+            break;
+        int got = decode_event(r);
+        if (got == 1) {
+            *out = &r->event;
+            return 1;
+        }
+        if (got < 0)
+            break;
+    }
+    *out = NULL;
+    return 0;
+}
+
+/* Without an index, walk the chunk headers once (payloads are not read). */
+static int know_chunks(pmt_reader *r)
+{
+    if (r->chunks_known)
+        return 1;
+    size_t size = 64, count = 0;
+    chunk_ref *chunks = malloc(size * sizeof *chunks);
+    if (!chunks)
+        return stop(r, PMT_ENOMEM, r->data_start, "out of memory for chunk positions");
+    int saved_stopped = r->stopped, saved_status = r->status;
+    uint64_t offset = r->data_start;
+    while (offset < r->data_end) {
+        chunk_header h;
+        if (!read_chunk_header(r, offset, &h)) {
+            r->stopped = saved_stopped; /* the iteration reports the damage when it gets there */
+            r->status = saved_status;
+            break;
+        }
+        if (count == size) {
+            chunk_ref *grown = realloc(chunks, (size *= 2) * sizeof *grown);
+            if (!grown) {
+                free(chunks);
+                return stop(r, PMT_ENOMEM, offset, "out of memory for chunk positions");
+            }
+            chunks = grown;
+        }
+        chunks[count++] = (chunk_ref){h.type, offset, h.first_seq, h.first_time};
+        offset = next_chunk(offset, &h);
+    }
+    r->chunks = chunks;
+    r->chunk_count = count;
+    r->chunks_known = 1;
+    return 1;
+}
+
+/* Seeks to the last EVENTS chunk starting at or before the target, then decodes forward. */
+static int seek(pmt_reader *r, uint64_t target, int by_time)
+{
+    if (!r)
+        return pmt__fail(PMT_EINVAL, "pmt_reader_seek: reader is NULL");
+    if (!know_chunks(r))
+        return r->status;
+    size_t chosen = SIZE_MAX;
+    for (size_t i = 0; i < r->chunk_count; i++) {
+        const chunk_ref *c = &r->chunks[i];
+        if (c->type != PMT__CHUNK_EVENTS)
+            continue;
+        if ((by_time ? c->first_time : c->first_seq) > target)
+            break;
+        chosen = i;
+    }
+    /* Names of every DICT chunk before the chosen one; events of earlier chunks are not read. */
+    uint64_t stop_at = chosen == SIZE_MAX ? r->data_start : r->chunks[chosen].offset;
+    r->stopped = 0;
+    r->status = PMT_OK;
+    r->pending = 0;
+    r->in_events = 0;
+    for (size_t i = 0; i < r->chunk_count && r->chunks[i].offset < stop_at; i++) {
+        if (r->chunks[i].type != PMT__CHUNK_DICT || r->chunks[i].offset < r->dict_done)
+            continue;
+        chunk_header h;
+        if (!read_chunk_header(r, r->chunks[i].offset, &h) ||
+            !read_payload(r, r->chunks[i].offset, &h) || !parse_dict(r, r->chunks[i].offset))
+            return r->status;
+        r->dict_done = next_chunk(r->chunks[i].offset, &h);
+    }
+    r->next_offset = stop_at;
+    const pmt_event *ev;
+    while (pmt_reader_next(r, &ev) == 1) {
+        if ((by_time ? ev->time_ns : ev->seq) >= target) {
+            r->pending = 1;
+            return PMT_OK;
+        }
+    }
+    return r->status == PMT_OK ? PMT_OK : r->status;
+}
+
+int pmt_reader_seek_seq(pmt_reader *r, uint64_t seq)
+{
+    return seek(r, seq, 0);
+}
+
+int pmt_reader_seek_time(pmt_reader *r, uint64_t time_ns)
+{
+    return seek(r, time_ns, 1);
+}
+
+int pmt_reader_status(const pmt_reader *r, uint64_t *out_offset, const char **out_reason)
+{
+    if (!r)
+        return pmt__fail(PMT_EINVAL, "pmt_reader_status: reader is NULL");
+    if (out_offset)
+        *out_offset = r->stopped ? r->stop_offset : r->next_offset;
+    if (out_reason)
+        *out_reason = r->stopped ? r->reason : "reading";
+    return r->stopped ? r->status : PMT_OK;
+}
+
+void pmt_reader_close(pmt_reader *r)
+{
+    if (!r)
+        return;
+    if (r->fd >= 0)
+        close(r->fd);
+    for (size_t i = 0; i < r->string_count; i++)
+        free(r->strings[i]);
+    for (int i = 0; i < 4; i++)
+        free(r->info_strings[i]);
+    free(r->strings);
+    free(r->locations);
+    free(r->chunks);
+    free(r->stored);
+    free(r->raw);
+    free(r);
+}
