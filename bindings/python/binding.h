@@ -1,0 +1,41 @@
+/* Shared by the files of the _pymemtrace extension (limited API 3.10). */
+#ifndef PMT_BINDING_H
+#define PMT_BINDING_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <pymemtrace/pymemtrace.h>
+
+typedef struct module_state {
+    PyObject *tracer_type;
+    PyObject *reader_type;
+    PyObject *event_type; /* a struct sequence: light, immutable, attribute access */
+} module_state;
+
+/* errors.c */
+/* Raises the Python exception matching a library error; returns NULL. */
+PyObject *pmt_py_raise(int rc, const char *path);
+/* UTF-8 of a str (None gives NULL), refusing embedded NULs: C strings would cut there. */
+int pmt_py_utf8(PyObject *text, const char *what, const char **out);
+/* A path argument (str, bytes, os.PathLike, or None) as a new bytes object or NULL. */
+int pmt_py_fspath(PyObject *path, PyObject **out_bytes);
+
+/* event_object.c */
+PyObject *pmt_py_event_type_new(void);
+/* A new Event for a library event. */
+PyObject *pmt_py_event_new(PyObject *event_type, const pmt_event *ev);
+
+/* tracer_object.c, reader_object.c */
+extern PyType_Spec pmt_py_tracer_spec;
+extern PyType_Spec pmt_py_reader_spec;
+PyObject *pmt_py_dump_text(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
+
+/* The module state reachable from an instance of one of the module's types. */
+static inline module_state *pmt_py_state_of(PyObject *self)
+{
+    PyObject *module = PyType_GetModule(Py_TYPE(self));
+    return module ? (module_state *)PyModule_GetState(module) : NULL;
+}
+
+#endif

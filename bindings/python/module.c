@@ -1,0 +1,146 @@
+/* _pymemtrace: a thin limited-API binding of libpymemtrace for the `pymemtrace` package. The
+ * Python side (Profile, Trace, nesting, decorators, the command line) is pure Python; these
+ * files only turn Python arguments into library calls and library errors into exceptions. */
+#include "binding.h"
+
+static PyObject *rss_result(int rc, uint64_t value)
+{
+    if (rc != PMT_OK)
+        return pmt_py_raise(rc, NULL);
+    return PyLong_FromUnsignedLongLong(value);
+}
+
+static PyObject *mod_rss(PyObject *module, PyObject *unused)
+{
+    (void)module;
+    (void)unused;
+    uint64_t v = 0;
+    int rc = pmt_rss_current(&v);
+    return rss_result(rc, v);
+}
+
+static PyObject *mod_rss_peak(PyObject *module, PyObject *unused)
+{
+    (void)module;
+    (void)unused;
+    uint64_t v = 0;
+    int rc = pmt_rss_peak(&v);
+    return rss_result(rc, v);
+}
+
+static PyObject *mod_compression_supported(PyObject *module, PyObject *codec)
+{
+    (void)module;
+    long value = PyLong_AsLong(codec);
+    if (value == -1 && PyErr_Occurred())
+        return NULL;
+    return PyBool_FromLong(value >= 0 && value <= 255 && pmt_compression_supported((int)value));
+}
+
+static PyMethodDef module_methods[] = {
+    {"rss", mod_rss, METH_NOARGS, "rss() -> int: current resident set size in bytes."},
+    {"rss_peak", mod_rss_peak, METH_NOARGS, "rss_peak() -> int: peak resident set size in bytes."},
+    {"compression_supported", mod_compression_supported, METH_O,
+     "compression_supported(codec) -> bool: whether this build reads and writes it."},
+    {"dump_text", (PyCFunction)(void (*)(void))pmt_py_dump_text, METH_FASTCALL,
+     "dump_text(path, fd) -> (events, status): write a binary log as the text log to fd."},
+    {NULL, NULL, 0, NULL},
+};
+
+static int add_constants(PyObject *module)
+{
+    static const struct {
+        const char *name;
+        long long value;
+    } constants[] = {
+        {"EV_CALL", PMT_EV_CALL},
+        {"EV_RETURN", PMT_EV_RETURN},
+        {"EV_C_CALL", PMT_EV_C_CALL},
+        {"EV_C_RETURN", PMT_EV_C_RETURN},
+        {"EV_C_EXCEPTION", PMT_EV_C_EXCEPTION},
+        {"EV_EXCEPTION", PMT_EV_EXCEPTION},
+        {"EV_LINE", PMT_EV_LINE},
+        {"MASK_PROFILE", (long long)PMT_EV_MASK_PROFILE},
+        {"MASK_TRACE", (long long)PMT_EV_MASK_TRACE},
+        {"COMPRESS_NONE", PMT_COMPRESS_NONE},
+        {"COMPRESS_ZSTD", PMT_COMPRESS_ZSTD},
+        {"COMPRESS_LZ4", PMT_COMPRESS_LZ4},
+    };
+    for (size_t i = 0; i < sizeof constants / sizeof *constants; i++) {
+        PyObject *value = PyLong_FromLongLong(constants[i].value);
+        if (!value || PyModule_AddObject(module, constants[i].name, value) < 0) {
+            Py_XDECREF(value);
+            return -1;
+        }
+    }
+    if (PyModule_AddStringConstant(module, "library_version", pmt_version_string()) < 0)
+        return -1;
+    return PyModule_AddStringConstant(module, "rss_provider", pmt_rss_default_provider_name());
+}
+
+static int module_exec(PyObject *module)
+{
+    module_state *state = PyModule_GetState(module);
+    state->tracer_type = PyType_FromModuleAndSpec(module, &pmt_py_tracer_spec, NULL);
+    if (!state->tracer_type || PyModule_AddType(module, (PyTypeObject *)state->tracer_type) < 0)
+        return -1;
+    state->reader_type = PyType_FromModuleAndSpec(module, &pmt_py_reader_spec, NULL);
+    if (!state->reader_type || PyModule_AddType(module, (PyTypeObject *)state->reader_type) < 0)
+        return -1;
+    state->event_type = pmt_py_event_type_new();
+    if (!state->event_type)
+        return -1;
+    Py_INCREF(state->event_type);
+    if (PyModule_AddObject(module, "Event", state->event_type) < 0) {
+        Py_DECREF(state->event_type);
+        return -1;
+    }
+    return add_constants(module);
+}
+
+static int module_traverse(PyObject *module, visitproc visit, void *arg)
+{
+    module_state *state = PyModule_GetState(module);
+    Py_VISIT(state->tracer_type);
+    Py_VISIT(state->reader_type);
+    Py_VISIT(state->event_type);
+    return 0;
+}
+
+static int module_clear(PyObject *module)
+{
+    module_state *state = PyModule_GetState(module);
+    Py_CLEAR(state->tracer_type);
+    Py_CLEAR(state->reader_type);
+    Py_CLEAR(state->event_type);
+    return 0;
+}
+
+static void module_free(void *module)
+{
+    module_clear((PyObject *)module);
+}
+
+static PyModuleDef_Slot module_slots[] = {
+    {Py_mod_exec, module_exec},
+    {0, NULL},
+};
+
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT,
+    "_pymemtrace",
+    "Thin binding of libpymemtrace; use the pymemtrace package instead.",
+    sizeof(module_state),
+    module_methods,
+    module_slots,
+    module_traverse,
+    module_clear,
+    module_free,
+};
+
+PyMODINIT_FUNC PyInit__pymemtrace(void); /* the module's one export */
+
+PyMODINIT_FUNC PyInit__pymemtrace(void)
+{
+    return PyModuleDef_Init(&module_def);
+}

@@ -1,0 +1,330 @@
+/* _pymemtrace.Tracer: one libpymemtrace tracer with its sinks (a text or binary log file, an
+ * optional second binary file, an optional Python callable). */
+#include <string.h>
+
+#include "binding.h"
+
+/* Internal: marks the package's own files so that its frames are never reported. */
+int pmt__tracer_set_own_code_prefix(pmt_tracer *tracer, const char *prefix);
+
+typedef struct {
+    PyObject_HEAD pmt_tracer *tracer;
+    pmt_sink *log;    /* the main log file, owned by tracer (NULL for log_format="none") */
+    pmt_sink *binary; /* an extra binary log, owned by tracer */
+} TracerObject;
+
+/* --- a Python callable as a sink ------------------------------------------------------------ */
+
+typedef struct callable_sink {
+    PyObject *callable;
+    PyObject *event_type;
+} callable_sink;
+
+/* Runs with the GIL held (events come from the interpreter's hooks). An exception disables the
+ * sink and is reported as unraisable: the traced program goes on. */
+static int callable_write(const pmt_event *ev, void *user_data)
+{
+    callable_sink *s = user_data;
+    PyObject *event = pmt_py_event_new(s->event_type, ev);
+    PyObject *result = event ? PyObject_CallFunctionObjArgs(s->callable, event, NULL) : NULL;
+    Py_XDECREF(event);
+    if (!result) {
+        PyErr_WriteUnraisable(s->callable);
+        return -1;
+    }
+    Py_DECREF(result);
+    return 0;
+}
+
+static void callable_close(void *user_data)
+{
+    callable_sink *s = user_data;
+    Py_XDECREF(s->callable);
+    Py_XDECREF(s->event_type);
+    PyMem_Free(s);
+}
+
+static int add_callable_sink(pmt_tracer *tracer, PyObject *callable, PyObject *event_type)
+{
+    callable_sink *s = PyMem_Malloc(sizeof *s);
+    if (!s)
+        return PMT_ENOMEM;
+    Py_INCREF(callable);
+    Py_INCREF(event_type);
+    s->callable = callable;
+    s->event_type = event_type;
+    pmt_sink_ops ops = PMT_SINK_OPS_INIT;
+    ops.write = callable_write;
+    ops.close = callable_close;
+    pmt_sink *sink = NULL;
+    int rc = pmt_sink_create(&sink, &ops, s);
+    if (rc != PMT_OK) {
+        callable_close(s);
+        return rc;
+    }
+    rc = pmt_tracer_add_sink(tracer, sink);
+    if (rc != PMT_OK)
+        pmt_sink_destroy(sink);
+    return rc;
+}
+
+/* --- construction ---------------------------------------------------------------------------- */
+
+static int add_file_sink(pmt_tracer *tracer, const char *format, const char *path,
+                         const char *message, long compression, pmt_sink **out)
+{
+    *out = NULL;
+    int rc;
+    if (strcmp(format, "text") == 0) {
+        rc = pmt_sink_text_open(out, path, message);
+    } else {
+        pmt_binary_options options = PMT_BINARY_OPTIONS_INIT;
+        options.compression = (uint32_t)compression;
+        rc = pmt_sink_binary_open(out, path, message, &options);
+    }
+    if (rc == PMT_OK) {
+        rc = pmt_tracer_add_sink(tracer, *out);
+        if (rc != PMT_OK) {
+            pmt_sink_destroy(*out);
+            *out = NULL;
+        }
+    }
+    return rc;
+}
+
+static int Tracer_init(TracerObject *self, PyObject *args, PyObject *kwargs)
+{
+    static char *kwlist[] = {
+        "events",     "d_rss_trigger", "filepath",    "message", "own_code_prefix",
+        "log_format", "compression",   "binary_path", "sink",    NULL};
+    PyObject *events_obj, *trigger_obj = NULL, *path_obj = Py_None, *message_obj = Py_None;
+    PyObject *prefix_obj = Py_None, *format_obj = Py_None, *binary_obj = Py_None;
+    PyObject *sink_obj = Py_None;
+    long compression = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|OOOOO$lOO", kwlist, &events_obj, &trigger_obj,
+                                     &path_obj, &message_obj, &prefix_obj, &format_obj,
+                                     &compression, &binary_obj, &sink_obj))
+        return -1;
+    if (self->tracer) {
+        PyErr_SetString(PyExc_RuntimeError, "Tracer.__init__ called twice");
+        return -1;
+    }
+    if (!PyLong_Check(events_obj) || (trigger_obj && !PyLong_Check(trigger_obj))) {
+        PyErr_SetString(PyExc_TypeError, "events and d_rss_trigger must be int");
+        return -1;
+    }
+    long long events = PyLong_AsLongLong(events_obj);
+    long long trigger = trigger_obj ? PyLong_AsLongLong(trigger_obj) : -1;
+    if (PyErr_Occurred()) {
+        PyErr_Clear();
+        PyErr_SetString(PyExc_ValueError, "events or d_rss_trigger out of range");
+        return -1;
+    }
+    if (sink_obj != Py_None && !PyCallable_Check(sink_obj)) {
+        PyErr_SetString(PyExc_TypeError, "sink must be callable or None");
+        return -1;
+    }
+    const char *message, *prefix, *format;
+    if (pmt_py_utf8(message_obj, "message", &message) != 0 ||
+        pmt_py_utf8(prefix_obj, "own_code_prefix", &prefix) != 0 ||
+        pmt_py_utf8(format_obj, "log_format", &format) != 0)
+        return -1;
+    format = format ? format : "text";
+    if (strcmp(format, "text") != 0 && strcmp(format, "binary") != 0 &&
+        strcmp(format, "none") != 0) {
+        PyErr_Format(PyExc_ValueError, "log_format must be 'text', 'binary' or 'none', not '%s'",
+                     format);
+        return -1;
+    }
+    module_state *state = pmt_py_state_of((PyObject *)self);
+    if (!state)
+        return -1;
+    PyObject *path_bytes, *binary_bytes;
+    if (pmt_py_fspath(path_obj, &path_bytes) != 0)
+        return -1;
+    if (pmt_py_fspath(binary_obj, &binary_bytes) != 0) {
+        Py_XDECREF(path_bytes);
+        return -1;
+    }
+    const char *path = path_bytes ? PyBytes_AsString(path_bytes) : NULL;
+    const char *binary_path = binary_bytes ? PyBytes_AsString(binary_bytes) : NULL;
+    const char *failed_path = NULL;
+    pmt_tracer *tracer = NULL;
+    int rc = pmt_tracer_create(&tracer);
+    if (rc == PMT_OK)
+        rc = pmt_tracer_set_param(tracer, PMT_PARAM_EVENT_MASK, events);
+    if (rc == PMT_OK)
+        rc = pmt_tracer_set_param(tracer, PMT_PARAM_D_RSS_TRIGGER, trigger);
+    if (rc == PMT_OK && prefix)
+        rc = pmt__tracer_set_own_code_prefix(tracer, prefix);
+    if (rc == PMT_OK && strcmp(format, "none") != 0) {
+        rc = add_file_sink(tracer, format, path, message, compression, &self->log);
+        failed_path = path;
+    }
+    if (rc == PMT_OK && binary_path) {
+        rc = add_file_sink(tracer, "binary", binary_path, message, compression, &self->binary);
+        failed_path = binary_path;
+    }
+    if (rc == PMT_OK && sink_obj != Py_None)
+        rc = add_callable_sink(tracer, sink_obj, state->event_type);
+    if (rc != PMT_OK) {
+        pmt_py_raise(rc, failed_path);
+        pmt_tracer_destroy(tracer);
+        self->log = self->binary = NULL;
+    } else {
+        self->tracer = tracer;
+    }
+    Py_XDECREF(path_bytes);
+    Py_XDECREF(binary_bytes);
+    return rc == PMT_OK ? 0 : -1;
+}
+
+static void Tracer_dealloc(TracerObject *self)
+{
+    PyTypeObject *type = Py_TYPE(self);
+    /* Stopping a running tracer calls into sys; a deallocator must leave no error behind. */
+    PyObject *err_type, *err_value, *err_tb;
+    PyErr_Fetch(&err_type, &err_value, &err_tb);
+    pmt_tracer_destroy(self->tracer); /* stops a running tracer and closes its logs */
+    PyErr_Clear();
+    PyErr_Restore(err_type, err_value, err_tb);
+    freefunc tp_free = (freefunc)PyType_GetSlot(type, Py_tp_free);
+    tp_free(self);
+    Py_DECREF(type);
+}
+
+/* --- methods --------------------------------------------------------------------------------- */
+
+static int check_ready(TracerObject *self)
+{
+    if (!self->tracer) {
+        PyErr_SetString(PyExc_RuntimeError, "Tracer was not initialised");
+        return -1;
+    }
+    return 0;
+}
+
+#define TRACER_ACTION(name, call)                                                                  \
+    static PyObject *Tracer_##name(TracerObject *self, PyObject *unused)                           \
+    {                                                                                              \
+        (void)unused;                                                                              \
+        if (check_ready(self) != 0)                                                                \
+            return NULL;                                                                           \
+        int rc = call(self->tracer);                                                               \
+        if (rc != PMT_OK)                                                                          \
+            return pmt_py_raise(rc, NULL);                                                         \
+        Py_RETURN_NONE;                                                                            \
+    }
+TRACER_ACTION(start, pmt_tracer_start)
+TRACER_ACTION(stop, pmt_tracer_stop)
+TRACER_ACTION(pause, pmt_tracer_pause)
+TRACER_ACTION(resume, pmt_tracer_resume)
+
+static PyObject *Tracer_mark(TracerObject *self, PyObject *text)
+{
+    if (check_ready(self) != 0)
+        return NULL;
+    if (!PyUnicode_Check(text)) {
+        PyErr_SetString(PyExc_TypeError, "the message must be str");
+        return NULL;
+    }
+    const char *utf8;
+    if (pmt_py_utf8(text, "the message", &utf8) != 0)
+        return NULL;
+    int rc = pmt_tracer_mark(self->tracer, utf8);
+    if (rc != PMT_OK)
+        return pmt_py_raise(rc, NULL);
+    Py_RETURN_NONE;
+}
+
+static PyObject *path_of(pmt_sink *sink)
+{
+    const char *path = sink ? pmt_sink_path(sink) : NULL;
+    if (!path)
+        Py_RETURN_NONE;
+    return PyUnicode_DecodeFSDefault(path);
+}
+
+static PyObject *Tracer_get_log_path(TracerObject *self, void *closure)
+{
+    (void)closure;
+    return path_of(self->log);
+}
+
+static PyObject *Tracer_get_binary_path(TracerObject *self, void *closure)
+{
+    (void)closure;
+    return path_of(self->binary);
+}
+
+static PyObject *stat_of(TracerObject *self, pmt_stat stat)
+{
+    uint64_t value = 0;
+    if (check_ready(self) != 0)
+        return NULL;
+    pmt_tracer_get_stat(self->tracer, stat, &value);
+    return PyLong_FromUnsignedLongLong(value);
+}
+
+static PyObject *Tracer_get_events_seen(TracerObject *self, void *closure)
+{
+    (void)closure;
+    return stat_of(self, PMT_STAT_EVENTS_SEEN);
+}
+
+static PyObject *Tracer_get_events_written(TracerObject *self, void *closure)
+{
+    (void)closure;
+    return stat_of(self, PMT_STAT_EVENTS_WRITTEN);
+}
+
+static PyObject *Tracer_get_sinks_failed(TracerObject *self, void *closure)
+{
+    (void)closure;
+    return stat_of(self, PMT_STAT_SINKS_FAILED);
+}
+
+static PyObject *Tracer_get_state(TracerObject *self, void *closure)
+{
+    (void)closure;
+    if (check_ready(self) != 0)
+        return NULL;
+    static const char *const names[] = {"created", "running", "paused", "stopped"};
+    int state = pmt_tracer_state_of(self->tracer);
+    return PyUnicode_FromString(state >= 0 && state <= 3 ? names[state] : "unknown");
+}
+
+static PyMethodDef Tracer_methods[] = {
+    {"start", (PyCFunction)Tracer_start, METH_NOARGS, "Start tracing this thread."},
+    {"stop", (PyCFunction)Tracer_stop, METH_NOARGS, "Stop for good and finish the log."},
+    {"pause", (PyCFunction)Tracer_pause, METH_NOARGS, "Detach for a while."},
+    {"resume", (PyCFunction)Tracer_resume, METH_NOARGS, "Re-attach after pause()."},
+    {"mark", (PyCFunction)Tracer_mark, METH_O, "Write a message row into the log."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef Tracer_getset[] = {
+    {"log_path", (getter)Tracer_get_log_path, NULL, "Path of the log file.", NULL},
+    {"binary_path", (getter)Tracer_get_binary_path, NULL, "Path of the extra binary log.", NULL},
+    {"events_seen", (getter)Tracer_get_events_seen, NULL, "Events seen (numbered).", NULL},
+    {"events_written", (getter)Tracer_get_events_written, NULL, "Events written.", NULL},
+    {"sinks_failed", (getter)Tracer_get_sinks_failed, NULL, "Sinks disabled by a failure.", NULL},
+    {"state", (getter)Tracer_get_state, NULL, "created, running, paused or stopped.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyType_Slot Tracer_slots[] = {
+    {Py_tp_doc, "Tracer(events, d_rss_trigger=-1, filepath=None, message=None, "
+                "own_code_prefix=None, *, log_format='text', compression=0, binary_path=None, "
+                "sink=None): one libpymemtrace tracer and its sinks."},
+    {Py_tp_new, PyType_GenericNew},
+    {Py_tp_init, Tracer_init},
+    {Py_tp_dealloc, Tracer_dealloc},
+    {Py_tp_methods, Tracer_methods},
+    {Py_tp_getset, Tracer_getset},
+    {0, NULL},
+};
+
+PyType_Spec pmt_py_tracer_spec = {
+    "pymemtrace._pymemtrace.Tracer", sizeof(TracerObject), 0, Py_TPFLAGS_DEFAULT, Tracer_slots,
+};
