@@ -12,5 +12,5 @@ script=${1:-$top/examples/grow.py}
 shift || true
 PYTHONPATH="$top/build/python" "$python" -m pymemtrace run -o "$logdir/grow.log" "$script" "$@"
 echo
-echo "Rows where RSS changed by a page or more (first 12 of $logdir/grow.log):"
-grep -E '^(FRST|NEXT|PREV|LAST):' "$logdir/grow.log" | head -n 12 | cut -c1-220
+echo "The log's rows for $(basename "$script") (NEXT: RSS moved by a page or more; PREV: the event before):"
+grep -E '^(NEXT|PREV):' "$logdir/grow.log" | grep -F "$script" | head -n 12 | cut -c1-220
