@@ -35,10 +35,31 @@ PMT_API int pmt_rss_current(uint64_t *out_bytes);
 PMT_API int pmt_rss_peak(uint64_t *out_bytes);
 
 /**
- * @brief The name of the operating system's default RSS provider ("linux-statm", ...).
+ * @brief The name of the provider behind pmt_rss_current() ("linux-statm", ...).
  * @return A static string; "none" where the platform has no provider.
  */
 PMT_API const char *pmt_rss_default_provider_name(void);
+
+/**
+ * @brief How a tracer's default provider reads RSS (#PMT_PARAM_RSS_MODE). Values are pinned.
+ *
+ * The log header records the provider chosen and its accuracy. See doc/rss-providers.md.
+ */
+typedef enum pmt_rss_mode {
+    /** The best the process may use: #PMT_RSS_KERNEL_RING, else #PMT_RSS_FAULT_GATE, else
+     *  #PMT_RSS_INTERVAL. */
+    PMT_RSS_AUTO = 0,
+    /** Read the OS counter at every event: exact, but a syscall each (Linux ~1.5-2 us). */
+    PMT_RSS_EXACT = 1,
+    /** Read at most once per #PMT_PARAM_RSS_INTERVAL_NS: stale by at most that. */
+    PMT_RSS_INTERVAL = 2,
+    /** Re-read after this thread's page faults, and at least once per
+     *  #PMT_PARAM_RSS_INTERVAL_NS (decreases, other threads, kernel-mode faults). */
+    PMT_RSS_FAULT_GATE = 3,
+    /** Exact at every event with no syscall: the kernel streams each change (Linux:
+     *  kmem:rss_stat perf rings; needs CAP_PERFMON and a readable tracefs). */
+    PMT_RSS_KERNEL_RING = 4
+} pmt_rss_mode;
 
 /**
  * @brief A source of RSS values. The library copies the struct; only the fields covered by
@@ -57,19 +78,22 @@ typedef struct pmt_rss_provider {
      */
     int (*read)(void *user_data, uint64_t *out_bytes);
     /**
-     * Optional gate, consulted at every event before `read`: return 0 when RSS has certainly
-     * not changed since the last `read` (the tracer then reuses the last value), non-zero when it
-     * may have. NULL means "always may have changed".
+     * Optional gate, consulted at every event before `read` with the event's time (the tracer's
+     * monotonic clock, ns): return 0 when the last value may be reused (RSS has not changed, or
+     * the provider's accuracy contract allows the staleness), non-zero to call `read`. NULL
+     * means "always read".
      */
-    int (*may_have_changed)(void *user_data);
+    int (*may_have_changed)(void *user_data, uint64_t now_ns);
     /** Optional: called once when the tracer no longer uses the provider. */
     void (*release)(void *user_data);
+    /** Optional static text stating the accuracy contract, recorded in log headers. */
+    const char *accuracy;
 } pmt_rss_provider;
 
 /** @brief Initialiser for a #pmt_rss_provider with every optional field empty. */
 #define PMT_RSS_PROVIDER_INIT                                                                      \
     {                                                                                              \
-        sizeof(pmt_rss_provider), 0, 0, 0, 0                                                       \
+        sizeof(pmt_rss_provider), 0, 0, 0, 0, 0                                                    \
     }
 
 PMT_END_DECLS

@@ -36,6 +36,7 @@ typedef struct pmt_run_info {
     const char *library_version; /**< pmt_version_string(). */
     const char *rss_provider;    /**< Name of the RSS provider ("linux-statm"). */
     const char *runtime;         /**< The traced runtime ("CPython 3.12.1"). */
+    const char *rss_accuracy;    /**< The RSS provider's accuracy contract. */
 } pmt_run_info;
 
 /**

@@ -55,7 +55,20 @@ typedef enum pmt_param {
      * Only kinds a hook can produce count (CALL .. LINE); START, STOP and MARK are always on.
      * Bounds: [1, 2^PMT_EV_KIND_COUNT - 1].
      */
-    PMT_PARAM_EVENT_MASK = 2
+    PMT_PARAM_EVENT_MASK = 2,
+    /**
+     * How the default RSS provider reads RSS: a #pmt_rss_mode, default #PMT_RSS_AUTO. A mode
+     * the process cannot use makes pmt_tracer_start() fail with #PMT_ENOTSUP (AUTO falls back
+     * instead). Ignored when pmt_tracer_set_rss_provider() installed a provider.
+     * Bounds: [0, 4].
+     */
+    PMT_PARAM_RSS_MODE = 3,
+    /**
+     * #PMT_RSS_INTERVAL: the longest time a value is reused; #PMT_RSS_FAULT_GATE: the longest
+     * time without a re-read. Nanoseconds; 0 (default) means 100000 for the interval and
+     * 1000000 for the fault gate. Bounds: [0, 10^10].
+     */
+    PMT_PARAM_RSS_INTERVAL_NS = 4
 } pmt_param;
 
 /** @brief Read-only counters of a tracer, read with pmt_tracer_get_stat(). */
@@ -75,9 +88,10 @@ typedef enum pmt_tracer_state {
 } pmt_tracer_state;
 
 /**
- * @brief Create a tracer with default parameters and the operating system's RSS provider.
+ * @brief Create a tracer with default parameters; its RSS provider is chosen at start
+ *        (#PMT_PARAM_RSS_MODE) unless one is installed.
  * @param[out] out Receives the tracer.
- * @return #PMT_OK, #PMT_EINVAL, #PMT_ENOMEM, #PMT_ENOTSUP (no RSS provider on this OS).
+ * @return #PMT_OK, #PMT_EINVAL, #PMT_ENOMEM.
  */
 PMT_API int pmt_tracer_create(pmt_tracer **out);
 
@@ -161,7 +175,9 @@ PMT_API int pmt_tracer_add_sink(pmt_tracer *tracer, pmt_sink *sink);
  *
  * @param tracer A newly created tracer.
  * @return #PMT_OK, #PMT_EINVAL, #PMT_ESTATE (not newly created), #PMT_ENOTHREAD (no GIL held),
- *         #PMT_ENOTSUP (Python older than 3.10), #PMT_EPYTHON (the Python error is left set).
+ *         #PMT_ENOTSUP (Python older than 3.10, or an RSS mode this process cannot use),
+ *         #PMT_EIO (the RSS provider could not be opened), #PMT_EPYTHON (the Python error is
+ *         left set).
  */
 PMT_API int pmt_tracer_start(pmt_tracer *tracer);
 

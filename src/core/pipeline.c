@@ -31,9 +31,9 @@ static void deliver(pmt_tracer *t, pmt_event *ev, pmt_event_reason reason)
     t->delivering = 0;
 }
 
-static inline uint64_t current_rss(pmt_tracer *t)
+static inline uint64_t current_rss(pmt_tracer *t, uint64_t now_ns)
 {
-    if (t->rss.may_have_changed && !t->rss.may_have_changed(t->rss_user_data))
+    if (t->rss.may_have_changed && !t->rss.may_have_changed(t->rss_user_data, now_ns))
         return t->last_rss;
     uint64_t value;
     if (t->rss.read(t->rss_user_data, &value) == 0)
@@ -56,7 +56,7 @@ static inline pmt_event *stamp(pmt_tracer *t, pmt_event_kind kind, const char *f
     ev->file = file;
     ev->function = function;
     ev->line = line;
-    ev->rss = current_rss(t);
+    ev->rss = current_rss(t, ev->time_ns);
     ev->message = NULL;
     return ev;
 }

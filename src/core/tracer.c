@@ -32,11 +32,6 @@ int pmt__tracer_create_with_source(pmt_tracer **out, const pmt__source_ops *sour
     pmt_tracer *t = calloc(1, sizeof *t);
     if (!t)
         return pmt__fail(PMT_ENOMEM, "out of memory for a tracer");
-    int rc = pmt__rss_default_provider(&t->rss, &t->rss_user_data);
-    if (rc != PMT_OK) {
-        free(t);
-        return rc;
-    }
     t->state = PMT_STATE_CREATED;
     t->trigger_param = -1;
     t->event_mask = PMT_EV_MASK_PROFILE | always_kinds;
@@ -99,6 +94,14 @@ int pmt_param_bounds(pmt_param param, int64_t *out_min, int64_t *out_max)
         *out_min = 1;
         *out_max = (int64_t)((UINT64_C(1) << PMT_EV_KIND_COUNT) - 1);
         return PMT_OK;
+    case PMT_PARAM_RSS_MODE:
+        *out_min = PMT_RSS_AUTO;
+        *out_max = PMT_RSS_KERNEL_RING;
+        return PMT_OK;
+    case PMT_PARAM_RSS_INTERVAL_NS:
+        *out_min = 0;
+        *out_max = INT64_C(10000000000);
+        return PMT_OK;
     }
     return pmt__fail(PMT_ENOTSUP, "unknown parameter %d", (int)param);
 }
@@ -126,6 +129,12 @@ int pmt_tracer_set_param(pmt_tracer *t, pmt_param param, int64_t value)
                              (unsigned long long)value);
         t->event_mask = ((uint64_t)value & all_hook_kinds) | always_kinds;
         break;
+    case PMT_PARAM_RSS_MODE:
+        t->rss_mode = value;
+        break;
+    case PMT_PARAM_RSS_INTERVAL_NS:
+        t->rss_interval_ns = value;
+        break;
     }
     return PMT_OK;
 }
@@ -140,6 +149,12 @@ int pmt_tracer_get_param(const pmt_tracer *t, pmt_param param, int64_t *out_valu
         return PMT_OK;
     case PMT_PARAM_EVENT_MASK:
         *out_value = (int64_t)(t->event_mask & all_hook_kinds);
+        return PMT_OK;
+    case PMT_PARAM_RSS_MODE:
+        *out_value = t->rss_mode;
+        return PMT_OK;
+    case PMT_PARAM_RSS_INTERVAL_NS:
+        *out_value = t->rss_interval_ns;
         return PMT_OK;
     }
     return pmt__fail(PMT_ENOTSUP, "unknown parameter %d", (int)param);
@@ -234,6 +249,7 @@ static void begin_sinks(pmt_tracer *t)
     info.process_id = pmt__process_id();
     info.library_version = pmt_version_string();
     info.rss_provider = t->rss.name ? t->rss.name : "custom";
+    info.rss_accuracy = t->rss.accuracy ? t->rss.accuracy : "as its provider says";
     info.runtime = runtime ? runtime : "unknown";
     pmt__pipeline_begin(t, &info);
 }
@@ -249,6 +265,12 @@ int pmt_tracer_start(pmt_tracer *t)
         return rc;
     t->trigger_bytes =
         t->trigger_param < 0 ? (uint64_t)pmt__page_size() : (uint64_t)t->trigger_param;
+    if (!t->rss.read) {
+        rc = pmt__rss_os_provider((pmt_rss_mode)t->rss_mode, (uint64_t)t->rss_interval_ns, &t->rss,
+                                  &t->rss_user_data);
+        if (rc != PMT_OK)
+            return rc;
+    }
     pmt__pipeline_reset(t);
     rc = t->source->attach(t, &t->source_state);
     if (rc != PMT_OK)

@@ -39,6 +39,8 @@ struct pmt_tracer {
     int64_t trigger_param;
     uint64_t trigger_bytes; /* resolved at start: -1 becomes the page size */
     uint64_t event_mask;
+    int64_t rss_mode;
+    int64_t rss_interval_ns;
 
     /* Collaborators. */
     pmt_rss_provider rss;

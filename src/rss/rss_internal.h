@@ -4,8 +4,10 @@
 
 #include <pymemtrace/rss.h>
 
-/* Fills *out with this OS's default provider and *user_data with its state (released through
- * out->release). Returns PMT_OK, PMT_ENOMEM, PMT_EIO or PMT_ENOTSUP. */
-int pmt__rss_default_provider(pmt_rss_provider *out, void **user_data);
+/* Fills *out with this OS's provider for mode and *user_data with its state (released through
+ * out->release). interval_ns 0 means the mode's default. Returns PMT_OK, PMT_ENOMEM, PMT_EIO or
+ * PMT_ENOTSUP (the mode is not available here; the message says why). */
+int pmt__rss_os_provider(pmt_rss_mode mode, uint64_t interval_ns, pmt_rss_provider *out,
+                         void **user_data);
 
 #endif

@@ -3,8 +3,11 @@
 
 #include "../core/error.h"
 
-int pmt__rss_default_provider(pmt_rss_provider *out, void **user_data)
+int pmt__rss_os_provider(pmt_rss_mode mode, uint64_t interval_ns, pmt_rss_provider *out,
+                         void **user_data)
 {
+    (void)mode;
+    (void)interval_ns;
     (void)out;
     (void)user_data;
     return pmt__fail(PMT_ENOTSUP, "no RSS provider for this operating system yet");

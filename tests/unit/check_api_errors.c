@@ -246,9 +246,10 @@ static int fail_flush(void *user_data)
     return -1;
 }
 
-static int gate_closed(void *user_data)
+static int gate_closed(void *user_data, uint64_t now_ns)
 {
     (void)user_data;
+    (void)now_ns;
     return 0;
 }
 

@@ -91,9 +91,10 @@ int fake_rss_read(void *user_data, uint64_t *out_bytes)
     return PMT_OK;
 }
 
-int fake_rss_gate(void *user_data)
+int fake_rss_gate(void *user_data, uint64_t now_ns)
 {
     fake_rss *r = user_data;
+    r->gate_last_now = now_ns;
     r->gate_calls++;
     return r->gate_open;
 }

@@ -36,11 +36,12 @@ uint64_t fake_clock_read(void *user_data);
 typedef struct fake_rss {
     uint64_t value;
     int fail;
-    int gate_open; /* what may_have_changed answers */
+    int gate_open;          /* what may_have_changed answers */
+    uint64_t gate_last_now; /* the time the gate was last asked at */
     int reads, gate_calls, releases;
 } fake_rss;
 int fake_rss_read(void *user_data, uint64_t *out_bytes);
-int fake_rss_gate(void *user_data);
+int fake_rss_gate(void *user_data, uint64_t now_ns);
 void fake_rss_release(void *user_data);
 /* A provider table with read and release (and the gate when with_gate). */
 pmt_rss_provider fake_rss_provider(int with_gate);
