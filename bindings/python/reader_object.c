@@ -1,5 +1,7 @@
 /* _pymemtrace.LogReader: iterate a binary log's events; dump_text(): the text log of a binary
  * log, byte for byte what the text sink writes for the same events. */
+#include <errno.h>
+
 #include "binding.h"
 
 typedef struct {
@@ -254,18 +256,23 @@ PyObject *pmt_py_dump_text(PyObject *module, PyObject *const *args, Py_ssize_t n
      * loop: write each event, then destroy (its EOF row). */
     unsigned long long count = 0;
     const pmt_event *ev;
-    int write_failed = 0;
+    int write_errno = 0; /* kept at once: what follows may change errno */
     Py_BEGIN_ALLOW_THREADS;
-    while (!write_failed && pmt_reader_next(reader, &ev) == 1) {
-        write_failed = pmt_sink_write(text, ev) != PMT_OK;
+    while (pmt_reader_next(reader, &ev) == 1) {
+        errno = 0;
+        if (pmt_sink_write(text, ev) != PMT_OK) {
+            write_errno = errno ? errno : EIO;
+            break;
+        }
         count++;
     }
     Py_END_ALLOW_THREADS;
     pmt_sink_destroy(text);
     PyObject *result = Py_BuildValue("(KN)", count, status_tuple(reader));
     pmt_reader_close(reader);
-    if (write_failed) {
+    if (write_errno) {
         Py_XDECREF(result);
+        errno = write_errno; /* EPIPE becomes BrokenPipeError */
         return PyErr_SetFromErrno(PyExc_OSError);
     }
     return result;

@@ -7,11 +7,17 @@ Records the resident set size (RSS) at Python events and logs the events at whic
         work()
     print(p.log_path)
 
-``Trace`` records lines instead of C calls. ``rss()`` and ``rss_peak()`` return bytes.
+``Trace`` records lines instead of C calls. Both write the text log (pymemtrace's format) or,
+with ``log_format="binary"``, a compact binary log, and can hand each written event to a callable
+(``sink=``). ``open_log(path)`` reads either kind back as events. ``rss()`` and ``rss_peak()``
+return bytes.
+
 The engine is libpymemtrace, a C library; this package is its limited-API (abi3) binding.
 """
 from ._pymemtrace import library_version as __version__
-from ._pymemtrace import rss, rss_peak, rss_provider
+from ._pymemtrace import Event, rss, rss_peak, rss_provider
 from ._tracing import Profile, Trace
+from .logs import open_log
 
-__all__ = ["Profile", "Trace", "rss", "rss_peak", "rss_provider", "__version__"]
+__all__ = ["Event", "Profile", "Trace", "open_log", "rss", "rss_peak", "rss_provider",
+           "__version__"]

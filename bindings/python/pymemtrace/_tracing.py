@@ -37,17 +37,40 @@ def _check_arguments(d_rss_trigger, message, filepath):
                         f"not {type(filepath).__name__}")
 
 
+_CODECS = {None: _pymemtrace.COMPRESS_NONE, "zstd": _pymemtrace.COMPRESS_ZSTD,
+           "lz4": _pymemtrace.COMPRESS_LZ4}
+
+
+def _check_options(log_format, compression, sink):
+    if log_format not in ("text", "binary"):
+        raise ValueError(f"log_format must be 'text' or 'binary', not {log_format!r}")
+    if compression not in tuple(_CODECS):  # a tuple: an unhashable value is just unknown
+        raise ValueError(f"compression must be None, 'zstd' or 'lz4', not {compression!r}")
+    if compression is not None:
+        # Checked here, not at __enter__: a decorator should fail where it is written.
+        if log_format != "binary":
+            raise ValueError("compression applies to binary logs: add log_format='binary'")
+        if not _pymemtrace.compression_supported(_CODECS[compression]):
+            raise ValueError(f"this build of pymemtrace has no {compression} compression")
+    if sink is not None and not callable(sink):
+        raise TypeError(f"sink must be callable or None, not {type(sink).__name__}")
+
+
 class _Wrapper:
     _KIND = ""
     _EVENTS = 0
 
-    def __init__(self, d_rss_trigger=-1, message=None, filepath=None):
+    def __init__(self, d_rss_trigger=-1, message=None, filepath=None, *, log_format="text",
+                 compression=None, sink=None):
         _check_arguments(d_rss_trigger, message, filepath)
+        _check_options(log_format, compression, sink)
         self._arguments = (d_rss_trigger, message, filepath)
+        self._options = {"log_format": log_format, "compression": compression, "sink": sink}
         self._tracer = None
         self.log_path = None
         self.events_seen = 0
         self.events_written = 0
+        self.sinks_failed = 0
 
     @property
     def d_rss_trigger(self):
@@ -57,8 +80,11 @@ class _Wrapper:
         if self._tracer is not None:
             raise RuntimeError(f"this {type(self).__name__} is already active")
         d_rss_trigger, message, filepath = self._arguments
+        options = self._options
         tracer = _pymemtrace.Tracer(self._EVENTS, d_rss_trigger, filepath, message,
-                                    _OWN_CODE_PREFIX)
+                                    _OWN_CODE_PREFIX, options["log_format"],
+                                    compression=_CODECS[options["compression"]],
+                                    sink=options["sink"])
         stack = _stack(self._KIND)
         outer = stack[-1]._tracer if stack else None
         if outer is not None:
@@ -86,6 +112,7 @@ class _Wrapper:
         finally:
             self.events_seen = tracer.events_seen
             self.events_written = tracer.events_written
+            self.sinks_failed = tracer.sinks_failed
             self._tracer = None
             del tracer  # closes the log: its EOF row
             if self in stack:
@@ -101,11 +128,11 @@ class _Wrapper:
         if not callable(function):
             raise TypeError(f"{type(self).__name__}(...) decorates callables, "
                             f"not {type(function).__name__}")
-        arguments = self._arguments
+        arguments, options = self._arguments, self._options
 
         @functools.wraps(function)
         def traced(*args, **kwargs):
-            with type(self)(*arguments):
+            with type(self)(*arguments, **options):
                 return function(*args, **kwargs)
 
         return traced
@@ -137,7 +164,14 @@ class Profile(_Wrapper):
 
     d_rss_trigger: -1 (default) one page, 0 every event, N > 0 when |dRSS| >= N bytes.
     message: an optional first line for the log. filepath: the log's path (default
-    YYMMDD_HHMMSS_PID.log in the current directory; an existing file is never overwritten).
+    YYMMDD_HHMMSS_PID.log in the current directory, .pmt for a binary log; an existing file is
+    never overwritten).
+
+    Keyword-only: log_format "text" (pymemtrace's format) or "binary" (compact; read it with
+    open_log() or ``python -m pymemtrace``); compression None, "zstd" or "lz4" (binary logs);
+    sink, a callable given each written event (an Event) as well. Events that the sink itself
+    causes are not traced; a sink that raises is disabled (the exception goes to
+    sys.unraisablehook), and the program and the log go on: sinks_failed says so after exit.
     """
     _KIND = "profile"
     _EVENTS = _pymemtrace.MASK_PROFILE

@@ -137,15 +137,51 @@ class TempDirTestCase(unittest.TestCase):
         self.assertEqual(own, [], f"{log.path}: rows from the tracer's own code")
 
 
-def run_python(script_path, *args, cwd=None, timeout=120):
-    """Runs a script in a fresh interpreter (this one) and returns its stdout; fails loudly."""
+def child_env():
+    """The environment for a child interpreter: this package first on PYTHONPATH."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
         p for p in [os.path.dirname(PACKAGE_DIR), env.get("PYTHONPATH")] if p)
     env["PYTHONDONTWRITEBYTECODE"] = "1"
-    done = subprocess.run([sys.executable, script_path, *map(str, args)], cwd=cwd, env=env,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout,
-                          text=True)
+    return env
+
+
+def run_cli(*args, cwd=None, stdout=subprocess.PIPE, timeout=120):
+    """`python -m pymemtrace ARGS` in a fresh interpreter: the CompletedProcess (stdout bytes,
+    stderr text)."""
+    done = subprocess.run([sys.executable, "-m", "pymemtrace", *map(str, args)], cwd=cwd,
+                          env=child_env(), stdout=stdout, stderr=subprocess.PIPE,
+                          timeout=timeout)
+    done.stderr = done.stderr.decode("utf-8", "backslashreplace")
+    return done
+
+
+def event_fields(events):
+    """What a text log shows of each Event: (seq, reason, kind, file, line, function, rss, d_rss),
+    or (seq, "MSG", text) for a message."""
+    return [(e.seq, "MSG", e.message) if e.kind == "MARK" else
+            (e.seq, e.reason, e.kind, e.file, e.line, e.function, e.rss, e.d_rss)
+            for e in events]
+
+
+def log_fields(log):
+    """event_fields() of a parsed text Log: the MSG rows of one message joined by newlines."""
+    fields = []
+    for r in log.rows:
+        if r.tag != "MSG":
+            fields.append((r.event, r.tag, r.what, r.file, r.line, r.function, r.rss, r.d_rss))
+        elif fields and fields[-1][1] == "MSG" and fields[-1][0] == r.event:
+            fields[-1] = (r.event, "MSG", fields[-1][2] + "\n" + r.text)
+        else:
+            fields.append((r.event, "MSG", r.text))
+    return fields
+
+
+def run_python(script_path, *args, cwd=None, timeout=120):
+    """Runs a script in a fresh interpreter (this one) and returns its stdout; fails loudly."""
+    done = subprocess.run([sys.executable, script_path, *map(str, args)], cwd=cwd,
+                          env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          timeout=timeout, text=True)
     if done.returncode != 0:
         raise AssertionError(f"{script_path} failed ({done.returncode}):\n{done.stderr}")
     return done.stdout
