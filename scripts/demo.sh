@@ -4,13 +4,13 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/scripts/setup-deps.sh"
-cmake -S "$top" -B "$top/build" -DPMT_BUILD_TESTS=OFF >/dev/null
-cmake --build "$top/build" -j"$(nproc)" >/dev/null
+cmake -S "$top" -B "$top/build-demo" -DPMT_BUILD_TESTS=OFF >/dev/null
+cmake --build "$top/build-demo" -j"$(nproc)" >/dev/null
 python=/usr/bin/python3            # Debian's; the module is abi3, any CPython >= 3.10 works
 logdir=$(mktemp -d)
 script=${1:-$top/examples/grow.py}
 shift || true
-PYTHONPATH="$top/build/python" "$python" -m pymemtrace run -o "$logdir/grow.log" "$script" "$@"
+PYTHONPATH="$top/build-demo/python" "$python" -m pymemtrace run -o "$logdir/grow.log" "$script" "$@"
 echo
 echo "The log's rows for $(basename "$script") (NEXT: RSS moved by a page or more; PREV: the event before):"
 grep -E '^(NEXT|PREV):' "$logdir/grow.log" | grep -F "$script" | head -n 12 | cut -c1-220

@@ -3,6 +3,8 @@
 #   1. scripts/setup-deps.sh (Debian packages)
 #   2. build/       warnings as errors, Python module and docs: every ctest test
 #   3. build-asan/  AddressSanitizer + UndefinedBehaviorSanitizer: the unit tests (ctest -R unit)
+#   4. build-fuzz/  clang, libFuzzer: the binary log reader fuzzed from tests/fuzz/corpus for a
+#                   minute (ctest -R fuzz; PMT_FUZZ_SECONDS=N to change it)
 # Every step runs even when an earlier one failed (a failed configure or build skips its own
 # tests); the exit status is non-zero when anything failed.
 #   scripts/test.sh            (CTEST_PARALLEL_LEVEL=N to run tests in parallel)
@@ -44,6 +46,16 @@ if step "configure build-asan" cmake -S "$top" -B "$top/build-asan" -DPMT_WERROR
     -DPMT_BUILD_TESTS=ON; then
     if step "build build-asan" cmake --build "$top/build-asan" -j"$jobs"; then
         step "ctest build-asan (unit)" ctest --test-dir "$top/build-asan" -R unit \
+            --output-on-failure --no-tests=error
+    fi
+fi
+
+# The fuzzer needs clang (libFuzzer and its sanitizers); only the fuzz targets are built.
+if step "configure build-fuzz" env CC=clang cmake -S "$top" -B "$top/build-fuzz" \
+    -DPMT_BUILD_FUZZERS=ON -DPMT_BUILD_PYTHON=OFF -DPMT_BUILD_DOCS=OFF -DPMT_BUILD_TESTS=ON \
+    -DPMT_BUILD_BENCH=OFF -DPMT_FUZZ_SECONDS="${PMT_FUZZ_SECONDS:-60}"; then
+    if step "build build-fuzz" cmake --build "$top/build-fuzz" -j"$jobs" --target fuzz_reader; then
+        step "ctest build-fuzz (fuzz)" ctest --test-dir "$top/build-fuzz" -R fuzz \
             --output-on-failure --no-tests=error
     fi
 fi

@@ -253,7 +253,7 @@ PyObject *pmt_py_dump_text(PyObject *module, PyObject *const *args, Py_ssize_t n
         return pmt_py_raise(rc, NULL);
     }
     /* The sink interface is the tracer's; a stand-alone sink is driven through a tracer-less
-     * loop: write each event, then destroy (its EOF row). */
+     * loop: write each event, then close (its EOF row, whose failure counts too). */
     unsigned long long count = 0;
     const pmt_event *ev;
     int write_errno = 0; /* kept at once: what follows may change errno */
@@ -267,7 +267,11 @@ PyObject *pmt_py_dump_text(PyObject *module, PyObject *const *args, Py_ssize_t n
         count++;
     }
     Py_END_ALLOW_THREADS;
-    pmt_sink_destroy(text);
+    if (write_errno) {
+        pmt_sink_destroy(text);
+    } else if (pmt_sink_close(text) != PMT_OK) {
+        write_errno = pmt_last_os_error() ? pmt_last_os_error() : EIO;
+    }
     PyObject *result = Py_BuildValue("(KN)", count, status_tuple(reader));
     pmt_reader_close(reader);
     if (write_errno) {

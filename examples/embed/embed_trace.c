@@ -5,11 +5,13 @@
  *                                     that the log is complete
  *
  * The program starts an interpreter, creates a tracer that writes every event where RSS changed by
- * a page or more to the text log LOG (an existing file is never overwritten: the name actually
- * used is printed), runs the Python code under it, stops, and reads the log back. It also checks
- * on the way that the library it runs with is the one it was built against and that the error
- * paths of the API return their documented codes: it doubles as a test of an installed
- * libpymemtrace.
+ * a page or more to the text log LOG and to a binary log beside it (LOG with the extension .pmt;
+ * an existing file is never overwritten: the names actually used are printed), runs the Python
+ * code under it, stops, and reads both logs back: the binary log with pmt_reader_*() must hold
+ * the text log's rows. Two sinks of its own ride along: one counts the events, the other fails
+ * after a few and must be disabled without disturbing the others. It also checks on the way that
+ * the library it runs with is the one it was built against and that the error paths of the API
+ * return their documented codes: it doubles as a test of an installed libpymemtrace.
  *
  * Exit status: 0 when every check passed (a one-line summary is printed), 1 when a check failed
  * (each failure is printed to stderr), 2 on a usage error.
@@ -39,6 +41,8 @@
 #define MARK_TEXT       "embed_trace: running the Python code"
 #define LOG_FIRST_LINE  "embed_trace example log"
 #define MAX_LINE_TOKENS 64
+/* The failing sink takes the start and the mark, then fails (at the stop at the latest). */
+#define FAILING_WRITES 2
 
 static const char builtin_code[] = "def " ALLOC_FUNCTION "():\n"
                                    "    return bytearray(b\"\\x01\") * (4 << 20)\n"
@@ -139,6 +143,47 @@ static int counting_sink_create(pmt_sink **out, counting_sink *c)
     return pmt_sink_create(out, &ops, c);
 }
 
+/* ---- A third sink, which fails: the tracer disables it and goes on. ---- */
+
+typedef struct failing_sink {
+    int writes; /* calls of write, the failing one included */
+    int closes;
+} failing_sink;
+
+static int failing_write(const pmt_event *ev, void *user_data)
+{
+    failing_sink *f = user_data;
+    (void)ev;
+    return ++f->writes > FAILING_WRITES ? -1 : 0;
+}
+
+static void failing_close(void *user_data)
+{
+    ((failing_sink *)user_data)->closes++;
+}
+
+static int failing_sink_create(pmt_sink **out, failing_sink *f)
+{
+    pmt_sink_ops ops = PMT_SINK_OPS_INIT;
+    ops.write = failing_write;
+    ops.close = failing_close;
+    return pmt_sink_create(out, &ops, f);
+}
+
+/* LOG with the extension .pmt (LOG.pmt when it has no .log extension). */
+static char *binary_log_path(const char *log_path)
+{
+    size_t n = strlen(log_path);
+    char *path = malloc(n + 5);
+    if (!path)
+        return NULL;
+    memcpy(path, log_path, n + 1);
+    if (n > 4 && strcmp(path + n - 4, ".log") == 0)
+        n -= 4;
+    memcpy(path + n, ".pmt", 5);
+    return path;
+}
+
 /* ---- Checks that need no interpreter. ---- */
 
 static void check_library(const char *dir_for_errors)
@@ -218,9 +263,45 @@ static void check_library(const char *dir_for_errors)
              pmt_rss_default_provider_name());
 }
 
-/* Creates the tracer, checks its parameter handling and adds the two sinks. */
-static pmt_tracer *create_tracer(const char *log_path, counting_sink *counter, char **used_path)
+/* The sinks a tracer gets, and the names their logs actually have. */
+typedef struct tracer_sinks {
+    counting_sink counter;
+    failing_sink failing;
+    char *log_path;    /* the text log */
+    char *binary_path; /* the binary log, or NULL when it could not be created */
+    int compression;
+} tracer_sinks;
+
+/* Adds the binary log (zstd when the library has it) beside the text log. */
+static void add_binary_log(pmt_tracer *t, const char *log_path, tracer_sinks *sinks)
 {
+    char *wanted = binary_log_path(log_path);
+    if (!wanted) {
+        fail("out of memory");
+        return;
+    }
+    pmt_binary_options options = PMT_BINARY_OPTIONS_INIT;
+    options.compression =
+        pmt_compression_supported(PMT_COMPRESS_ZSTD) ? PMT_COMPRESS_ZSTD : PMT_COMPRESS_NONE;
+    sinks->compression = (int)options.compression;
+    pmt_sink *binary = NULL;
+    options.chunk_bytes = 1000; /* out of bounds: refused */
+    EXPECT(pmt_sink_binary_open(&binary, wanted, LOG_FIRST_LINE, &options), PMT_EINVAL);
+    options.chunk_bytes = 0; /* the default */
+    if (EXPECT(pmt_sink_binary_open(&binary, wanted, LOG_FIRST_LINE, &options), PMT_OK)) {
+        sinks->binary_path = copy_string(pmt_sink_path(binary));
+        if (!EXPECT(pmt_tracer_add_sink(t, binary), PMT_OK))
+            pmt_sink_destroy(binary);
+    }
+    free(wanted);
+}
+
+/* Creates the tracer, checks its parameter handling and adds the sinks: the text log, the
+ * binary log, the counting sink and the failing sink. */
+static pmt_tracer *create_tracer(const char *log_path, tracer_sinks *sinks)
+{
+    counting_sink *counter = &sinks->counter;
+    char **used_path = &sinks->log_path;
     pmt_tracer *t = NULL;
     if (!EXPECT(pmt_tracer_create(&t), PMT_OK))
         return NULL;
@@ -262,10 +343,16 @@ static pmt_tracer *create_tracer(const char *log_path, counting_sink *counter, c
     }
     EXPECT(pmt_tracer_add_sink(t, log), PMT_EINVAL); /* already the tracer's */
 
+    add_binary_log(t, log_path, sinks);
+
     pmt_sink *counting = NULL;
     if (EXPECT(counting_sink_create(&counting, counter), PMT_OK) &&
         !EXPECT(pmt_tracer_add_sink(t, counting), PMT_OK))
         pmt_sink_destroy(counting);
+    pmt_sink *failing = NULL;
+    if (EXPECT(failing_sink_create(&failing, &sinks->failing), PMT_OK) &&
+        !EXPECT(pmt_tracer_add_sink(t, failing), PMT_OK))
+        pmt_sink_destroy(failing);
     return t;
 }
 
@@ -548,12 +635,67 @@ static void check_log(const char *path, log_summary *s)
     free(data);
 }
 
+/* Reads the binary log back with pmt_reader_*(): complete, with the header it was given, the same
+ * events as the text log's rows, and the same NEXT rows of the allocating function. */
+static void check_binary_log(const char *path, const log_summary *s, uint64_t written,
+                             int compression)
+{
+    pmt_reader *r = NULL;
+    if (!EXPECT(pmt_reader_open(&r, path), PMT_OK))
+        return;
+    const pmt_log_info *info = pmt_reader_info(r);
+    if (!info->message || strcmp(info->message, LOG_FIRST_LINE) != 0)
+        fail("%s: the header's message is \"%s\"", path, info->message ? info->message : "(none)");
+    if (info->compression != (uint32_t)compression)
+        fail("%s: compression %u, expected %d", path, info->compression, compression);
+    if (strcmp(info->library_version, pmt_version_string()) != 0)
+        fail("%s: written by pymemtrace \"%s\"", path, info->library_version);
+    int events = 0, next_rows = 0, alloc_rows = 0, mark_rows = 0;
+    int64_t max_d_rss = 0;
+    char max_function[64] = "";
+    const pmt_event *ev;
+    while (pmt_reader_next(r, &ev) == 1) {
+        events++;
+        if (ev->kind == PMT_EV_MARK && ev->message && strcmp(ev->message, MARK_TEXT) == 0)
+            mark_rows++;
+        if (ev->reason != PMT_REASON_TRIGGER)
+            continue;
+        next_rows++;
+        if (ev->d_rss > max_d_rss) {
+            max_d_rss = ev->d_rss;
+            snprintf(max_function, sizeof max_function, "%s", ev->function);
+        }
+        if (strcmp(ev->function, ALLOC_FUNCTION) == 0 && ev->d_rss >= (int64_t)ALLOC_BYTES)
+            alloc_rows++;
+    }
+    uint64_t offset = 0;
+    const char *reason = "";
+    int status = pmt_reader_status(r, &offset, &reason);
+    if (status != PMT_OK)
+        fail("%s: reading stopped at byte %" PRIu64 ": %s (%s)", path, offset, reason,
+             pmt_strerror(status));
+    if (events != s->rows || (uint64_t)events != written)
+        fail("%s has %d events, the text log %d rows, the tracer wrote %" PRIu64, path, events,
+             s->rows, written);
+    if (next_rows != s->next_rows || alloc_rows != s->alloc_rows || mark_rows != s->mark_rows)
+        fail("%s: %d NEXT (%d of %s()) and %d marks, the text log %d (%d) and %d", path, next_rows,
+             alloc_rows, ALLOC_FUNCTION, mark_rows, s->next_rows, s->alloc_rows, s->mark_rows);
+    if (max_d_rss != s->max_d_rss || strcmp(max_function, s->max_function) != 0)
+        fail("%s: largest growth %" PRId64 " in \"%s\", the text log %" PRId64 " in \"%s\"", path,
+             max_d_rss, max_function, s->max_d_rss, s->max_function);
+    if (!info->has_summary || info->events_written != written)
+        fail("%s: the summary says %" PRIu64 " events written (has_summary %u)", path,
+             info->events_written, info->has_summary);
+    pmt_reader_close(r);
+}
+
 static void usage(const char *argv0)
 {
     fprintf(stderr,
             "usage: %s LOG [SCRIPT.py [ARGS...]]\n"
-            "  Runs Python code under a pymemtrace tracer writing the text log LOG, then checks\n"
-            "  the log. Without SCRIPT.py, runs a built-in snippet that grows by 4 MiB.\n",
+            "  Runs Python code under a pymemtrace tracer writing the text log LOG and the\n"
+            "  binary log LOG.pmt (LOG's .log replaced), then checks both. Without SCRIPT.py,\n"
+            "  runs a built-in snippet that grows by 4 MiB.\n",
             argv0);
 }
 
@@ -578,13 +720,16 @@ int main(int argc, char **argv)
 
     check_library(log_dir);
 
-    counting_sink counter = {0, 0, 0, 0};
-    char *used_path = NULL;
-    pmt_tracer *t = create_tracer(log_path, &counter, &used_path);
+    tracer_sinks sinks;
+    memset(&sinks, 0, sizeof sinks);
+    counting_sink *const counter = &sinks.counter;
+    pmt_tracer *t = create_tracer(log_path, &sinks);
+    char *used_path = sinks.log_path;
     if (!t || !used_path) {
         fprintf(stderr, "embed_trace: %d check(s) failed before Python started\n", failures);
         pmt_tracer_destroy(t);
         free(used_path);
+        free(sinks.binary_path);
         return 1;
     }
 
@@ -592,6 +737,7 @@ int main(int argc, char **argv)
     if (script ? init_python(argc - 2, argv + 2) : init_python(1, argv)) {
         pmt_tracer_destroy(t);
         free(used_path);
+        free(sinks.binary_path);
         return 1;
     }
     long hexversion = PY_VERSION_HEX;
@@ -645,7 +791,7 @@ int main(int argc, char **argv)
     EXPECT(pmt_tracer_get_stat(t, PMT_STAT_EVENTS_WRITTEN, &written), PMT_OK);
     EXPECT(pmt_tracer_get_stat(t, PMT_STAT_SINKS_FAILED, &sinks_failed), PMT_OK);
     EXPECT(pmt_tracer_get_stat(t, PMT_STAT_RSS_ERRORS, &rss_errors), PMT_OK);
-    pmt_tracer_destroy(t); /* closes both sinks: the text log gets its EOF */
+    pmt_tracer_destroy(t); /* closes every sink: the text log gets its EOF, the binary its index */
 
     if (Py_FinalizeEx() < 0)
         fail("Py_FinalizeEx failed (flushing stdout or stderr)");
@@ -653,16 +799,20 @@ int main(int argc, char **argv)
     /* The counters agree with each other and with the sinks. */
     if (seen < 3 || written < 3 || written > seen)
         fail("implausible counters: %" PRIu64 " events seen, %" PRIu64 " written", seen, written);
-    if (sinks_failed != 0)
-        fail("%" PRIu64 " sink(s) failed", sinks_failed);
+    /* Only the failing sink failed: called until it failed, never after, closed once. */
+    if (sinks_failed != 1)
+        fail("%" PRIu64 " sink(s) failed, expected 1 (the failing sink)", sinks_failed);
+    if (sinks.failing.writes != FAILING_WRITES + 1 || sinks.failing.closes != 1)
+        fail("the failing sink was called %d times (expected %d) and closed %d times",
+             sinks.failing.writes, FAILING_WRITES + 1, sinks.failing.closes);
     if (rss_errors != 0)
         fail("%" PRIu64 " RSS read(s) failed", rss_errors);
-    if (counter.events != written)
+    if (counter->events != written)
         fail("the counting sink received %" PRIu64 " events, the tracer wrote %" PRIu64,
-             counter.events, written);
-    if (counter.closes != 1 || counter.flushes < 1)
-        fail("the counting sink was flushed %d and closed %d times", counter.flushes,
-             counter.closes);
+             counter->events, written);
+    if (counter->closes != 1 || counter->flushes < 1)
+        fail("the counting sink was flushed %d and closed %d times", counter->flushes,
+             counter->closes);
 
     log_summary s;
     check_log(used_path, &s);
@@ -670,12 +820,16 @@ int main(int argc, char **argv)
         fail("%s has %d rows, the tracer wrote %" PRIu64 " events", used_path, s.rows, written);
     if (s.mark_rows != 1)
         fail("%s has %d MSG: rows with \"%s\", expected 1", used_path, s.mark_rows, MARK_TEXT);
+    if (sinks.binary_path)
+        check_binary_log(sinks.binary_path, &s, written, sinks.compression);
+    else
+        fail("no binary log was written");
     if (!script && !python_failed) {
         if (s.alloc_rows < 1)
             fail("%s has no NEXT: row of %s() with dRSS >= %" PRIu64 " (largest: %" PRId64
                  " in \"%s\")",
                  used_path, ALLOC_FUNCTION, ALLOC_BYTES, s.max_d_rss, s.max_function);
-        if (counter.alloc_events < 1)
+        if (counter->alloc_events < 1)
             fail("the counting sink saw no event of %s() with dRSS >= %" PRIu64, ALLOC_FUNCTION,
                  ALLOC_BYTES);
     }
@@ -683,19 +837,22 @@ int main(int argc, char **argv)
     if (failures) {
         fprintf(stderr, "embed_trace: %d check(s) failed (log: %s)\n", failures, used_path);
         free(used_path);
+        free(sinks.binary_path);
         return 1;
     }
     if (script)
         printf("embed_trace: OK: %s under Python %s (%s), pymemtrace %s: %" PRIu64
                " events seen, %" PRIu64 " written, largest growth %+" PRId64
-               " bytes in %s; log: %s\n",
+               " bytes in %s; log: %s; binary log: %s\n",
                script, python_version, hook, pmt_version_string(), seen, written, s.max_d_rss,
-               s.max_function[0] ? s.max_function : "(none)", used_path);
+               s.max_function[0] ? s.max_function : "(none)", used_path,
+               sinks.binary_path ? sinks.binary_path : "(none)");
     else
         printf("embed_trace: OK: Python %s (%s), pymemtrace %s: %" PRIu64 " events seen, %" PRIu64
-               " written, %s() grew RSS by %" PRId64 " bytes; log: %s\n",
+               " written, %s() grew RSS by %" PRId64 " bytes; log: %s; binary log: %s\n",
                python_version, hook, pmt_version_string(), seen, written, ALLOC_FUNCTION,
-               s.alloc_d_rss, used_path);
+               s.alloc_d_rss, used_path, sinks.binary_path ? sinks.binary_path : "(none)");
     free(used_path);
+    free(sinks.binary_path);
     return 0;
 }

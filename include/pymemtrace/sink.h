@@ -55,12 +55,15 @@ typedef struct pmt_sink_ops {
     /** Optional: called once when the tracer starts, before the first event. Return 0, or a
      *  negative value to disable this sink. */
     int (*begin)(const pmt_run_info *info, void *user_data);
+    /** Optional: write what ends the log (an EOF row, an index) and push everything out; called
+     *  once, before close, unless the sink failed. Return 0, or a negative value. */
+    int (*finish)(void *user_data);
 } pmt_sink_ops;
 
 /** @brief Initialiser for a #pmt_sink_ops with every function empty. */
 #define PMT_SINK_OPS_INIT                                                                          \
     {                                                                                              \
-        sizeof(pmt_sink_ops), 0, 0, 0, 0                                                           \
+        sizeof(pmt_sink_ops), 0, 0, 0, 0, 0                                                        \
     }
 
 /**
@@ -171,7 +174,18 @@ PMT_API const char *pmt_sink_path(const pmt_sink *sink);
 PMT_API int pmt_sink_write(pmt_sink *sink, const pmt_event *event);
 
 /**
- * @brief Destroy a sink that was not handed to a tracer: flush and close it.
+ * @brief Finish and destroy a sink that was not handed to a tracer, reporting whether its end
+ *        reached the destination (the last buffered rows, EOF, the index).
+ * @param sink A sink that belongs to no tracer.
+ * @return #PMT_OK; #PMT_EINVAL (NULL, or the sink belongs to a tracer: nothing is done);
+ *         #PMT_ECALLBACK when the sink failed now or earlier (it is destroyed all the same; for
+ *         file sinks pmt_last_os_error() tells why).
+ */
+PMT_API int pmt_sink_close(pmt_sink *sink);
+
+/**
+ * @brief Destroy a sink that was not handed to a tracer: finish and close it, ignoring
+ *        failures (see pmt_sink_close()).
  * @param sink A sink, or NULL (no-op).
  */
 PMT_API void pmt_sink_destroy(pmt_sink *sink);

@@ -2,6 +2,8 @@
 #ifndef PMT_CORE_BINARY_FORMAT_H
 #define PMT_CORE_BINARY_FORMAT_H
 
+#include <stdint.h>
+
 enum {
     PMT__FORMAT_MAJOR = 1,
     PMT__FORMAT_MINOR = 0,
@@ -37,11 +39,23 @@ enum pmt__header_tag {
 
 enum pmt__dict_record { PMT__DICT_STRING = 1, PMT__DICT_LOCATION = 2 };
 
+/* The first byte of an EVENTS record: the type in the low nibble; for an event, flags above. */
 enum {
     PMT__REC_MAX_EVENT_KIND = 13,
     PMT__REC_THREAD = 14,
     PMT__REC_EXTENSION = 15,
-    PMT__REC_RSS_CHANGED = 0x80,
+    PMT__REC_SEQ_REASON = 0x10, /* varint (seq gap << 3 | reason) follows; else gap 0, TRIGGER */
+    PMT__REC_DEPTH_SHIFT = 5,   /* bits 5-6: depth step, one of the PMT__DEPTH_* */
+    PMT__REC_DEPTH_MASK = 0x60,
+    PMT__REC_RSS_CHANGED = 0x80, /* svarint RSS step follows */
+    PMT__DEPTH_SAME = 0,
+    PMT__DEPTH_UP = 1,     /* previous depth + 1 */
+    PMT__DEPTH_DOWN = 2,   /* previous depth - 1 */
+    PMT__DEPTH_VARINT = 3, /* svarint depth step follows */
+    PMT__REASON_BITS = 3,
+    PMT__DEFAULT_REASON = 1, /* PMT_REASON_TRIGGER */
 };
+/* The largest seq gap a record holds (gap << 3 must fit 64 bits); a larger one starts a chunk. */
+#define PMT__MAX_SEQ_GAP ((UINT64_C(1) << 61) - 1)
 
 #endif

@@ -22,6 +22,9 @@ enum {
     MAX_CHUNK_BYTES = 16 * 1024 * 1024,
     DEFAULT_FLUSH_MS = 100,
     RECORD_MAX = 1 + 6 * PMT__VARINT_MAX + 1 + PMT__VARINT_MAX, /* one event or thread record */
+    MAX_NAME_BYTES = 1 << 20, /* longer names are cut: a DICT chunk must stay readable */
+    NAME_CACHE_SIZE = 1024,   /* direct-mapped: caller pointer -> the sink's copy */
+    DEPTH_CODES = PMT__DEPTH_SAME | PMT__DEPTH_DOWN << 2 | PMT__DEPTH_UP << 4,
 };
 
 typedef struct byte_buffer {
@@ -29,10 +32,16 @@ typedef struct byte_buffer {
     size_t used, size;
 } byte_buffer;
 
-/* Keys are pointers to the tracer's interned strings: equal pointers are equal names. */
-typedef struct location_slot {
+/* Keys are pointers to the tracer's interned strings: equal pointers are equal names. The table
+ * of locations is small so that it stays in the first-level cache: 8-byte slots (the low half of
+ * the key's hash, the id; the high bits pick the slot) over the keys, stored densely by id. */
+typedef struct location_key {
     const char *file, *function;
     int32_t line;
+} location_key;
+
+typedef struct location_slot {
+    uint32_t tag;         /* the low half of the hash */
     uint32_t id_plus_one; /* 0 = empty */
 } location_slot;
 
@@ -41,17 +50,31 @@ typedef struct string_slot {
     uint32_t id_plus_one;
 } string_slot;
 
+/* Names of events given with pmt_sink_write(): the caller may reuse its buffers, so such names
+ * are copied once per distinct text and identified by those copies. */
+typedef struct name_cache_slot {
+    const char *ptr, *copy;
+} name_cache_slot;
+
+typedef struct name_entry {
+    uint64_t hash;
+    char *copy; /* NULL = empty */
+} name_entry;
+
 typedef struct index_entry {
     uint8_t type;
     uint64_t offset, first_seq, first_time;
 } index_entry;
 
 typedef struct binary_sink {
+    pmt_sink *sink; /* its sink object: owned by a tracer or not */
     int fd;
     int failed;
+    int finished; /* the index and trailer are written (or failed to be) */
     int header_written;
     int codec, level;
     size_t chunk_bytes;
+    size_t full_at; /* the chunk is written once its records pass this: the next might not fit */
     uint64_t flush_interval_ns;
     char *message;
     uint64_t offset; /* bytes in the file so far */
@@ -66,8 +89,14 @@ typedef struct binary_sink {
 
     location_slot *locations;
     size_t location_capacity, location_count;
+    unsigned location_shift; /* 64 - log2(location_capacity): the index is the hash's top bits */
+    location_key *location_keys; /* by id */
+    size_t location_keys_size;
     string_slot *strings;
     size_t string_capacity, string_count;
+    name_cache_slot *name_cache;
+    name_entry *names;
+    size_t name_capacity, name_count;
 
     index_entry *index;
     size_t index_count, index_size;
@@ -89,10 +118,20 @@ static int reserve(byte_buffer *b, size_t extra)
     return 0;
 }
 
-static size_t hash_ptr(const void *p, uint64_t salt)
+/* Fibonacci hashing of a location key: the names' addresses are scrambled by one multiply, the
+ * line mixed in, and a second multiply spreads every bit into the high bits, which index the
+ * table (the low bits of a product depend only on the low bits of its input: indexing by them
+ * made locations collide in long probe chains). */
+static inline uint64_t hash_key(const void *a, const void *b, int32_t line)
 {
-    uint64_t h = ((uint64_t)(uintptr_t)p >> 3) * 0x9E3779B97F4A7C15u ^ salt * 0xC2B2AE3D27D4EB4Fu;
-    return (size_t)(h ^ (h >> 31));
+    uint64_t x = (uint64_t)(uintptr_t)a * 0x9E3779B97F4A7C15u ^ (uint64_t)(uintptr_t)b;
+    return (x ^ (uint32_t)line) * 0xD6E8FEB86659FD93u;
+}
+
+static inline size_t hash_ptr(const void *p, uint64_t salt)
+{
+    uint64_t h = hash_key(p, NULL, (int32_t)salt);
+    return (size_t)(h ^ h >> 32);
 }
 
 /* --- writing chunks ------------------------------------------------------------------------ */
@@ -143,10 +182,14 @@ static int remember_chunk(binary_sink *s, uint8_t type, uint64_t first_seq, uint
     return 0;
 }
 
+static int write_header(binary_sink *s, const pmt_run_info *info);
+
 static int write_chunk(binary_sink *s, uint8_t type, const byte_buffer *raw, uint32_t records,
                        uint64_t first_seq, uint64_t first_time, uint64_t base_rss)
 {
     if (s->failed)
+        return -1;
+    if (!s->header_written && write_header(s, NULL) != 0)
         return -1;
     const unsigned char *payload = raw->data;
     size_t stored = raw->used;
@@ -246,12 +289,11 @@ static int write_header(binary_sink *s, const pmt_run_info *info)
     return rc;
 }
 
-/* Writes the pending names, then the pending events: names always precede their use. */
-static int flush_chunks(binary_sink *s)
+/* Writes the pending names. Events that use them may still be pending: they are written later,
+ * so names always precede their use in the file. */
+static int write_dict(binary_sink *s)
 {
     if (s->failed)
-        return -1;
-    if (!s->header_written && write_header(s, NULL) != 0)
         return -1;
     if (s->dict.used) {
         if (write_chunk(s, PMT__CHUNK_DICT, &s->dict, s->dict_records, 0, 0, 0) != 0)
@@ -259,10 +301,27 @@ static int flush_chunks(binary_sink *s)
         s->dict.used = 0;
         s->dict_records = 0;
     }
+    return 0;
+}
+
+/* Writes the pending names, then the pending events. */
+static int flush_chunks(binary_sink *s)
+{
+    if (s->failed)
+        return -1;
+    if (!s->header_written && write_header(s, NULL) != 0)
+        return -1;
+    if (write_dict(s) != 0)
+        return -1;
     if (s->chunk_open) {
         if (write_chunk(s, PMT__CHUNK_EVENTS, &s->events, s->event_records, s->first_seq,
                         s->first_time, s->base_rss) != 0)
             return -1;
+        /* The summary, per chunk: within one, seq only grows (a step back starts a chunk). */
+        s->seen = s->prev_seq + 1 > s->seen ? s->prev_seq + 1 : s->seen;
+        s->written += s->event_records;
+        s->last_time = s->prev_time;
+        s->last_rss = s->prev_rss;
         s->events.used = 0;
         s->event_records = 0;
         s->chunk_open = 0;
@@ -271,6 +330,27 @@ static int flush_chunks(binary_sink *s)
 }
 
 /* --- interning ------------------------------------------------------------------------------ */
+
+/* The stored length of a name: whole, or cut at MAX_NAME_BYTES on a UTF-8 character boundary. */
+static size_t name_length(const char *text)
+{
+    size_t len = strnlen(text, MAX_NAME_BYTES + 1);
+    if (len <= MAX_NAME_BYTES)
+        return len;
+    len = MAX_NAME_BYTES;
+    while (len > 0 && ((unsigned char)text[len] & 0xC0) == 0x80)
+        len--;
+    return len;
+}
+
+/* Room for a DICT record of up to `need` bytes; the pending names are written first when the
+ * chunk would outgrow chunk_bytes (a reader refuses chunks over 16 MiB). */
+static int make_room_in_dict(binary_sink *s, size_t need)
+{
+    if (s->dict.used && s->dict.used + need > s->chunk_bytes && write_dict(s) != 0)
+        return -1;
+    return reserve(&s->dict, need);
+}
 
 static int grow_strings(binary_sink *s)
 {
@@ -302,8 +382,8 @@ static int64_t string_id(binary_sink *s, const char *text)
     for (; s->strings[i].id_plus_one; i = (i + 1) & mask)
         if (s->strings[i].text == text)
             return s->strings[i].id_plus_one - 1;
-    size_t len = strlen(text);
-    if (reserve(&s->dict, 1 + 3 * PMT__VARINT_MAX + len) != 0)
+    size_t len = name_length(text);
+    if (make_room_in_dict(s, 1 + 2 * PMT__VARINT_MAX + len) != 0)
         return -1;
     uint32_t id = (uint32_t)s->string_count;
     unsigned char body[PMT__VARINT_MAX];
@@ -324,38 +404,40 @@ static int64_t string_id(binary_sink *s, const char *text)
 static int grow_locations(binary_sink *s)
 {
     size_t cap = s->location_capacity ? s->location_capacity * 2 : 1024;
+    unsigned shift = s->location_capacity ? s->location_shift - 1 : 64 - 10;
     location_slot *slots = calloc(cap, sizeof *slots);
     if (!slots)
         return -1;
-    for (size_t i = 0; i < s->location_capacity; i++) {
-        location_slot e = s->locations[i];
-        if (!e.id_plus_one)
-            continue;
-        size_t j = hash_ptr(e.file, (uint64_t)(uintptr_t)e.function ^ (uint64_t)e.line) & (cap - 1);
+    for (size_t id = 0; id < s->location_count; id++) {
+        const location_key *k = &s->location_keys[id];
+        uint64_t h = hash_key(k->file, k->function, k->line);
+        size_t j = (size_t)(h >> shift);
         while (slots[j].id_plus_one)
             j = (j + 1) & (cap - 1);
-        slots[j] = e;
+        slots[j] = (location_slot){(uint32_t)h, (uint32_t)id + 1};
     }
     free(s->locations);
     s->locations = slots;
     s->location_capacity = cap;
+    s->location_shift = shift;
     return 0;
 }
 
-/* The hot part of interning: one probe in the common case. */
-static int64_t location_id(binary_sink *s, const char *file, const char *function, int32_t line)
+/* Defines a location (and its names) in the pending DICT chunk, at slot i of the table. */
+static __attribute__((noinline)) int64_t define_location(binary_sink *s, size_t i, uint32_t tag,
+                                                         const char *file, const char *function,
+                                                         int32_t line)
 {
-    if ((s->location_count + 1) * 2 > s->location_capacity && grow_locations(s) != 0)
-        return -1;
-    size_t mask = s->location_capacity - 1;
-    size_t i = hash_ptr(file, (uint64_t)(uintptr_t)function ^ (uint64_t)line) & mask;
-    for (; s->locations[i].id_plus_one; i = (i + 1) & mask) {
-        location_slot *e = &s->locations[i];
-        if (e->file == file && e->function == function && e->line == line)
-            return e->id_plus_one - 1;
+    if (s->location_count == s->location_keys_size) {
+        size_t size = s->location_keys_size ? s->location_keys_size * 2 : 256;
+        location_key *grown = realloc(s->location_keys, size * sizeof *grown);
+        if (!grown)
+            return -1;
+        s->location_keys = grown;
+        s->location_keys_size = size;
     }
     int64_t file_id = string_id(s, file), function_id = string_id(s, function);
-    if (file_id < 0 || function_id < 0 || reserve(&s->dict, 2 + 5 * PMT__VARINT_MAX) != 0)
+    if (file_id < 0 || function_id < 0 || make_room_in_dict(s, 2 + 5 * PMT__VARINT_MAX) != 0)
         return -1;
     uint32_t id = (uint32_t)s->location_count;
     unsigned char body[4 * PMT__VARINT_MAX];
@@ -369,9 +451,31 @@ static int64_t location_id(binary_sink *s, const char *file, const char *functio
     memcpy(d->data + d->used, body, n);
     d->used += n;
     s->dict_records++;
-    s->locations[i] = (location_slot){file, function, line, id + 1};
+    s->location_keys[id] = (location_key){file, function, line};
+    s->locations[i] = (location_slot){tag, id + 1};
     s->location_count++;
     return id;
+}
+
+/* The hot part of interning: one probe in the common case (the table is at most a quarter full).
+ * -1: out of memory. */
+static inline int64_t location_id(binary_sink *s, const char *file, const char *function,
+                                  int32_t line)
+{
+    if (__builtin_expect((s->location_count + 1) * 4 > s->location_capacity, 0) &&
+        grow_locations(s) != 0)
+        return -1;
+    uint64_t h = hash_key(file, function, line);
+    uint32_t tag = (uint32_t)h;
+    size_t mask = s->location_capacity - 1, i = (size_t)(h >> s->location_shift);
+    for (; s->locations[i].id_plus_one; i = (i + 1) & mask) {
+        if (s->locations[i].tag != tag)
+            continue;
+        const location_key *k = &s->location_keys[s->locations[i].id_plus_one - 1];
+        if (k->file == file && k->function == function && k->line == line)
+            return s->locations[i].id_plus_one - 1;
+    }
+    return define_location(s, i, tag, file, function, line);
 }
 
 /* --- events ---------------------------------------------------------------------------------- */
@@ -398,50 +502,169 @@ static void open_chunk(binary_sink *s, const pmt_event *ev)
     put_thread(s, ev->thread_id);
 }
 
-static int binary_write(const pmt_event *ev, void *user_data)
+/* 64-bit FNV-1a: content hash of a caller's name. */
+static uint64_t hash_bytes(const char *p, size_t n)
 {
-    binary_sink *s = user_data;
-    if (s->failed)
+    uint64_t h = 0xCBF29CE484222325u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)p[i]) * 0x100000001B3u;
+    return h;
+}
+
+static int grow_names(binary_sink *s)
+{
+    size_t cap = s->name_capacity ? s->name_capacity * 2 : 256;
+    name_entry *slots = calloc(cap, sizeof *slots);
+    if (!slots)
         return -1;
-    int64_t location = location_id(s, ev->file, ev->function, ev->line);
-    int64_t message = ev->kind == PMT_EV_MARK && ev->message ? string_id(s, ev->message) : 0;
-    if (location < 0 || message < 0 || reserve(&s->events, 2 * RECORD_MAX) != 0) {
-        s->failed = 1;
-        return -1;
+    for (size_t i = 0; i < s->name_capacity; i++) {
+        if (!s->names[i].copy)
+            continue;
+        size_t j = (size_t)s->names[i].hash & (cap - 1);
+        while (slots[j].copy)
+            j = (j + 1) & (cap - 1);
+        slots[j] = s->names[i];
     }
+    free(s->names);
+    s->names = slots;
+    s->name_capacity = cap;
+    return 0;
+}
+
+/* The sink's own copy of a name given with pmt_sink_write(): the same pointer for the same text,
+ * valid until the sink is closed, whatever the caller does with its buffer afterwards. A pointer
+ * seen before costs one probe and one strcmp. NULL (which no event should carry) is "". */
+static const char *own_name(binary_sink *s, const char *text)
+{
+    if (!text)
+        text = "";
+    if (!s->name_cache && !(s->name_cache = calloc(NAME_CACHE_SIZE, sizeof *s->name_cache)))
+        return NULL;
+    name_cache_slot *slot = &s->name_cache[hash_ptr(text, 1) & (NAME_CACHE_SIZE - 1)];
+    if (slot->ptr == text && strcmp(slot->copy, text) == 0)
+        return slot->copy;
+    if ((s->name_count + 1) * 2 > s->name_capacity && grow_names(s) != 0)
+        return NULL;
+    size_t len = strlen(text);
+    uint64_t h = hash_bytes(text, len);
+    size_t mask = s->name_capacity - 1, i = (size_t)h & mask;
+    for (; s->names[i].copy; i = (i + 1) & mask)
+        if (s->names[i].hash == h && strcmp(s->names[i].copy, text) == 0)
+            break;
+    if (!s->names[i].copy) {
+        char *copy = malloc(len + 1);
+        if (!copy)
+            return NULL;
+        memcpy(copy, text, len + 1);
+        s->names[i] = (name_entry){h, copy};
+        s->name_count++;
+    }
+    *slot = (name_cache_slot){text, s->names[i].copy};
+    return slot->copy;
+}
+
+/* Where a record cannot simply follow the previous one: no chunk is open, the thread changed,
+ * or the seq gap is too large for a record (or seq went back), which starts a chunk: the chunk
+ * header holds the first seq whole. */
+static __attribute__((noinline)) int chunk_boundary(binary_sink *s, const pmt_event *ev)
+{
+    if (s->chunk_open && ev->seq - s->prev_seq - 1 > PMT__MAX_SEQ_GAP && flush_chunks(s) != 0)
+        return -1;
     if (!s->chunk_open)
         open_chunk(s, ev);
     else if (ev->thread_id != s->thread)
         put_thread(s, ev->thread_id);
+    return 0;
+}
+
+/* Appends the record of an event whose location (and message) ids are known. The events buffer
+ * always has room for a thread record and an event record: a chunk is written as soon as the
+ * next ones might not fit. */
+static inline __attribute__((always_inline)) int put_event(binary_sink *s, const pmt_event *ev,
+                                                           uint64_t location, int64_t message)
+{
+    if (__builtin_expect(!s->chunk_open || ev->thread_id != s->thread ||
+                             ev->seq - s->prev_seq - 1 > PMT__MAX_SEQ_GAP,
+                         0) &&
+        chunk_boundary(s, ev) != 0)
+        return -1;
     byte_buffer *e = &s->events;
-    int rss_changed = ev->rss != s->prev_rss;
-    unsigned kind = ev->kind <= PMT__REC_MAX_EVENT_KIND ? ev->kind : PMT__REC_MAX_EVENT_KIND;
-    e->data[e->used++] =
-        (unsigned char)(kind | (ev->reason & 7u) << 4 | (rss_changed ? PMT__REC_RSS_CHANGED : 0));
     unsigned char *p = e->data + e->used;
-    p += pmt__put_varint(p, ev->seq - s->prev_seq - 1);
+    unsigned char *h = p++;
+    unsigned kind = ev->kind <= PMT__REC_MAX_EVENT_KIND ? ev->kind : PMT__REC_MAX_EVENT_KIND;
+    uint64_t gap = ev->seq - s->prev_seq - 1;
+    unsigned reason = ev->reason & ((1u << PMT__REASON_BITS) - 1);
+    if (gap != 0 || reason != PMT__DEFAULT_REASON) {
+        kind |= PMT__REC_SEQ_REASON;
+        p += pmt__put_varint(p, gap << PMT__REASON_BITS | reason);
+    }
     p += pmt__put_varint(p, ev->time_ns - s->prev_time);
-    p += pmt__put_varint(p, (uint64_t)location);
-    p += pmt__put_varint(p, pmt__zigzag((int64_t)ev->depth - s->prev_depth));
-    if (rss_changed)
+    p += pmt__put_varint(p, location);
+    /* Calls and returns alternate unpredictably: the depth code without a branch. zigzag maps
+     * 0, -1, +1 to 0, 1, 2; a 2-bit table maps those to SAME, DOWN, UP. */
+    uint64_t step = pmt__zigzag((int64_t)ev->depth - s->prev_depth);
+    unsigned depth_code = step < 3 ? (unsigned)(DEPTH_CODES >> (2 * step)) & 3u : PMT__DEPTH_VARINT;
+    kind |= depth_code << PMT__REC_DEPTH_SHIFT;
+    if (__builtin_expect(depth_code == PMT__DEPTH_VARINT, 0))
+        p += pmt__put_varint(p, step);
+    if (ev->rss != s->prev_rss) {
+        kind |= PMT__REC_RSS_CHANGED;
         p += pmt__put_varint(p, pmt__zigzag((int64_t)(ev->rss - s->prev_rss)));
-    if (ev->kind == PMT_EV_MARK)
-        p += pmt__put_varint(p, (uint64_t)message);
+        s->prev_rss = ev->rss;
+        s->peak_rss = ev->rss > s->peak_rss ? ev->rss : s->peak_rss; /* changes only here */
+    }
+    if ((kind & 0x0F) == PMT_EV_MARK)
+        p += pmt__put_varint(p, (uint64_t)(message + 1));
+    *h = (unsigned char)kind;
     e->used = (size_t)(p - e->data);
     s->event_records++;
     s->prev_seq = ev->seq;
     s->prev_time = ev->time_ns;
-    s->prev_rss = s->last_rss = ev->rss;
     s->prev_depth = ev->depth;
-
-    s->seen = ev->seq + 1 > s->seen ? ev->seq + 1 : s->seen;
-    s->written++;
-    s->peak_rss = ev->rss > s->peak_rss ? ev->rss : s->peak_rss;
-    s->last_time = ev->time_ns;
-    if (e->used >= s->chunk_bytes || ev->time_ns - s->opened_at >= s->flush_interval_ns ||
+    if (e->used > s->full_at || ev->time_ns - s->opened_at >= s->flush_interval_ns ||
         ev->kind == PMT_EV_MARK || ev->reason == PMT_REASON_LAST)
         return flush_chunks(s);
     return 0;
+}
+
+/* Events given with pmt_sink_write(), and marks: names copied or checked, then the record. */
+static __attribute__((noinline)) int write_slow(binary_sink *s, const pmt_event *ev)
+{
+    const char *file = ev->file, *function = ev->function;
+    const char *text = ev->kind == PMT_EV_MARK ? ev->message : NULL;
+    if (!s->sink->owned) {
+        /* A tracer's names live as long as it does and are identified by address; a caller's
+         * may be reused buffers. */
+        file = own_name(s, file);
+        function = own_name(s, function);
+        text = text ? own_name(s, text) : NULL;
+        if (!file || !function || (ev->kind == PMT_EV_MARK && ev->message && !text)) {
+            s->failed = 1;
+            return -1;
+        }
+    }
+    int64_t location = location_id(s, file, function, ev->line);
+    int64_t message = text ? string_id(s, text) : -1; /* stored as id + 1; 0: no text */
+    if (location < 0 || (text && message < 0)) {
+        s->failed = 1;
+        return -1;
+    }
+    return put_event(s, ev, (uint64_t)location, message);
+}
+
+static int binary_write(const pmt_event *ev, void *user_data)
+{
+    binary_sink *s = user_data;
+    if (__builtin_expect(s->failed, 0))
+        return -1;
+    if (__builtin_expect(!s->sink->owned || ev->kind == PMT_EV_MARK, 0))
+        return write_slow(s, ev);
+    int64_t location = location_id(s, ev->file, ev->function, ev->line);
+    if (__builtin_expect(location < 0, 0)) {
+        s->failed = 1;
+        return -1;
+    }
+    return put_event(s, ev, (uint64_t)location, -1);
 }
 
 static int binary_begin(const pmt_run_info *info, void *user_data)
@@ -457,11 +680,17 @@ static int binary_flush(void *user_data)
     return flush_chunks(user_data);
 }
 
-static void write_index(binary_sink *s)
+/* The INDEX chunk and the trailer: what makes the log whole. 0, or -1 (the sink has failed). */
+static int write_index(binary_sink *s)
 {
+    if (s->failed)
+        return -1;
     byte_buffer raw = {0};
-    if (reserve(&raw, (s->index_count + 1) * (1 + 3 * PMT__VARINT_MAX) + 4 * PMT__VARINT_MAX) != 0)
-        return;
+    if (reserve(&raw, (s->index_count + 1) * (1 + 3 * PMT__VARINT_MAX) + 4 * PMT__VARINT_MAX) !=
+        0) {
+        s->failed = 1;
+        return -1;
+    }
     raw.used += pmt__put_varint(raw.data, s->index_count);
     for (size_t i = 0; i < s->index_count; i++) {
         raw.data[raw.used++] = s->index[i].type;
@@ -475,7 +704,8 @@ static void write_index(binary_sink *s)
     raw.used += pmt__put_varint(raw.data + raw.used, s->last_time);
     uint64_t index_offset = s->offset;
     uint32_t count = (uint32_t)s->index_count;
-    if (write_chunk(s, PMT__CHUNK_INDEX, &raw, count, 0, 0, 0) == 0) {
+    int rc = write_chunk(s, PMT__CHUNK_INDEX, &raw, count, 0, 0, 0);
+    if (rc == 0) {
         unsigned char trailer[PMT__TRAILER_SIZE];
         pmt__put_u32(trailer, PMT__TRAILER_MAGIC);
         pmt__put_u32(trailer + 4, 0);
@@ -483,22 +713,41 @@ static void write_index(binary_sink *s)
         pmt__put_u32(trailer + 16, pmt__crc32c(0, trailer, 16));
         pmt__put_u32(trailer + 20, 0);
         struct iovec iov = {trailer, sizeof trailer};
-        write_all(s, &iov, 1);
+        rc = write_all(s, &iov, 1);
     }
     free(raw.data);
+    return rc;
+}
+
+/* The end of the log: the pending chunks, the index and the trailer, once. A failure (errno
+ * set by the write) is reported to whoever closes the sink. */
+static int binary_finish(void *user_data)
+{
+    binary_sink *s = user_data;
+    if (s->finished)
+        return s->failed ? -1 : 0;
+    s->finished = 1;
+    if (flush_chunks(s) != 0)
+        return -1;
+    return write_index(s);
 }
 
 static void binary_close(void *user_data)
 {
     binary_sink *s = user_data;
-    if (flush_chunks(s) == 0)
-        write_index(s);
+    if (!s->finished) /* finish is skipped for a sink that failed: nothing more is written */
+        binary_finish(s);
     close(s->fd);
     free(s->events.data);
     free(s->dict.data);
     free(s->packed.data);
     free(s->locations);
+    free(s->location_keys);
     free(s->strings);
+    for (size_t i = 0; i < s->name_capacity; i++)
+        free(s->names[i].copy);
+    free(s->names);
+    free(s->name_cache);
     free(s->index);
     free(s->message);
     free(s);
@@ -523,6 +772,7 @@ static int read_options(binary_sink *s, const pmt_binary_options *options)
     s->codec = (int)o.compression;
     s->level = o.level;
     s->chunk_bytes = o.chunk_bytes ? o.chunk_bytes : DEFAULT_CHUNK_BYTES;
+    s->full_at = s->chunk_bytes - 2 * RECORD_MAX;
     s->flush_interval_ns =
         (uint64_t)(o.flush_interval_ms ? o.flush_interval_ms : DEFAULT_FLUSH_MS) * 1000000u;
     return PMT_OK;
@@ -556,6 +806,7 @@ int pmt_sink_binary_open(pmt_sink **out, const char *path, const char *message,
     ops.flush = binary_flush;
     ops.close = binary_close;
     ops.begin = binary_begin;
+    ops.finish = binary_finish;
     rc = pmt_sink_create(out, &ops, s);
     if (rc != PMT_OK) {
         binary_close(s);
@@ -563,5 +814,6 @@ int pmt_sink_binary_open(pmt_sink **out, const char *path, const char *message,
         return rc;
     }
     (*out)->path = used_path;
+    s->sink = *out;
     return PMT_OK;
 }

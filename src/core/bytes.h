@@ -8,8 +8,17 @@
 
 enum { PMT__VARINT_MAX = 10 };
 
+/* Writes v, returns its length. Room for PMT__VARINT_MAX bytes is needed, whatever v: values
+ * below 2^14 (most fields of most events) are written without a branch on their length, which
+ * the CPU could not predict, and always store two bytes. */
 static inline size_t pmt__put_varint(unsigned char *out, uint64_t v)
 {
+    if (v < 0x4000) {
+        size_t two = v >= 0x80;
+        out[0] = (unsigned char)(v | two << 7);
+        out[1] = (unsigned char)(v >> 7);
+        return 1 + two;
+    }
     size_t n = 0;
     while (v >= 0x80) {
         out[n++] = (unsigned char)(v | 0x80);

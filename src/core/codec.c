@@ -3,7 +3,59 @@
 #include <pymemtrace/sink.h>
 
 #if defined(PMT_HAVE_ZSTD)
+#include <pthread.h>
 #include <zstd.h>
+
+/* zstd contexts are kept for the next chunk: creating one per chunk (ZSTD_compress) costs a
+ * third of the compression itself on event records. A small process-wide pool, taken and given
+ * back under a mutex once per chunk; the contexts live until the process ends. */
+enum { POOL_SIZE = 8 };
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static ZSTD_CCtx *cctx_pool[POOL_SIZE];
+static ZSTD_DCtx *dctx_pool[POOL_SIZE];
+static int cctx_count, dctx_count;
+
+static ZSTD_CCtx *take_cctx(void)
+{
+    ZSTD_CCtx *c = NULL;
+    pthread_mutex_lock(&pool_lock);
+    if (cctx_count > 0)
+        c = cctx_pool[--cctx_count];
+    pthread_mutex_unlock(&pool_lock);
+    return c ? c : ZSTD_createCCtx();
+}
+
+static void give_cctx(ZSTD_CCtx *c)
+{
+    pthread_mutex_lock(&pool_lock);
+    if (cctx_count < POOL_SIZE) {
+        cctx_pool[cctx_count++] = c;
+        c = NULL;
+    }
+    pthread_mutex_unlock(&pool_lock);
+    ZSTD_freeCCtx(c); /* NULL: no-op */
+}
+
+static ZSTD_DCtx *take_dctx(void)
+{
+    ZSTD_DCtx *d = NULL;
+    pthread_mutex_lock(&pool_lock);
+    if (dctx_count > 0)
+        d = dctx_pool[--dctx_count];
+    pthread_mutex_unlock(&pool_lock);
+    return d ? d : ZSTD_createDCtx();
+}
+
+static void give_dctx(ZSTD_DCtx *d)
+{
+    pthread_mutex_lock(&pool_lock);
+    if (dctx_count < POOL_SIZE) {
+        dctx_pool[dctx_count++] = d;
+        d = NULL;
+    }
+    pthread_mutex_unlock(&pool_lock);
+    ZSTD_freeDCtx(d);
+}
 #endif
 #if defined(PMT_HAVE_LZ4)
 #include <lz4.h>
@@ -50,7 +102,11 @@ size_t pmt__codec_compress(int codec, int level, void *dst, size_t dst_size, con
     switch (codec) {
 #if defined(PMT_HAVE_ZSTD)
     case PMT_COMPRESS_ZSTD: {
-        size_t n = ZSTD_compress(dst, dst_size, src, src_size, level ? level : 1);
+        ZSTD_CCtx *c = take_cctx();
+        if (!c)
+            return 0;
+        size_t n = ZSTD_compressCCtx(c, dst, dst_size, src, src_size, level ? level : 1);
+        give_cctx(c);
         return ZSTD_isError(n) ? 0 : n;
     }
 #endif
@@ -71,7 +127,11 @@ int pmt__codec_decompress(int codec, void *dst, size_t raw_size, const void *src
     switch (codec) {
 #if defined(PMT_HAVE_ZSTD)
     case PMT_COMPRESS_ZSTD: {
-        size_t n = ZSTD_decompress(dst, raw_size, src, size);
+        ZSTD_DCtx *d = take_dctx();
+        if (!d)
+            return -1;
+        size_t n = ZSTD_decompressDCtx(d, dst, raw_size, src, size);
+        give_dctx(d);
         return !ZSTD_isError(n) && n == raw_size ? 0 : -1;
     }
 #endif

@@ -50,6 +50,10 @@ struct pmt_reader {
     chunk_ref *chunks; /* from the index, or from walking the headers */
     size_t chunk_count;
     int chunks_known;
+    uint64_t index_offset; /* the INDEX chunk the trailer points at (has_trailer) */
+    int index_read;        /* it was read whole and parsed */
+    int index_status;      /* else why not, reported once the events are read */
+    char index_reason[256];
 
     unsigned char *stored, *raw;
     size_t stored_size, raw_size;
@@ -69,6 +73,9 @@ struct pmt_reader {
     uint64_t stop_offset;
     char reason[256];
 };
+
+static int stop(pmt_reader *r, int status, uint64_t offset, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 static int stop(pmt_reader *r, int status, uint64_t offset, const char *fmt, ...)
 {
@@ -261,11 +268,10 @@ static int read_chunk_header(pmt_reader *r, uint64_t offset, chunk_header *h)
     return 1;
 }
 
-/* Reads, checks and decompresses the payload into r->raw: 1 ok, 0 stopped. */
-static int read_payload(pmt_reader *r, uint64_t offset, const chunk_header *h)
+/* Reads the stored payload into r->stored and checks it: 1 ok, 0 stopped. */
+static int check_payload(pmt_reader *r, uint64_t offset, const chunk_header *h)
 {
-    if (ensure(&r->stored, &r->stored_size, (size_t)h->stored + 1) != 0 ||
-        ensure(&r->raw, &r->raw_size, (size_t)h->raw + 1) != 0)
+    if (ensure(&r->stored, &r->stored_size, (size_t)h->stored + 1) != 0)
         return stop(r, PMT_ENOMEM, offset, "out of memory for a chunk");
     int got = read_at(r, r->stored, h->stored, offset + PMT__CHUNK_HEADER_SIZE);
     if (got <= 0)
@@ -276,6 +282,16 @@ static int read_payload(pmt_reader *r, uint64_t offset, const chunk_header *h)
     if (crc != h->crc)
         return stop(r, PMT_EFORMAT, offset, "chunk at %llu: checksum mismatch",
                     (unsigned long long)offset);
+    return 1;
+}
+
+/* Reads, checks and decompresses the payload into r->raw: 1 ok, 0 stopped. */
+static int read_payload(pmt_reader *r, uint64_t offset, const chunk_header *h)
+{
+    if (!check_payload(r, offset, h))
+        return 0;
+    if (ensure(&r->raw, &r->raw_size, (size_t)h->raw + 1) != 0)
+        return stop(r, PMT_ENOMEM, offset, "out of memory for a chunk");
     if (h->codec == PMT_COMPRESS_NONE) {
         memcpy(r->raw, r->stored, h->stored);
     } else if (!pmt_compression_supported(h->codec)) {
@@ -398,28 +414,40 @@ static void read_trailer(pmt_reader *r)
     unsigned char t[PMT__TRAILER_SIZE];
     uint64_t at = r->size - PMT__TRAILER_SIZE;
     if (read_at(r, t, sizeof t, at) <= 0 || pmt__get_u32(t) != PMT__TRAILER_MAGIC ||
-        pmt__crc32c(0, t, 16) != pmt__get_u32(t + 16))
+        pmt__crc32c(0, t, 16) != pmt__get_u32(t + 16) || pmt__get_u32(t + 20) != 0)
         return;
     uint64_t index_offset = pmt__get_u64(t + 8);
     if (index_offset < r->data_start || index_offset >= at)
         return;
     r->has_trailer = 1;
     r->data_end = at;
+    r->index_offset = index_offset;
     chunk_header h;
-    if (read_chunk_header(r, index_offset, &h) && h.type == PMT__CHUNK_INDEX &&
-        read_payload(r, index_offset, &h))
-        parse_index(r, index_offset);
-    /* A damaged index only loses the summary and fast seeking; the events stay readable. */
+    if (read_chunk_header(r, index_offset, &h)) {
+        if (h.type != PMT__CHUNK_INDEX)
+            stop(r, PMT_EFORMAT, index_offset, "chunk at %llu: not the index the trailer names",
+                 (unsigned long long)index_offset);
+        else if (read_payload(r, index_offset, &h) && parse_index(r, index_offset))
+            r->index_read = 1;
+    }
+    /* A damaged index only loses the summary and fast seeking; the events stay readable, and
+     * the damage is reported once they are read. */
+    if (!r->index_read) {
+        r->index_status = r->status;
+        snprintf(r->index_reason, sizeof r->index_reason, "%s", r->reason);
+    }
     r->stopped = 0;
     r->status = PMT_OK;
     r->reason[0] = '\0';
+    r->in_events = 0;
 }
 
 int pmt_reader_open(pmt_reader **out, const char *path)
 {
+    if (out)
+        *out = NULL;
     if (!out || !path)
         return pmt__fail(PMT_EINVAL, "pmt_reader_open: NULL out or path");
-    *out = NULL;
     pmt_reader *r = calloc(1, sizeof *r);
     if (!r)
         return pmt__fail(PMT_ENOMEM, "out of memory for a reader");
@@ -459,6 +487,8 @@ static int advance_chunk(pmt_reader *r)
     for (;;) {
         uint64_t offset = r->next_offset;
         if (offset >= r->data_end) {
+            if (r->has_trailer && !r->index_read)
+                return stop(r, r->index_status, r->index_offset, "%s", r->index_reason);
             if (r->has_trailer)
                 return stop(r, PMT_OK, offset, "end of log");
             return stop(r, PMT_ETRUNCATED, offset,
@@ -487,8 +517,12 @@ static int advance_chunk(pmt_reader *r)
             r->prev_depth = 0;
             r->thread = 0;
             return 1;
+        } else if (!(h.type == PMT__CHUNK_INDEX && r->index_read && offset == r->index_offset)) {
+            /* Unknown types (and an index not read yet) are skipped, once their checksum says
+             * that the header, type included, is intact. */
+            if (!check_payload(r, offset, &h))
+                return 0;
         }
-        /* INDEX (already read from the trailer) and unknown types are skipped */
     }
 }
 
@@ -516,15 +550,19 @@ static int decode_event(pmt_reader *r)
                 c->failed = 1;
         } else {
             pmt_event *ev = &r->event;
-            uint64_t dseq = pmt__get_varint(c), dtime = pmt__get_varint(c);
-            uint64_t loc = pmt__get_varint(c);
-            int64_t ddepth = pmt__unzigzag(pmt__get_varint(c));
+            uint64_t seq_reason =
+                h & PMT__REC_SEQ_REASON ? pmt__get_varint(c) : PMT__DEFAULT_REASON;
+            uint64_t dtime = pmt__get_varint(c), loc = pmt__get_varint(c);
+            int depth_code = (h & PMT__REC_DEPTH_MASK) >> PMT__REC_DEPTH_SHIFT;
+            int64_t ddepth = depth_code == PMT__DEPTH_UP     ? 1
+                             : depth_code == PMT__DEPTH_DOWN ? -1
+                             : depth_code == PMT__DEPTH_SAME ? 0
+                                                             : pmt__unzigzag(pmt__get_varint(c));
             int64_t drss = h & PMT__REC_RSS_CHANGED ? pmt__unzigzag(pmt__get_varint(c)) : 0;
-            uint64_t message = type == PMT_EV_MARK ? pmt__get_varint(c) : 0;
+            uint64_t message = type == PMT_EV_MARK ? pmt__get_varint(c) : 0; /* id + 1 */
             if (c->failed)
                 break;
-            if (loc >= r->location_count || (type == PMT_EV_MARK && message >= r->string_count) ||
-                r->records_left == 0) {
+            if (loc >= r->location_count || message > r->string_count || r->records_left == 0) {
                 stop(r, PMT_EFORMAT, at, "chunk at %llu: record refers to an unknown name",
                      (unsigned long long)at);
                 return -1;
@@ -532,17 +570,17 @@ static int decode_event(pmt_reader *r)
             r->records_left--;
             const location *l = &r->locations[loc];
             ev->kind = (uint32_t)type;
-            ev->reason = (uint32_t)(h >> 4) & 7u;
-            ev->seq = r->prev_seq + 1 + dseq;
+            ev->reason = (uint32_t)(seq_reason & ((1u << PMT__REASON_BITS) - 1));
+            ev->seq = r->prev_seq + 1 + (seq_reason >> PMT__REASON_BITS);
             ev->time_ns = r->prev_time + dtime;
             ev->thread_id = r->thread;
-            ev->depth = (int32_t)((int64_t)r->prev_depth + ddepth);
+            ev->depth = (int32_t)(uint32_t)((uint64_t)(int64_t)r->prev_depth + (uint64_t)ddepth);
             ev->rss = r->prev_rss + (uint64_t)drss;
             ev->d_rss = (int64_t)(ev->rss - r->last_written_rss);
             ev->file = string_or_empty(r, l->file);
             ev->function = string_or_empty(r, l->function);
             ev->line = l->line;
-            ev->message = type == PMT_EV_MARK ? r->strings[message] : NULL;
+            ev->message = message ? r->strings[message - 1] : NULL;
             r->prev_seq = ev->seq;
             r->prev_time = ev->time_ns;
             r->prev_rss = r->last_written_rss = ev->rss;
@@ -589,7 +627,8 @@ int pmt_reader_next(pmt_reader *r, const pmt_event **out)
     return 0;
 }
 
-/* Without an index, walk the chunk headers once (payloads are not read). */
+/* Without an index, walk the chunk headers once (payloads are not read). A damaged header ends
+ * the walk quietly: the iteration reports it when it gets there. */
 static int know_chunks(pmt_reader *r)
 {
     if (r->chunks_known)
@@ -598,15 +637,14 @@ static int know_chunks(pmt_reader *r)
     chunk_ref *chunks = malloc(size * sizeof *chunks);
     if (!chunks)
         return stop(r, PMT_ENOMEM, r->data_start, "out of memory for chunk positions");
-    int saved_stopped = r->stopped, saved_status = r->status;
     uint64_t offset = r->data_start;
-    while (offset < r->data_end) {
-        chunk_header h;
-        if (!read_chunk_header(r, offset, &h)) {
-            r->stopped = saved_stopped; /* the iteration reports the damage when it gets there */
-            r->status = saved_status;
+    while (offset + PMT__CHUNK_HEADER_SIZE <= r->data_end) {
+        unsigned char b[PMT__CHUNK_HEADER_SIZE];
+        if (read_at(r, b, sizeof b, offset) <= 0 || pmt__get_u32(b) != PMT__CHUNK_MAGIC)
             break;
-        }
+        uint64_t next = offset + PMT__CHUNK_HEADER_SIZE + pmt__get_u32(b + 8);
+        if (next > r->data_end)
+            break;
         if (count == size) {
             chunk_ref *grown = realloc(chunks, (size *= 2) * sizeof *grown);
             if (!grown) {
@@ -615,8 +653,8 @@ static int know_chunks(pmt_reader *r)
             }
             chunks = grown;
         }
-        chunks[count++] = (chunk_ref){h.type, offset, h.first_seq, h.first_time};
-        offset = next_chunk(offset, &h);
+        chunks[count++] = (chunk_ref){b[4], offset, pmt__get_u64(b + 16), pmt__get_u64(b + 24)};
+        offset = next;
     }
     r->chunks = chunks;
     r->chunk_count = count;

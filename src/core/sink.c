@@ -1,4 +1,5 @@
 /* The sink object shared by every kind of sink: a copied function table and its user data. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,12 +31,20 @@ const char *pmt_sink_path(const pmt_sink *sink)
     return sink ? sink->path : NULL;
 }
 
+/* Runs finish (or flush, for sinks without one); a failure marks the sink failed. */
+static void finish(pmt_sink *sink)
+{
+    int (*end)(void *) = sink->ops.finish ? sink->ops.finish : sink->ops.flush;
+    if (!sink->failed && !sink->finished && end && end(sink->user_data) < 0)
+        sink->failed = 1;
+    sink->finished = 1;
+}
+
 void pmt__sink_free(pmt_sink *sink)
 {
     if (!sink)
         return;
-    if (!sink->failed && sink->ops.flush)
-        sink->ops.flush(sink->user_data);
+    finish(sink);
     if (sink->ops.close)
         sink->ops.close(sink->user_data);
     free(sink->path);
@@ -53,6 +62,21 @@ int pmt_sink_write(pmt_sink *sink, const pmt_event *event)
         return pmt__fail(PMT_ECALLBACK, "the sink's write failed; it is disabled");
     }
     return PMT_OK;
+}
+
+int pmt_sink_close(pmt_sink *sink)
+{
+    if (!sink || sink->owned)
+        return pmt__fail(PMT_EINVAL, "pmt_sink_close: NULL, or the sink belongs to a tracer");
+    errno = 0;
+    finish(sink);
+    int failed = sink->failed, os_error = errno;
+    pmt__sink_free(sink);
+    if (!failed)
+        return PMT_OK;
+    if (os_error)
+        pmt__fail_os(os_error, "the sink could not finish its log");
+    return PMT_ECALLBACK;
 }
 
 void pmt_sink_destroy(pmt_sink *sink)

@@ -268,11 +268,16 @@ static int text_flush(void *user_data)
     return flush_buffer(user_data);
 }
 
-static void text_close(void *user_data)
+static int text_finish(void *user_data)
 {
     text_sink *s = user_data;
     put_str(s, "EOF\n");
-    flush_buffer(s);
+    return flush_buffer(s);
+}
+
+static void text_close(void *user_data)
+{
+    text_sink *s = user_data;
     if (s->owns_fd)
         close(s->fd);
     free(s);
@@ -320,6 +325,7 @@ static int make_text_sink(pmt_sink **out, text_sink *s, char *path, const char *
     ops.write = text_write;
     ops.flush = text_flush;
     ops.close = text_close;
+    ops.finish = text_finish;
     if (rc == PMT_OK)
         rc = pmt_sink_create(out, &ops, s);
     if (rc != PMT_OK) {

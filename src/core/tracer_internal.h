@@ -27,9 +27,10 @@ typedef struct pmt__source_ops {
 struct pmt_sink {
     pmt_sink_ops ops;
     void *user_data;
-    char *path; /* file sinks only; owned */
-    int owned;  /* handed to a tracer */
-    int failed; /* a callback failed: no more calls but close */
+    char *path;   /* file sinks only; owned */
+    int owned;    /* handed to a tracer */
+    int failed;   /* a callback failed: no more calls but close */
+    int finished; /* finish (or the final flush) has run */
 };
 
 struct pmt_tracer {

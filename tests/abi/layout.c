@@ -24,6 +24,13 @@ PIN(PMT_EVERSION == -6);
 PIN(PMT_ECALLBACK == -7);
 PIN(PMT_EPYTHON == -8);
 PIN(PMT_ENOTHREAD == -9);
+PIN(PMT_EFORMAT == -10);
+PIN(PMT_ETRUNCATED == -11);
+
+/* pmt_compression: the codec numbers are also written into binary logs (doc/format.md). */
+PIN(PMT_COMPRESS_NONE == 0);
+PIN(PMT_COMPRESS_ZSTD == 1);
+PIN(PMT_COMPRESS_LZ4 == 2);
 
 /* pmt_event_kind: only appended; PMT_EV_KIND_COUNT may grow. */
 PIN(PMT_EV_CALL == 0);
@@ -67,7 +74,19 @@ PIN(PMT_VERSION_NUMBER == PMT_VERSION_MAJOR * 10000 + PMT_VERSION_MINOR * 100 + 
 PIN(offsetof(pmt_event, struct_size) == 0);
 PIN(offsetof(pmt_sink_ops, struct_size) == 0);
 PIN(offsetof(pmt_rss_provider, struct_size) == 0);
+PIN(offsetof(pmt_run_info, struct_size) == 0);
+PIN(offsetof(pmt_binary_options, struct_size) == 0);
+PIN(offsetof(pmt_log_info, struct_size) == 0);
 PIN(sizeof(((pmt_event *)0)->struct_size) == 4);
+PIN(sizeof(((pmt_run_info *)0)->struct_size) == 4);
+PIN(sizeof(((pmt_log_info *)0)->struct_size) == 4);
+
+/* pmt_binary_options holds 32-bit fields only: the same layout on every target. */
+PIN(offsetof(pmt_binary_options, compression) == 4);
+PIN(offsetof(pmt_binary_options, level) == 8);
+PIN(offsetof(pmt_binary_options, chunk_bytes) == 12);
+PIN(offsetof(pmt_binary_options, flush_interval_ms) == 16);
+PIN(sizeof(pmt_binary_options) >= 20);
 #if defined(__LP64__) || defined(_LP64)
 PIN(offsetof(pmt_event, kind) == 4);
 PIN(offsetof(pmt_event, reason) == 8);
@@ -87,13 +106,49 @@ PIN(sizeof(pmt_event) >= 88);
 PIN(offsetof(pmt_sink_ops, write) == 8);
 PIN(offsetof(pmt_sink_ops, flush) == 16);
 PIN(offsetof(pmt_sink_ops, close) == 24);
-PIN(sizeof(pmt_sink_ops) >= 32);
+PIN(offsetof(pmt_sink_ops, begin) == 32);
+PIN(sizeof(pmt_sink_ops) >= 40);
+
+PIN(offsetof(pmt_run_info, reserved0) == 4);
+PIN(offsetof(pmt_run_info, event_mask) == 8);
+PIN(offsetof(pmt_run_info, d_rss_trigger) == 16);
+PIN(offsetof(pmt_run_info, start_time_ns) == 24);
+PIN(offsetof(pmt_run_info, start_realtime_ns) == 32);
+PIN(offsetof(pmt_run_info, process_id) == 40);
+PIN(offsetof(pmt_run_info, library_version) == 48);
+PIN(offsetof(pmt_run_info, rss_provider) == 56);
+PIN(offsetof(pmt_run_info, runtime) == 64);
+PIN(offsetof(pmt_run_info, rss_accuracy) == 72);
+PIN(sizeof(pmt_run_info) >= 80);
+
+PIN(offsetof(pmt_log_info, format_major) == 4);
+PIN(offsetof(pmt_log_info, format_minor) == 6);
+PIN(offsetof(pmt_log_info, process_id) == 8);
+PIN(offsetof(pmt_log_info, library_version) == 16);
+PIN(offsetof(pmt_log_info, runtime) == 24);
+PIN(offsetof(pmt_log_info, rss_provider) == 32);
+PIN(offsetof(pmt_log_info, message) == 40);
+PIN(offsetof(pmt_log_info, clock_origin_ns) == 48);
+PIN(offsetof(pmt_log_info, clock_units) == 56);
+PIN(offsetof(pmt_log_info, start_realtime_ns) == 64);
+PIN(offsetof(pmt_log_info, d_rss_trigger) == 72);
+PIN(offsetof(pmt_log_info, event_mask) == 80);
+PIN(offsetof(pmt_log_info, compression) == 88);
+PIN(offsetof(pmt_log_info, has_summary) == 92);
+PIN(offsetof(pmt_log_info, events_seen) == 96);
+PIN(offsetof(pmt_log_info, events_written) == 104);
+PIN(offsetof(pmt_log_info, peak_rss) == 112);
+PIN(offsetof(pmt_log_info, last_time_ns) == 120);
+PIN(sizeof(pmt_log_info) >= 128);
 
 PIN(offsetof(pmt_rss_provider, name) == 8);
 PIN(offsetof(pmt_rss_provider, read) == 16);
 PIN(offsetof(pmt_rss_provider, may_have_changed) == 24);
 PIN(offsetof(pmt_rss_provider, release) == 32);
-PIN(sizeof(pmt_rss_provider) >= 40);
+PIN(offsetof(pmt_rss_provider, accuracy) == 40);
+PIN(sizeof(pmt_rss_provider) >= 48);
+PIN(offsetof(pmt_sink_ops, finish) == 40);
+PIN(sizeof(pmt_sink_ops) >= 48);
 #endif
 
 /* The initialisers compile and fill struct_size. */
@@ -102,5 +157,10 @@ int pmt_abi_layout_check(void)
 {
     const pmt_sink_ops ops = PMT_SINK_OPS_INIT;
     const pmt_rss_provider provider = PMT_RSS_PROVIDER_INIT;
-    return ops.struct_size == sizeof ops && provider.struct_size == sizeof provider ? 0 : 1;
+    const pmt_binary_options options = PMT_BINARY_OPTIONS_INIT;
+    return ops.struct_size == sizeof ops && provider.struct_size == sizeof provider &&
+                   options.struct_size == sizeof options && options.compression == 0 &&
+                   options.chunk_bytes == 0 && ops.begin == 0
+               ? 0
+               : 1;
 }

@@ -32,7 +32,7 @@ static void crash_event(int i, const char **file, const char **function, uint64_
 static void traced_child(const char *path, int n, uint64_t step_ns)
 {
     fake_clock clock = {0};
-    fake_rss rss = {START_RSS, 0, 0, 0, 0, 0};
+    fake_rss rss = {.value = START_RSS};
     fake_source_reset();
     pmt_tracer *t = NULL;
     pmt_sink *sink = NULL;

@@ -12,8 +12,10 @@ static const struct {
     const char *name;
     Suite *(*make)(void);
 } suites[] = {
-    {"filter", filter_suite},       {"text_sink", text_sink_suite},   {"log_file", log_file_suite},
-    {"crash", crash_suite},         {"api_errors", api_errors_suite}, {"version", version_suite},
+    {"filter", filter_suite},         {"text_sink", text_sink_suite},
+    {"log_file", log_file_suite},     {"crash", crash_suite},
+    {"api_errors", api_errors_suite}, {"version", version_suite},
+    {"binary", binary_suite},         {"binary_damage", binary_damage_suite},
 #if defined(__linux__)
     {"rss_linux", rss_linux_suite},
 #endif

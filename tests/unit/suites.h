@@ -10,6 +10,8 @@ Suite *log_file_suite(void);
 Suite *crash_suite(void);
 Suite *api_errors_suite(void);
 Suite *version_suite(void);
+Suite *binary_suite(void);
+Suite *binary_damage_suite(void);
 #if defined(__linux__)
 Suite *rss_linux_suite(void);
 #endif
