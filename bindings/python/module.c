@@ -65,6 +65,11 @@ static int add_constants(PyObject *module)
         {"COMPRESS_NONE", PMT_COMPRESS_NONE},
         {"COMPRESS_ZSTD", PMT_COMPRESS_ZSTD},
         {"COMPRESS_LZ4", PMT_COMPRESS_LZ4},
+        {"RSS_AUTO", PMT_RSS_AUTO},
+        {"RSS_EXACT", PMT_RSS_EXACT},
+        {"RSS_INTERVAL", PMT_RSS_INTERVAL},
+        {"RSS_FAULT_GATE", PMT_RSS_FAULT_GATE},
+        {"RSS_KERNEL_RING", PMT_RSS_KERNEL_RING},
     };
     for (size_t i = 0; i < sizeof constants / sizeof *constants; i++) {
         PyObject *value = PyLong_FromLongLong(constants[i].value);

@@ -127,6 +127,7 @@ static PyObject *Reader_get_info(ReaderObject *self, void *closure)
         set_item(d, "library_version", PyUnicode_FromString(i->library_version)) ||
         set_item(d, "runtime", PyUnicode_FromString(i->runtime)) ||
         set_item(d, "rss_provider", PyUnicode_FromString(i->rss_provider)) ||
+        set_item(d, "rss_accuracy", PyUnicode_FromString(i->rss_accuracy)) ||
         set_item(d, "message",
                  i->message ? PyUnicode_FromString(i->message) : (Py_INCREF(Py_None), Py_None)) ||
         set_item(d, "clock_origin_ns", PyLong_FromUnsignedLongLong(i->clock_origin_ns)) ||

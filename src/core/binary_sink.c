@@ -264,6 +264,8 @@ static int write_header(binary_sink *s, const pmt_run_info *info)
         put_field_number(&h, PMT__TAG_CLOCK_ORIGIN, info->start_time_ns);
         put_field_number(&h, PMT__TAG_REALTIME, info->start_realtime_ns);
         put_field_string(&h, PMT__TAG_RSS_PROVIDER, info->rss_provider);
+        if (info->struct_size >= offsetof(pmt_run_info, rss_accuracy) + sizeof info->rss_accuracy)
+            put_field_string(&h, PMT__TAG_RSS_ACCURACY, info->rss_accuracy);
         put_field_number(&h, PMT__TAG_TRIGGER, info->d_rss_trigger);
         put_field_number(&h, PMT__TAG_EVENT_MASK, info->event_mask);
     }

@@ -139,7 +139,8 @@ PIN(offsetof(pmt_log_info, events_seen) == 96);
 PIN(offsetof(pmt_log_info, events_written) == 104);
 PIN(offsetof(pmt_log_info, peak_rss) == 112);
 PIN(offsetof(pmt_log_info, last_time_ns) == 120);
-PIN(sizeof(pmt_log_info) >= 128);
+PIN(offsetof(pmt_log_info, rss_accuracy) == 128);
+PIN(sizeof(pmt_log_info) >= 136);
 
 PIN(offsetof(pmt_rss_provider, name) == 8);
 PIN(offsetof(pmt_rss_provider, read) == 16);

@@ -41,7 +41,15 @@ _CODECS = {None: _pymemtrace.COMPRESS_NONE, "zstd": _pymemtrace.COMPRESS_ZSTD,
            "lz4": _pymemtrace.COMPRESS_LZ4}
 
 
-def _check_options(log_format, compression, sink):
+# How RSS is read at every event (doc/rss-providers.md); "auto" takes the best available.
+_RSS_MODES = {"auto": _pymemtrace.RSS_AUTO, "exact": _pymemtrace.RSS_EXACT,
+              "interval": _pymemtrace.RSS_INTERVAL, "fault-gate": _pymemtrace.RSS_FAULT_GATE,
+              "kernel-ring": _pymemtrace.RSS_KERNEL_RING}
+
+
+def _check_options(log_format, compression, sink, rss_mode):
+    if rss_mode not in tuple(_RSS_MODES):
+        raise ValueError(f"rss_mode must be one of {', '.join(_RSS_MODES)}, not {rss_mode!r}")
     if log_format not in ("text", "binary"):
         raise ValueError(f"log_format must be 'text' or 'binary', not {log_format!r}")
     if compression not in tuple(_CODECS):  # a tuple: an unhashable value is just unknown
@@ -61,11 +69,12 @@ class _Wrapper:
     _EVENTS = 0
 
     def __init__(self, d_rss_trigger=-1, message=None, filepath=None, *, log_format="text",
-                 compression=None, sink=None):
+                 compression=None, sink=None, rss_mode="auto"):
         _check_arguments(d_rss_trigger, message, filepath)
-        _check_options(log_format, compression, sink)
+        _check_options(log_format, compression, sink, rss_mode)
         self._arguments = (d_rss_trigger, message, filepath)
-        self._options = {"log_format": log_format, "compression": compression, "sink": sink}
+        self._options = {"log_format": log_format, "compression": compression, "sink": sink,
+                         "rss_mode": rss_mode}
         self._tracer = None
         self.log_path = None
         self.events_seen = 0
@@ -84,7 +93,8 @@ class _Wrapper:
         tracer = _pymemtrace.Tracer(self._EVENTS, d_rss_trigger, filepath, message,
                                     _OWN_CODE_PREFIX, options["log_format"],
                                     compression=_CODECS[options["compression"]],
-                                    sink=options["sink"])
+                                    sink=options["sink"],
+                                    rss_mode=_RSS_MODES[options["rss_mode"]])
         stack = _stack(self._KIND)
         outer = stack[-1]._tracer if stack else None
         if outer is not None:
@@ -172,6 +182,10 @@ class Profile(_Wrapper):
     sink, a callable given each written event (an Event) as well. Events that the sink itself
     causes are not traced; a sink that raises is disabled (the exception goes to
     sys.unraisablehook), and the program and the log go on: sinks_failed says so after exit.
+    rss_mode: how RSS is read at each event: "auto" (default: the best this process may use),
+    "kernel-ring" (exact, privileged), "fault-gate", "interval" or "exact" (a syscall per event);
+    a forced mode this process cannot use raises RuntimeError at __enter__. The log header
+    records the provider and its accuracy (doc/rss-providers.md).
     """
     _KIND = "profile"
     _EVENTS = _pymemtrace.MASK_PROFILE
