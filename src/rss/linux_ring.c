@@ -40,7 +40,8 @@ typedef struct ring_provider {
     unsigned data_pages;
     uint32_t mm_id;
     uint64_t members[4];
-    uint64_t seeded_at; /* samples older than the seed are stale */
+    uint64_t member_time[4]; /* time of the sample each member came from */
+    uint64_t seeded_at;      /* samples older than the seed are stale */
     uint64_t generation;
     uint64_t lost_records;
     uint64_t resyncs;
@@ -48,7 +49,7 @@ typedef struct ring_provider {
 
 /* Raw tracepoint record of kmem:rss_stat (its format file): mm_id@8, curr@12, member@16,
  * size@24. */
-enum { RAW_MM_ID = 8, RAW_MEMBER = 16, RAW_SIZE = 24, RAW_MIN = 32 };
+enum { RAW_MM_ID = 8, RAW_MEMBER = 16, RAW_SIZE = 24, RAW_MIN = 32, MAX_RECORD = 128 };
 
 static const char *const id_files[] = {
     "/sys/kernel/tracing/events/kmem/rss_stat/id",
@@ -123,7 +124,9 @@ static int drain(ring_provider *p, cpu_ring *r)
 {
     uint64_t head = __atomic_load_n(&r->meta->data_head, __ATOMIC_ACQUIRE);
     uint64_t tail = r->meta->data_tail;
-    int lost = 0;
+    /* A ring (nearly) full may have refused samples: the kernel writes its LOST notice only once
+     * there is room again, so do not wait for it. */
+    int lost = head - tail + MAX_RECORD > r->data_size;
     while (tail < head) {
         struct perf_event_header h;
         ring_copy(r, tail, &h, sizeof h);
@@ -140,8 +143,12 @@ static int drain(ring_provider *p, cpu_ring *r)
             memcpy(&mm_id, body + 12 + RAW_MM_ID, 4);
             memcpy(&member, body + 12 + RAW_MEMBER, 4);
             memcpy(&size, body + 12 + RAW_SIZE, 8);
-            if (mm_id == p->mm_id && member >= 0 && member < 4 && time >= p->seeded_at)
+            /* Rings are drained one CPU after another: a thread that moved between CPUs leaves
+             * an older sample in a ring read later, which must not win. */
+            if (mm_id == p->mm_id && member >= 0 && member < 4 && time >= p->member_time[member]) {
                 p->members[member] = size > 0 ? (uint64_t)size : 0;
+                p->member_time[member] = time;
+            }
         } else if (h.type == PERF_RECORD_LOST) {
             lost = 1;
             p->lost_records++;
@@ -152,10 +159,44 @@ static int drain(ring_provider *p, cpu_ring *r)
     return lost;
 }
 
+/* The kernel sends a member's size only when it changes, and /proc/self/status's split may come
+ * from approximate per-CPU counters. So after a first guess from status, one page of each kind
+ * (anonymous, shmem, file) is faulted in and out: the samples that follow carry every member's
+ * exact size. */
+static void provoke_samples(void)
+{
+    size_t page = (size_t)pmt__page_size();
+    volatile unsigned char *anon =
+        mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (anon != MAP_FAILED) {
+        anon[0] = 1;
+        munmap((void *)anon, page);
+    }
+    volatile unsigned char *shmem =
+        mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (shmem != MAP_FAILED) {
+        shmem[0] = 1;
+        munmap((void *)shmem, page);
+    }
+    int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        volatile unsigned char *file = mmap(NULL, page, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (file != MAP_FAILED) {
+            (void)file[0];
+            munmap((void *)file, page);
+        }
+        close(fd);
+    }
+}
+
 static int seed(ring_provider *p)
 {
     p->seeded_at = pmt__monotonic_ns();
-    return pmt__status_members(p->members);
+    for (int i = 0; i < 4; i++)
+        p->member_time[i] = p->seeded_at;
+    int rc = pmt__status_members(p->members);
+    provoke_samples();
+    return rc;
 }
 
 /* This process's mm_id, as the tracepoint hashes it: from a sample caused on purpose. */
@@ -288,7 +329,7 @@ int pmt__ring_provider(unsigned data_pages, pmt_rss_provider *out, void **user_d
     }
     pmt_rss_provider provider = PMT_RSS_PROVIDER_INIT;
     provider.name = "linux-rss_stat-ring";
-    provider.accuracy = "exact at every event";
+    provider.accuracy = "experimental: meant to be exact, may end a few pages from statm";
     provider.read = ring_read;
     provider.release = ring_release;
     *out = provider;

@@ -17,7 +17,7 @@ static const struct {
     {"api_errors", api_errors_suite}, {"version", version_suite},
     {"binary", binary_suite},         {"binary_damage", binary_damage_suite},
 #if defined(__linux__)
-    {"rss_linux", rss_linux_suite},
+    {"rss_linux", rss_linux_suite},   {"rss_providers", rss_providers_suite},
 #endif
 };
 

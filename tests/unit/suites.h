@@ -14,6 +14,7 @@ Suite *binary_suite(void);
 Suite *binary_damage_suite(void);
 #if defined(__linux__)
 Suite *rss_linux_suite(void);
+Suite *rss_providers_suite(void);
 #endif
 
 /* A test case with a timeout long enough for sanitizer builds on a busy machine. */
