@@ -20,7 +20,8 @@
 #include "rss/rss_internal.h"
 #include "suites.h"
 
-enum { MIB = 1 << 20, TOUCHED = 8 * MIB };
+/* Releasing 8 MiB may leave a few pages of bookkeeping behind (a sanitizer's shadow memory). */
+enum { MIB = 1 << 20, TOUCHED = 8 * MIB, SLACK = 64 * 1024 };
 
 typedef struct provider {
     pmt_rss_provider ops;
@@ -69,7 +70,7 @@ START_TEST(exact_follows_growth_and_release)
     uint64_t grown = at_event(&p, &last, pmt__monotonic_ns());
     ck_assert_uint_ge(grown - before, TOUCHED);
     munmap(m, TOUCHED);
-    ck_assert_uint_le(at_event(&p, &last, pmt__monotonic_ns()), grown - TOUCHED);
+    ck_assert_uint_le(at_event(&p, &last, pmt__monotonic_ns()), grown - TOUCHED + SLACK);
     p.ops.release(p.state);
 }
 END_TEST
@@ -102,11 +103,13 @@ START_TEST(fault_gate_sees_faults_at_once_and_releases_within_the_staleness)
     unsigned char *m = touch(TOUCHED);
     uint64_t grown = at_event(&p, &last, t + 1);
     ck_assert_uint_ge(grown - before, TOUCHED); /* the faults opened the gate */
-    ck_assert_uint_eq(grown, statm());
-    /* MADV_DONTNEED drops the pages without a fault: invisible until the staleness passes. */
+    ck_assert_uint_le(grown > statm() ? grown - statm() : statm() - grown, SLACK);
+    /* MADV_DONTNEED drops the pages without a fault: the contract allows the old value until the
+     * staleness passes, and requires the new one after it. */
     ck_assert_int_eq(madvise(m, TOUCHED, MADV_DONTNEED), 0);
-    ck_assert_uint_eq(at_event(&p, &last, t + 2), grown);
-    ck_assert_uint_le(at_event(&p, &last, t + 1 + staleness), grown - TOUCHED);
+    uint64_t soon = at_event(&p, &last, t + 2); /* stale is allowed, a fresh read too */
+    ck_assert(soon == grown || soon <= grown - TOUCHED + SLACK);
+    ck_assert_uint_le(at_event(&p, &last, t + 1 + staleness), grown - TOUCHED + SLACK);
     munmap(m, TOUCHED);
     p.ops.release(p.state);
 }
