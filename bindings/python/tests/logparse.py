@@ -233,3 +233,19 @@ def run_allocation_scenario(kind, directory):
     if printed != log_path:
         raise AssertionError(f"log_path {printed!r}, expected {log_path!r}")
     return parse_log(log_path), script
+
+
+class AllocationScenarioTestCase(unittest.TestCase):
+    """Runs the 1 MiB allocation scenario once per class under KIND ("profile" or "trace");
+    `big` holds the NEXT rows that report at least a mebibyte."""
+    KIND = ""
+
+    @classmethod
+    def setUpClass(cls):
+        cls._tmp = tempfile.TemporaryDirectory(prefix="pmt_test_")
+        cls.log, cls.script = run_allocation_scenario(cls.KIND, cls._tmp.name)
+        cls.big = [r for r in cls.log.rows if r.tag == "NEXT" and r.d_rss >= MIB]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls._tmp.cleanup()

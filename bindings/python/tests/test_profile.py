@@ -1,11 +1,10 @@
 """Profile: Python and C calls and returns, the one-page trigger, context manager and decorator."""
 import os
-import tempfile
 import unittest
 
 import pymemtrace
-from logparse import (AFTER_ALLOCATION_LINE, MIB, TempDirTestCase, parse_log,
-                      run_allocation_scenario)
+from logparse import (AFTER_ALLOCATION_LINE, MIB, AllocationScenarioTestCase, TempDirTestCase,
+                      parse_log)
 
 
 def plain_function():
@@ -25,19 +24,11 @@ def three_values():
     yield 3
 
 
-class ProfileAllocationTest(unittest.TestCase):
+class ProfileAllocationTest(AllocationScenarioTestCase):
     """The acceptance case: a 1 MiB allocation shows up at the next event, with the default
     trigger (one page)."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls._tmp = tempfile.TemporaryDirectory(prefix="pmt_test_")
-        cls.log, cls.script = run_allocation_scenario("profile", cls._tmp.name)
-        cls.big = [r for r in cls.log.rows if r.tag == "NEXT" and r.d_rss >= MIB]
-
-    @classmethod
-    def tearDownClass(cls):
-        cls._tmp.cleanup()
+    KIND = "profile"
 
     def test_one_row_reports_the_mebibyte(self):
         self.assertEqual(len(self.big), 1, self.log.rows)

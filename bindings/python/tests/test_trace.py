@@ -1,10 +1,9 @@
 """Trace: Python calls, returns, lines and exceptions."""
-import tempfile
 import unittest
 
 import pymemtrace
-from logparse import (AFTER_ALLOCATION_LINE, ALLOCATION_LINE, MIB, TempDirTestCase, parse_log,
-                      run_allocation_scenario)
+from logparse import (AFTER_ALLOCATION_LINE, ALLOCATION_LINE, MIB, AllocationScenarioTestCase,
+                      TempDirTestCase, parse_log)
 
 
 def three_lines():
@@ -26,18 +25,10 @@ def counter():
     yield 2
 
 
-class TraceAllocationTest(unittest.TestCase):
+class TraceAllocationTest(AllocationScenarioTestCase):
     """The acceptance case under Trace: the line after the allocation reports the mebibyte."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls._tmp = tempfile.TemporaryDirectory(prefix="pmt_test_")
-        cls.log, cls.script = run_allocation_scenario("trace", cls._tmp.name)
-        cls.big = [r for r in cls.log.rows if r.tag == "NEXT" and r.d_rss >= MIB]
-
-    @classmethod
-    def tearDownClass(cls):
-        cls._tmp.cleanup()
+    KIND = "trace"
 
     def test_one_row_reports_the_mebibyte(self):
         self.assertEqual(len(self.big), 1, self.log.rows)
