@@ -65,6 +65,8 @@ static int add_constants(PyObject *module)
         {"COMPRESS_NONE", PMT_COMPRESS_NONE},
         {"COMPRESS_ZSTD", PMT_COMPRESS_ZSTD},
         {"COMPRESS_LZ4", PMT_COMPRESS_LZ4},
+        {"THREADS_ALL", PMT_THREADS_ALL},
+        {"THREADS_CALLING", PMT_THREADS_CALLING},
         {"RSS_AUTO", PMT_RSS_AUTO},
         {"RSS_EXACT", PMT_RSS_EXACT},
         {"RSS_INTERVAL", PMT_RSS_INTERVAL},

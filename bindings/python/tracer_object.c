@@ -95,17 +95,18 @@ static int add_file_sink(pmt_tracer *tracer, const char *format, const char *pat
 static int Tracer_init(TracerObject *self, PyObject *args, PyObject *kwargs)
 {
     static char *kwlist[] = {
-        "events",      "d_rss_trigger", "filepath", "message",  "own_code_prefix", "log_format",
-        "compression", "binary_path",   "sink",     "rss_mode", "rss_interval_ns", NULL};
+        "events",          "d_rss_trigger", "filepath",    "message", "own_code_prefix",
+        "log_format",      "compression",   "binary_path", "sink",    "rss_mode",
+        "rss_interval_ns", "threads",       NULL};
     PyObject *events_obj, *trigger_obj = NULL, *path_obj = Py_None, *message_obj = Py_None;
     PyObject *prefix_obj = Py_None, *format_obj = Py_None, *binary_obj = Py_None;
     PyObject *sink_obj = Py_None;
     long compression = 0;
-    long long rss_mode = PMT_RSS_AUTO, rss_interval_ns = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|OOOOO$lOOLL", kwlist, &events_obj,
+    long long rss_mode = PMT_RSS_AUTO, rss_interval_ns = 0, threads = PMT_THREADS_ALL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|OOOOO$lOOLLL", kwlist, &events_obj,
                                      &trigger_obj, &path_obj, &message_obj, &prefix_obj,
                                      &format_obj, &compression, &binary_obj, &sink_obj, &rss_mode,
-                                     &rss_interval_ns))
+                                     &rss_interval_ns, &threads))
         return -1;
     if (self->tracer) {
         PyErr_SetString(PyExc_RuntimeError, "Tracer.__init__ called twice");
@@ -161,6 +162,8 @@ static int Tracer_init(TracerObject *self, PyObject *args, PyObject *kwargs)
         rc = pmt_tracer_set_param(tracer, PMT_PARAM_RSS_MODE, rss_mode);
     if (rc == PMT_OK)
         rc = pmt_tracer_set_param(tracer, PMT_PARAM_RSS_INTERVAL_NS, rss_interval_ns);
+    if (rc == PMT_OK)
+        rc = pmt_tracer_set_param(tracer, PMT_PARAM_THREADS, threads);
     if (rc == PMT_OK && prefix)
         rc = pmt__tracer_set_own_code_prefix(tracer, prefix);
     if (rc == PMT_OK && strcmp(format, "none") != 0) {

@@ -77,6 +77,9 @@ typedef struct pmt_event {
     uint64_t rss;         /**< Resident set size in bytes at the event. */
     int64_t d_rss;        /**< rss minus the rss of the previously written event (0 before). */
     const char *message;  /**< UTF-8 text of a #PMT_EV_MARK, else NULL. */
+    /** The traced interpreter's id (PyInterpreterState_GetID(): 0 for the main one, one per
+     *  sub-interpreter). Present when struct_size covers it. */
+    int64_t interpreter_id;
 } pmt_event;
 
 /**

@@ -68,8 +68,28 @@ typedef enum pmt_param {
      * time without a re-read. Nanoseconds; 0 (default) means 100000 for the interval and
      * 1000000 for the fault gate. Bounds: [0, 10^10].
      */
-    PMT_PARAM_RSS_INTERVAL_NS = 4
+    PMT_PARAM_RSS_INTERVAL_NS = 4,
+    /**
+     * Which threads are traced: a #pmt_threads_mode, default #PMT_THREADS_ALL (every thread
+     * of the tracer's interpreter, those already running and those started later).
+     * Bounds: [0, 1].
+     */
+    PMT_PARAM_THREADS = 10
 } pmt_param;
+
+/** @brief Values of #PMT_PARAM_THREADS. */
+typedef enum pmt_threads_mode {
+    /**
+     * Every thread of the interpreter. Each event carries its thread id and the depth of that
+     * thread's stack; RSS and dRSS are the process's (RSS is per process, not per thread).
+     * On CPython 3.10 and 3.11 (no sys.monitoring), threads that were already running when
+     * the tracer started are not traced: the hook can only be installed in the calling thread
+     * and in threads started later (threading.setprofile/settrace).
+     */
+    PMT_THREADS_ALL = 0,
+    /** Only the thread that called pmt_tracer_start() (pymemtrace's reference behaviour). */
+    PMT_THREADS_CALLING = 1
+} pmt_threads_mode;
 
 /** @brief Read-only counters of a tracer, read with pmt_tracer_get_stat(). */
 typedef enum pmt_stat {

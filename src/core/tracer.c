@@ -102,6 +102,10 @@ int pmt_param_bounds(pmt_param param, int64_t *out_min, int64_t *out_max)
         *out_min = 0;
         *out_max = INT64_C(10000000000);
         return PMT_OK;
+    case PMT_PARAM_THREADS:
+        *out_min = PMT_THREADS_ALL;
+        *out_max = PMT_THREADS_CALLING;
+        return PMT_OK;
     }
     return pmt__fail(PMT_ENOTSUP, "unknown parameter %d", (int)param);
 }
@@ -135,6 +139,9 @@ int pmt_tracer_set_param(pmt_tracer *t, pmt_param param, int64_t value)
     case PMT_PARAM_RSS_INTERVAL_NS:
         t->rss_interval_ns = value;
         break;
+    case PMT_PARAM_THREADS:
+        t->threads_mode = value;
+        break;
     }
     return PMT_OK;
 }
@@ -155,6 +162,9 @@ int pmt_tracer_get_param(const pmt_tracer *t, pmt_param param, int64_t *out_valu
         return PMT_OK;
     case PMT_PARAM_RSS_INTERVAL_NS:
         *out_value = t->rss_interval_ns;
+        return PMT_OK;
+    case PMT_PARAM_THREADS:
+        *out_value = t->threads_mode;
         return PMT_OK;
     }
     return pmt__fail(PMT_ENOTSUP, "unknown parameter %d", (int)param);
@@ -275,6 +285,8 @@ int pmt_tracer_start(pmt_tracer *t)
     rc = t->source->attach(t, &t->source_state);
     if (rc != PMT_OK)
         return rc;
+    /* Constant for the run: the pipeline's stamp never touches it. */
+    t->slots[0].interpreter_id = t->slots[1].interpreter_id = t->interpreter_id;
     begin_sinks(t);
     write_here(t, PMT_EV_START, PMT_REASON_FIRST, NULL);
     t->state = PMT_STATE_RUNNING;

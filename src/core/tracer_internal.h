@@ -42,6 +42,8 @@ struct pmt_tracer {
     uint64_t event_mask;
     int64_t rss_mode;
     int64_t rss_interval_ns;
+    int64_t threads_mode;   /* pmt_threads_mode */
+    int64_t interpreter_id; /* set by the source at attach */
 
     /* Collaborators. */
     pmt_rss_provider rss;

@@ -32,8 +32,10 @@ typedef struct pmt__cpy_state {
     pmt_tracer *tracer;
     pmt__code_cache cache;
     PyObject *self_capsule; /* `self` of every hook function: points back here */
-    unsigned long thread;   /* PyThread_get_thread_ident() of the traced thread */
-    int32_t depth;
+    unsigned long thread;   /* PyThread_get_thread_ident() of the thread that attached */
+    int all_threads;        /* PMT_THREADS_ALL: every thread of the interpreter */
+    uint64_t run;           /* unique per attach: keys the per-thread depths (threads.c) */
+    int64_t interpreter_id;
     int running;
     long hexversion;
     const char *runtime; /* "CPython 3.12.1", interned */
@@ -73,10 +75,41 @@ static inline pmt__cpy_state *pmt__state_of(PyObject *self)
     return (pmt__cpy_state *)PyCapsule_GetPointer(self, NULL);
 }
 
-/* Is this event for the traced thread while tracing? */
+/* Is this event for a traced thread while tracing? */
 static inline int pmt__state_active(const pmt__cpy_state *st)
 {
-    return st && st->running && PyThread_get_thread_ident() == st->thread;
+    return st && st->running && (st->all_threads || PyThread_get_thread_ident() == st->thread);
+}
+
+/* threads.c: each thread's stack depth, per tracer run, in thread-local slots (a few tracers
+ * can run at once on one thread: a Profile and a Trace, or one per sub-interpreter). */
+typedef struct pmt__thread_depth {
+    uint64_t run; /* pmt__cpy_state.run this depth belongs to; 0 = free */
+    int32_t depth;
+} pmt__thread_depth;
+
+#define PMT__THREAD_DEPTH_SLOTS 4
+#if defined(__GNUC__)
+/* Read at every event: initial-exec TLS costs one load, where a shared object's default model
+ * calls __tls_get_addr. */
+extern _Thread_local pmt__thread_depth pmt__thread_depths[PMT__THREAD_DEPTH_SLOTS]
+    __attribute__((tls_model("initial-exec")));
+#else
+extern _Thread_local pmt__thread_depth pmt__thread_depths[PMT__THREAD_DEPTH_SLOTS];
+#endif
+
+/* A fresh run id for an attach. */
+uint64_t pmt__thread_new_run(void);
+/* Slow path of pmt__depth_here: the thread's first event of this run counts its frames (the
+ * frame being entered, if entering, is not counted yet). */
+int32_t *pmt__thread_depth_sync(const pmt__cpy_state *st, int entering);
+
+/* The calling thread's depth counter for this run. */
+static inline int32_t *pmt__depth_here(const pmt__cpy_state *st, int entering)
+{
+    if (pmt__thread_depths[0].run == st->run)
+        return &pmt__thread_depths[0].depth;
+    return pmt__thread_depth_sync(st, entering);
 }
 
 #endif

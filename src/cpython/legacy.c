@@ -1,6 +1,9 @@
 /* Python 3.10 and 3.11: PyEval_SetProfile/SetTrace are not in the limited API, so a C function
  * is installed with sys.setprofile (calls, returns, C calls) and/or sys.settrace (lines,
- * exceptions). Both hooks are per thread, so only the starting thread is traced. */
+ * exceptions). Both hooks are per thread: the calling thread gets them at attach, threads started
+ * later through threading.setprofile/settrace, and threads already running cannot be reached
+ * (documented with PMT_THREADS_ALL). A thread keeps the hook after detach until its next call:
+ * the hook then removes itself from that thread. */
 #include "../core/error.h"
 #include "cpython.h"
 
@@ -59,28 +62,32 @@ static void handle(pmt__cpy_state *st, PyObject *frame, int what, PyObject *arg,
     if (!e)
         return;
     switch (what) {
-    case W_CALL:
+    case W_CALL: {
         if (!frames_too)
             return;
-        st->depth++;
+        int32_t depth = ++*pmt__depth_here(st, 1);
         if (!e->ignored)
-            pmt__tracer_event(t, PMT_EV_CALL, e->file, e->function, e->first_line, st->depth);
+            pmt__tracer_event(t, PMT_EV_CALL, e->file, e->function, e->first_line, depth);
         return;
-    case W_RETURN:
+    }
+    case W_RETURN: {
         if (!frames_too)
             return;
+        int32_t *counter = pmt__depth_here(st, 0);
         if (!e->ignored && pmt__tracer_wants(t, PMT_EV_RETURN))
             pmt__tracer_event(t, PMT_EV_RETURN, e->file, e->function,
-                              PyFrame_GetLineNumber((PyFrameObject *)frame), st->depth);
-        if (st->depth > 0)
-            st->depth--;
+                              PyFrame_GetLineNumber((PyFrameObject *)frame), *counter);
+        if (*counter > 0)
+            (*counter)--;
         return;
+    }
     case W_LINE:
     case W_EXCEPTION: {
         pmt_event_kind kind = what == W_LINE ? PMT_EV_LINE : PMT_EV_EXCEPTION;
         if (!e->ignored && pmt__tracer_wants(t, kind))
             pmt__tracer_event(t, kind, e->file, e->function,
-                              PyFrame_GetLineNumber((PyFrameObject *)frame), st->depth);
+                              PyFrame_GetLineNumber((PyFrameObject *)frame),
+                              *pmt__depth_here(st, 0));
         return;
     }
     case W_C_CALL:
@@ -94,12 +101,27 @@ static void handle(pmt__cpy_state *st, PyObject *frame, int what, PyObject *arg,
         pmt__code_entry *callee = pmt__c_function_entry_of(st, arg);
         if (callee)
             pmt__tracer_event(t, kind, e->file, callee->function,
-                              PyFrame_GetLineNumber((PyFrameObject *)frame), st->depth);
+                              PyFrame_GetLineNumber((PyFrameObject *)frame),
+                              *pmt__depth_here(st, 0));
         return;
     }
     default:
         return;
     }
+}
+
+static int call_sys(const char *name, PyObject *arg);
+
+/* A thread whose hook outlived its tracer's run (detached from another thread) drops it, unless
+ * the thread's hook is no longer ours (sys.getprofile/gettrace is someone else's). */
+static void remove_stale_hook(PyObject *self, const char *get_name, const char *set_name)
+{
+    PyObject *get = PySys_GetObject(get_name); /* borrowed */
+    PyObject *current = get ? PyObject_CallNoArgs(get) : NULL;
+    if (current && PyCFunction_Check(current) && PyCFunction_GetSelf(current) == self)
+        call_sys(set_name, Py_None);
+    Py_XDECREF(current);
+    PyErr_Clear();
 }
 
 /* sys.setprofile(hook): hook(frame, event, arg); the result is ignored. */
@@ -108,6 +130,8 @@ static PyObject *profile_hook(PyObject *self, PyObject *const *args, Py_ssize_t 
     pmt__cpy_state *st = pmt__state_of(self);
     if (nargs == 3 && pmt__state_active(st))
         handle(st, args[0], what_of(st, args[1]), args[2], 1);
+    else if (!st || !st->running)
+        remove_stale_hook(self, "getprofile", "setprofile");
     Py_RETURN_NONE;
 }
 
@@ -116,8 +140,10 @@ static PyObject *profile_hook(PyObject *self, PyObject *const *args, Py_ssize_t 
 static PyObject *trace_hook(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     pmt__cpy_state *st = pmt__state_of(self);
-    if (nargs != 3 || !st || !st->running)
+    if (nargs != 3 || !st || !st->running) {
+        remove_stale_hook(self, "gettrace", "settrace");
         Py_RETURN_NONE;
+    }
     if (pmt__state_active(st))
         handle(st, args[0], what_of(st, args[1]), args[2], st->profile_hook == NULL);
     Py_INCREF(st->trace_hook);
@@ -166,6 +192,16 @@ static void set_frames_trace(pmt__cpy_state *st, PyObject *value)
     }
 }
 
+/* threading.setprofile/settrace(value): the hook of threads started from now on. */
+static int call_threading(const char *name, PyObject *value)
+{
+    PyObject *threading = PyImport_ImportModule("threading");
+    PyObject *r = threading ? PyObject_CallMethod(threading, name, "O", value) : NULL;
+    Py_XDECREF(threading);
+    Py_XDECREF(r);
+    return r ? 0 : -1;
+}
+
 int pmt__legacy_attach(pmt__cpy_state *st)
 {
     if (!st->what[0]) {
@@ -186,8 +222,22 @@ int pmt__legacy_attach(pmt__cpy_state *st)
         if (!st->trace_hook)
             return pmt__fail(PMT_EPYTHON, "cannot create the trace hook");
     }
-    if (st->profile_hook && call_sys("setprofile", st->profile_hook) != 0)
+    /* threading first: it runs Python code, which a hook installed already would see while the
+     * tracer is not running yet, and take as stale. */
+    if (st->all_threads && st->profile_hook && call_threading("setprofile", st->profile_hook))
+        return pmt__fail(PMT_EPYTHON, "threading.setprofile failed");
+    if (st->all_threads && st->trace_hook && call_threading("settrace", st->trace_hook)) {
+        if (st->profile_hook)
+            call_threading("setprofile", Py_None);
+        return pmt__fail(PMT_EPYTHON, "threading.settrace failed");
+    }
+    if (st->profile_hook && call_sys("setprofile", st->profile_hook) != 0) {
+        if (st->all_threads) {
+            call_threading("setprofile", Py_None);
+            call_threading("settrace", Py_None);
+        }
         return pmt__fail(PMT_EPYTHON, "sys.setprofile failed");
+    }
     if (st->trace_hook) {
         st->running = 1; /* the hook must answer from the first frame it is given */
         set_frames_trace(st, st->trace_hook);
@@ -195,6 +245,10 @@ int pmt__legacy_attach(pmt__cpy_state *st)
             st->running = 0;
             if (st->profile_hook)
                 call_sys("setprofile", Py_None);
+            if (st->all_threads) {
+                call_threading("setprofile", Py_None);
+                call_threading("settrace", Py_None);
+            }
             return pmt__fail(PMT_EPYTHON, "sys.settrace failed");
         }
     }
@@ -204,6 +258,10 @@ int pmt__legacy_attach(pmt__cpy_state *st)
 int pmt__legacy_detach(pmt__cpy_state *st)
 {
     int rc = 0;
+    if (st->all_threads && st->profile_hook)
+        rc |= call_threading("setprofile", Py_None);
+    if (st->all_threads && st->trace_hook)
+        rc |= call_threading("settrace", Py_None);
     if (st->profile_hook)
         rc |= call_sys("setprofile", Py_None);
     if (st->trace_hook) {

@@ -32,7 +32,7 @@ static PyObject *on_enter(PyObject *self, PyObject *const *args, Py_ssize_t narg
     pmt__cpy_state *st = pmt__state_of(self);
     if (nargs < 2 || !pmt__state_active(st))
         Py_RETURN_NONE;
-    int32_t depth = ++st->depth;
+    int32_t depth = ++*pmt__depth_here(st, 1);
     pmt__code_entry *e = pmt__code_entry_of(st, args[0]);
     if (e && !e->ignored && pmt__tracer_wants(st->tracer, PMT_EV_CALL))
         pmt__tracer_event(st->tracer, PMT_EV_CALL, e->file, e->function,
@@ -46,9 +46,10 @@ static PyObject *on_leave(PyObject *self, PyObject *const *args, Py_ssize_t narg
     pmt__cpy_state *st = pmt__state_of(self);
     if (nargs < 2 || !pmt__state_active(st))
         Py_RETURN_NONE;
-    int32_t depth = st->depth;
-    if (st->depth > 0)
-        st->depth--;
+    int32_t *counter = pmt__depth_here(st, 0);
+    int32_t depth = *counter;
+    if (depth > 0)
+        (*counter)--;
     pmt__code_entry *e = pmt__code_entry_of(st, args[0]);
     if (e && !e->ignored && pmt__tracer_wants(st->tracer, PMT_EV_RETURN))
         pmt__tracer_event(st->tracer, PMT_EV_RETURN, e->file, e->function,
@@ -70,7 +71,8 @@ static void c_event(PyObject *self, PyObject *const *args, Py_ssize_t nargs, pmt
     if (!callee)
         return;
     pmt__tracer_event(st->tracer, kind, caller->file, callee->function,
-                      pmt__code_line_at(st, caller, args[0], PyLong_AsLong(args[1])), st->depth);
+                      pmt__code_line_at(st, caller, args[0], PyLong_AsLong(args[1])),
+                      *pmt__depth_here(st, 0));
 }
 
 static PyObject *on_call(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
@@ -100,7 +102,7 @@ static PyObject *on_line(PyObject *self, PyObject *const *args, Py_ssize_t nargs
     pmt__code_entry *e = pmt__code_entry_of(st, args[0]);
     if (e && !e->ignored)
         pmt__tracer_event(st->tracer, PMT_EV_LINE, e->file, e->function,
-                          (int32_t)PyLong_AsLong(args[1]), st->depth);
+                          (int32_t)PyLong_AsLong(args[1]), *pmt__depth_here(st, 0));
     Py_RETURN_NONE;
 }
 
@@ -113,7 +115,8 @@ static PyObject *on_raise(PyObject *self, PyObject *const *args, Py_ssize_t narg
     pmt__code_entry *e = pmt__code_entry_of(st, args[0]);
     if (e && !e->ignored)
         pmt__tracer_event(st->tracer, PMT_EV_EXCEPTION, e->file, e->function,
-                          pmt__code_line_at(st, e, args[0], PyLong_AsLong(args[1])), st->depth);
+                          pmt__code_line_at(st, e, args[0], PyLong_AsLong(args[1])),
+                          *pmt__depth_here(st, 0));
     Py_RETURN_NONE;
 }
 

@@ -71,7 +71,10 @@ static int attach(pmt_tracer *tracer, void **state)
         *state = st;
     }
     st->thread = PyThread_get_thread_ident();
-    st->depth = pmt__frame_depth();
+    st->all_threads = tracer->threads_mode == PMT_THREADS_ALL;
+    st->run = pmt__thread_new_run();
+    st->interpreter_id = PyInterpreterState_GetID(PyInterpreterState_Get());
+    tracer->interpreter_id = st->interpreter_id;
     int rc = uses_monitoring(st) ? pmt__monitoring_attach(st) : pmt__legacy_attach(st);
     if (rc != PMT_OK) {
         if (first) {
@@ -107,7 +110,7 @@ static void locate(pmt_tracer *tracer, void *state, const char **file, const cha
     if (!st)
         return;
     pmt__frame_locate(st, file, function, line);
-    *depth = st->depth;
+    *depth = *pmt__depth_here(st, 0);
 }
 
 /* "CPython 3.12.1" from sys.implementation.name and sys.version_info, once per tracer. */

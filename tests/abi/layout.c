@@ -55,6 +55,11 @@ PIN(PMT_REASON_LAST == 4);
 /* pmt_param, pmt_stat, pmt_tracer_state */
 PIN(PMT_PARAM_D_RSS_TRIGGER == 1);
 PIN(PMT_PARAM_EVENT_MASK == 2);
+PIN(PMT_PARAM_RSS_MODE == 3);
+PIN(PMT_PARAM_RSS_INTERVAL_NS == 4);
+PIN(PMT_PARAM_THREADS == 10);
+PIN(PMT_THREADS_ALL == 0);
+PIN(PMT_THREADS_CALLING == 1);
 PIN(PMT_STAT_EVENTS_SEEN == 1);
 PIN(PMT_STAT_EVENTS_WRITTEN == 2);
 PIN(PMT_STAT_SINKS_FAILED == 3);
@@ -101,7 +106,8 @@ PIN(offsetof(pmt_event, reserved0) == 60);
 PIN(offsetof(pmt_event, rss) == 64);
 PIN(offsetof(pmt_event, d_rss) == 72);
 PIN(offsetof(pmt_event, message) == 80);
-PIN(sizeof(pmt_event) >= 88);
+PIN(offsetof(pmt_event, interpreter_id) == 88);
+PIN(sizeof(pmt_event) >= 96);
 
 PIN(offsetof(pmt_sink_ops, write) == 8);
 PIN(offsetof(pmt_sink_ops, flush) == 16);

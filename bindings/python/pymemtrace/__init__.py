@@ -3,7 +3,7 @@
 Records the resident set size (RSS) at Python events and logs the events at which it changed::
 
     import pymemtrace
-    with pymemtrace.Profile() as p:     # calls and returns, Python and C; one page trigger
+    with pymemtrace.Profile() as p:     # Python calls and returns, every thread; one page trigger
         work()
     print(p.log_path)
 
@@ -16,8 +16,8 @@ The engine is libpymemtrace, a C library; this package is its limited-API (abi3)
 """
 from ._pymemtrace import library_version as __version__
 from ._pymemtrace import Event, rss, rss_peak, rss_provider
-from ._tracing import Profile, Trace
+from ._tracing import Profile, Trace, mark
 from .logs import open_log
 
-__all__ = ["Event", "Profile", "Trace", "open_log", "rss", "rss_peak", "rss_provider",
+__all__ = ["Event", "Profile", "Trace", "mark", "open_log", "rss", "rss_peak", "rss_provider",
            "__version__"]

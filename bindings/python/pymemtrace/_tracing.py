@@ -2,7 +2,9 @@
 
 Nesting follows pymemtrace: entering a second Profile while one is active pauses the outer one
 (its log gets a "Detaching" message naming the new file) until the inner one exits ("Re-attaching").
-Profile and Trace nest independently. Stacks are per thread, as tracing is.
+Profile and Trace nest independently. A tracer sees every thread (threads="all", the default), so
+its nesting stack is the process's; with threads="calling" (pymemtrace's behaviour, and
+cPyMemTrace's) it sees only the thread that entered it, and nests per thread.
 """
 import atexit
 import functools
@@ -13,15 +15,23 @@ from . import _pymemtrace
 
 # Frames from these files are the tracer's own: never reported, depth still counted.
 _OWN_CODE_PREFIX = os.path.dirname(__file__) + os.sep
-_stacks = threading.local()
+_thread_stacks = threading.local()
+_process_stacks = {"profile": [], "trace": []}
+_process_lock = threading.RLock()
+
+_THREADS = {"all": _pymemtrace.THREADS_ALL, "calling": _pymemtrace.THREADS_CALLING}
 
 
-def _stack(kind):
-    stack = getattr(_stacks, kind, None)
+def _thread_stack(kind):
+    stack = getattr(_thread_stacks, kind, None)
     if stack is None:
         stack = []
-        setattr(_stacks, kind, stack)
+        setattr(_thread_stacks, kind, stack)
     return stack
+
+
+def _stack(kind, threads="all"):
+    return _process_stacks[kind] if threads == "all" else _thread_stack(kind)
 
 
 def _check_arguments(d_rss_trigger, message, filepath):
@@ -47,7 +57,11 @@ _RSS_MODES = {"auto": _pymemtrace.RSS_AUTO, "exact": _pymemtrace.RSS_EXACT,
               "kernel-ring": _pymemtrace.RSS_KERNEL_RING}
 
 
-def _check_options(log_format, compression, sink, rss_mode):
+def _check_options(log_format, compression, sink, rss_mode, threads, c_calls):
+    if threads not in tuple(_THREADS):
+        raise ValueError(f"threads must be 'all' or 'calling', not {threads!r}")
+    if not isinstance(c_calls, bool):
+        raise TypeError(f"c_calls must be bool, not {type(c_calls).__name__}")
     if rss_mode not in tuple(_RSS_MODES):
         raise ValueError(f"rss_mode must be one of {', '.join(_RSS_MODES)}, not {rss_mode!r}")
     if log_format not in ("text", "binary"):
@@ -69,12 +83,15 @@ class _Wrapper:
     _EVENTS = 0
 
     def __init__(self, d_rss_trigger=-1, message=None, filepath=None, *, log_format="text",
-                 compression=None, sink=None, rss_mode="auto"):
+                 compression=None, sink=None, rss_mode="auto", threads="all",
+                 c_calls=None):
+        if c_calls is None:
+            c_calls = self._C_CALLS
         _check_arguments(d_rss_trigger, message, filepath)
-        _check_options(log_format, compression, sink, rss_mode)
+        _check_options(log_format, compression, sink, rss_mode, threads, c_calls)
         self._arguments = (d_rss_trigger, message, filepath)
         self._options = {"log_format": log_format, "compression": compression, "sink": sink,
-                         "rss_mode": rss_mode}
+                         "rss_mode": rss_mode, "threads": threads, "c_calls": c_calls}
         self._tracer = None
         self.log_path = None
         self.events_seen = 0
@@ -90,12 +107,19 @@ class _Wrapper:
             raise RuntimeError(f"this {type(self).__name__} is already active")
         d_rss_trigger, message, filepath = self._arguments
         options = self._options
-        tracer = _pymemtrace.Tracer(self._EVENTS, d_rss_trigger, filepath, message,
+        events = self._EVENTS | (_C_EVENTS if options["c_calls"] else 0)
+        tracer = _pymemtrace.Tracer(events, d_rss_trigger, filepath, message,
                                     _OWN_CODE_PREFIX, options["log_format"],
                                     compression=_CODECS[options["compression"]],
                                     sink=options["sink"],
-                                    rss_mode=_RSS_MODES[options["rss_mode"]])
-        stack = _stack(self._KIND)
+                                    rss_mode=_RSS_MODES[options["rss_mode"]],
+                                    threads=_THREADS[options["threads"]])
+        with _process_lock:
+            self._enter(tracer)
+        return self
+
+    def _enter(self, tracer):
+        stack = _stack(self._KIND, self._options["threads"])
         outer = stack[-1]._tracer if stack else None
         if outer is not None:
             outer.mark(f"Detaching this {self._KIND} file wrapper. New file:\n{tracer.log_path}")
@@ -109,13 +133,16 @@ class _Wrapper:
         self._tracer = tracer
         self.log_path = tracer.log_path
         stack.append(self)
-        return self
 
     def __exit__(self, exc_type, exc_value, traceback):
+        with _process_lock:
+            return self._exit()
+
+    def _exit(self):
         tracer = self._tracer
         if tracer is None:
             raise RuntimeError(f"this {type(self).__name__} is not active")
-        stack = _stack(self._KIND)
+        stack = _stack(self._KIND, self._options["threads"])
         innermost = bool(stack) and stack[-1] is self
         try:
             tracer.stop()
@@ -169,8 +196,17 @@ class _Wrapper:
                 f"log_path={self.log_path!r}>")
 
 
+def _bit(kind):
+    return 1 << kind
+
+
+_PYTHON_CALLS = _bit(_pymemtrace.EV_CALL) | _bit(_pymemtrace.EV_RETURN)
+_C_EVENTS = (_bit(_pymemtrace.EV_C_CALL) | _bit(_pymemtrace.EV_C_RETURN)
+             | _bit(_pymemtrace.EV_C_EXCEPTION))
+
+
 class Profile(_Wrapper):
-    """Record RSS at Python call/return and C call/return/exception events.
+    """Record RSS at Python call/return events, and C call/return/exception events with c_calls.
 
     d_rss_trigger: -1 (default) one page, 0 every event, N > 0 when |dRSS| >= N bytes.
     message: an optional first line for the log. filepath: the log's path (default
@@ -186,24 +222,35 @@ class Profile(_Wrapper):
     "kernel-ring" (experimental, privileged), "fault-gate", "interval" or "exact" (a syscall per event);
     a forced mode this process cannot use raises RuntimeError at __enter__. The log header
     records the provider and its accuracy (doc/rss-providers.md).
+    threads: "all" (default) traces every thread of the interpreter (on CPython 3.10 and 3.11,
+    threads already running at __enter__ are not: see PMT_THREADS_ALL); "calling" only the
+    thread that enters it. c_calls: also record calls of C functions (False by default: they
+    double the events, and on CPython 3.12+ the cost; cPyMemTrace.Profile records them).
     """
     _KIND = "profile"
-    _EVENTS = _pymemtrace.MASK_PROFILE
+    _EVENTS = _PYTHON_CALLS
+    _C_CALLS = False
 
 
 class Trace(_Wrapper):
     """Record RSS at Python call/return, line and exception events. Arguments as Profile."""
     _KIND = "trace"
     _EVENTS = _pymemtrace.MASK_TRACE
+    _C_CALLS = False
 
 
 @atexit.register
 def _finish_at_exit():
     """A program that exits inside an entered wrapper (entered by hand, or sys.exit from code that
     never leaves its `with`) still gets its buffered rows, LAST and EOF written: innermost first.
-    Only the exiting thread's wrappers: other threads' hooks are theirs to remove."""
+    The process's wrappers and the exiting thread's own (threads="calling")."""
     for kind in ("profile", "trace"):
-        stack = _stack(kind)
+        for stack in (_thread_stack(kind), _process_stacks[kind]):
+            _finish_stack(stack)
+
+
+def _finish_stack(stack):
+    with _process_lock:
         while stack:
             try:
                 stack[-1].__exit__(None, None, None)
@@ -213,11 +260,30 @@ def _finish_at_exit():
 
 
 def active(kind):
-    """The innermost active Profile ("profile") or Trace ("trace") of this thread, or None."""
-    stack = _stack(kind)
+    """The innermost active Profile ("profile") or Trace ("trace"): this thread's own
+    (threads="calling") if it has one, else the process's; or None."""
+    stack = _thread_stack(kind) or _process_stacks[kind]
     return stack[-1] if stack else None
 
 
 def depth(kind):
-    """How many Profile ("profile") or Trace ("trace") objects this thread has entered."""
-    return len(_stack(kind))
+    """How many Profile ("profile") or Trace ("trace") objects are entered: this thread's own
+    (threads="calling") if it has any, else the process's."""
+    return len(_thread_stack(kind) or _process_stacks[kind])
+
+
+def mark(text):
+    """Write `text` as a MSG row into every active Profile's and Trace's log that this thread may
+    write to (the process's, and this thread's own); returns how many logs got it."""
+    if not isinstance(text, str):
+        raise TypeError(f"text must be str, not {type(text).__name__}")
+    with _process_lock:
+        wrappers = [w for kind in ("profile", "trace")
+                    for stack in (_process_stacks[kind], _thread_stack(kind)) for w in stack]
+    count = 0
+    for wrapper in wrappers:
+        tracer = wrapper._tracer
+        if tracer is not None:
+            tracer.mark(text)
+            count += 1
+    return count

@@ -9,14 +9,33 @@ exits (pymemtrace returned the innermost active log's path, and None after exit)
 name is ``YYMMDD_HHMMSS_PID.log``; ``PREV:`` rows show the event just before a triggering one
 (pymemtrace repeated the last written row).
 """
+from . import _tracing
 from ._pymemtrace import rss, rss_peak
-from ._tracing import Profile, Trace, active, depth
+from ._tracing import active, depth
 
 __all__ = [
     "Profile", "Trace", "rss", "rss_peak",
     "profile_wrapper_depth", "profile_log_path", "profile_write_message_to_log",
     "trace_wrapper_depth", "trace_log_path", "trace_write_message_to_log",
 ]
+
+
+class Profile(_tracing.Profile):
+    """pymemtrace.Profile as cPyMemTrace had it: C calls recorded, only the entering thread
+    traced (pymemtrace installed its hook with PyEval_SetProfile, per thread)."""
+
+    def __init__(self, d_rss_trigger=-1, message=None, filepath=None, *, threads="calling",
+                 c_calls=True, **options):
+        super().__init__(d_rss_trigger, message, filepath, threads=threads, c_calls=c_calls,
+                         **options)
+
+
+class Trace(_tracing.Trace):
+    """pymemtrace.Trace as cPyMemTrace had it: only the entering thread traced."""
+
+    def __init__(self, d_rss_trigger=-1, message=None, filepath=None, *, threads="calling",
+                 **options):
+        super().__init__(d_rss_trigger, message, filepath, threads=threads, **options)
 
 
 def profile_wrapper_depth():

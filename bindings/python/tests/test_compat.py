@@ -24,9 +24,12 @@ class CompatNamesTest(unittest.TestCase):
                 self.assertTrue(callable(getattr(cPyMemTrace, name)))
         self.assertEqual(sorted(cPyMemTrace.__all__), sorted(COMPAT_NAMES))
 
-    def test_classes_are_the_package_classes(self):
-        self.assertIs(cPyMemTrace.Profile, pymemtrace.Profile)
-        self.assertIs(cPyMemTrace.Trace, pymemtrace.Trace)
+    def test_classes_are_the_package_classes_with_pymemtrace_defaults(self):
+        self.assertTrue(issubclass(cPyMemTrace.Profile, pymemtrace.Profile))
+        self.assertTrue(issubclass(cPyMemTrace.Trace, pymemtrace.Trace))
+        self.assertEqual(cPyMemTrace.Profile()._options["threads"], "calling")
+        self.assertTrue(cPyMemTrace.Profile()._options["c_calls"])
+        self.assertEqual(cPyMemTrace.Trace()._options["threads"], "calling")
 
     def test_nothing_active_outside_any_wrapper(self):
         self.assertEqual(cPyMemTrace.profile_wrapper_depth(), 0)

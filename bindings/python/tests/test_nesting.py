@@ -137,19 +137,20 @@ class OutOfOrderExitTest(TempDirTestCase):
 
 
 def worker(path, go, done):
-    with pymemtrace.Profile(0, filepath=path):
+    with pymemtrace.Profile(0, filepath=path, threads="calling"):
         go.wait()
         inside_inner()
     done.append(True)
 
 
 class ThreadsTest(TempDirTestCase):
-    """Profiles in two threads are independent: no detaching, each sees its own thread."""
+    """threads="calling" Profiles in two threads are independent: no detaching, each sees its
+    own thread (pymemtrace's behaviour)."""
 
     def test_each_thread_writes_its_own_events(self):
         go, done = threading.Event(), []
         thread = threading.Thread(target=worker, args=(self.path("thread.log"), go, done))
-        with pymemtrace.Profile(0, filepath=self.path("main.log")):
+        with pymemtrace.Profile(0, filepath=self.path("main.log"), threads="calling"):
             thread.start()
             before_inner()
             go.set()

@@ -71,7 +71,7 @@ class ProfileEventsTest(TempDirTestCase):
         def body():
             len("abc")
             raises_in_c()
-        _, log = self.profile_log(body)
+        _, log = self.profile_log(body, c_calls=True)
         self.assertTrue(log.find(what="C_CALL", function="len", file=__file__))
         self.assertTrue(log.find(what="C_RETURN", function="len", file=__file__))
         self.assertTrue(log.find(what="C_CALL", function="divmod", file=__file__))
@@ -84,8 +84,13 @@ class ProfileEventsTest(TempDirTestCase):
         self.assertLessEqual(whats, {"START", "CALL", "RETURN", "C_CALL", "C_RETURN", "C_EXCEPT",
                                      "STOP"})
 
-    def test_c_call_row_carries_the_line_of_the_call(self):
+    def test_c_calls_only_when_asked_for(self):
         _, log = self.profile_log(raises_in_c)
+        self.assertTrue(log.find(what="CALL", function="raises_in_c"))
+        self.assertFalse([row for row in log.event_rows if row.what.startswith("C_")])
+
+    def test_c_call_row_carries_the_line_of_the_call(self):
+        _, log = self.profile_log(raises_in_c, c_calls=True)
         row, = log.find(what="C_CALL", function="divmod")
         self.assertEqual(row.line, raises_in_c.__code__.co_firstlineno + 2)
 
