@@ -225,11 +225,16 @@ PMT_API int pmt_tracer_resume(pmt_tracer *tracer);
 PMT_API int pmt_tracer_stop(pmt_tracer *tracer);
 
 /**
- * @brief Write a user mark: an event of kind #PMT_EV_MARK carrying @p text, always written.
- *        In the text log each line of @p text becomes one `MSG:` row.
+ * @brief Write a user mark: an event of kind #PMT_EV_MARK carrying @p text, always written to
+ *        every sink, with the RSS of the moment. In the text log each line of @p text becomes
+ *        one `MSG:` row.
+ * @par Thread safety: callable from any thread, holding the GIL or not: the mark takes the GIL
+ *      (PyGILState_Ensure), so it is ordered with the events of every traced thread. A thread
+ *      Python has never seen is given a thread state of the main interpreter for the call.
  * @param tracer A running or paused tracer.
  * @param text UTF-8 text.
- * @return #PMT_OK, #PMT_EINVAL, #PMT_ESTATE (not started, or stopped), #PMT_ENOTHREAD.
+ * @return #PMT_OK, #PMT_EINVAL, #PMT_ESTATE (not started, or stopped), #PMT_ENOTHREAD (Python
+ *         is not initialized).
  */
 PMT_API int pmt_tracer_mark(pmt_tracer *tracer, const char *text);
 

@@ -352,13 +352,16 @@ int pmt_tracer_mark(pmt_tracer *t, const char *text)
         return pmt__fail(PMT_EINVAL, "pmt_tracer_mark: NULL tracer or text");
     if (t->state != PMT_STATE_RUNNING && t->state != PMT_STATE_PAUSED)
         return pmt__fail(PMT_ESTATE, "marks need a running or paused tracer");
-    int rc = t->source->check_thread();
+    uintptr_t token = 0;
+    int rc = t->source->enter ? t->source->enter(&token) : t->source->check_thread();
     if (rc != PMT_OK)
         return rc;
     const char *kept = pmt__strings_intern(&t->strings, text, strlen(text));
-    if (!kept)
-        return pmt__fail(PMT_ENOMEM, "out of memory keeping a mark");
-    write_here(t, PMT_EV_MARK, PMT_REASON_MESSAGE, kept);
-    pmt__pipeline_flush(t);
-    return PMT_OK;
+    if (kept) {
+        write_here(t, PMT_EV_MARK, PMT_REASON_MESSAGE, kept);
+        pmt__pipeline_flush(t);
+    }
+    if (t->source->enter && t->source->leave)
+        t->source->leave(token);
+    return kept ? PMT_OK : pmt__fail(PMT_ENOMEM, "out of memory keeping a mark");
 }

@@ -22,6 +22,10 @@ typedef struct pmt__source_ops {
                    int32_t *line, int32_t *depth);
     /* Optional: the traced runtime, e.g. "CPython 3.12.1", for log headers. */
     const char *(*runtime)(pmt_tracer *tracer, void *state);
+    /* Optional: make the calling thread, whatever it is, safe to emit a mark from (take the
+     * GIL); leave undoes it. enter returns PMT_OK or a failure. */
+    int (*enter)(uintptr_t *token);
+    void (*leave)(uintptr_t token);
 } pmt__source_ops;
 
 struct pmt_sink {

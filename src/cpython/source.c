@@ -133,8 +133,23 @@ static const char *runtime(pmt_tracer *tracer, void *state)
     return st->runtime;
 }
 
+/* Marks may come from any thread: PyGILState_Ensure takes the GIL whether or not the thread
+ * holds it or has a thread state. */
+static int enter(uintptr_t *token)
+{
+    if (!Py_IsInitialized())
+        return pmt__fail(PMT_ENOTHREAD, "Python is not initialized");
+    *token = (uintptr_t)PyGILState_Ensure();
+    return PMT_OK;
+}
+
+static void leave(uintptr_t token)
+{
+    PyGILState_Release((PyGILState_STATE)token);
+}
+
 static const pmt__source_ops cpython_source = {
-    check_thread, attach, detach, release, locate, runtime,
+    check_thread, attach, detach, release, locate, runtime, enter, leave,
 };
 
 int pmt_tracer_create(pmt_tracer **out)

@@ -63,8 +63,15 @@ static const char *source_runtime(pmt_tracer *tracer, void *state)
     return "fake runtime 1.0";
 }
 
-const pmt__source_ops fake_source_ops = {source_check_thread, source_attach, source_detach,
-                                         source_release,      source_locate, source_runtime};
+/* No enter/leave: marks then need check_thread to pass, as events do. */
+const pmt__source_ops fake_source_ops = {
+    .check_thread = source_check_thread,
+    .attach = source_attach,
+    .detach = source_detach,
+    .release = source_release,
+    .locate = source_locate,
+    .runtime = source_runtime,
+};
 
 void fake_source_reset(void)
 {
