@@ -21,6 +21,7 @@ packages=(
     liblz4-dev      # lz4 compression of binary log chunks
     clang           # the libFuzzer target for the binary log reader
     libclang-rt-14-dev # libFuzzer and sanitizer runtimes for clang
+    valgrind        # the sub-interpreter embedding test: no leak over 1000 start/stop cycles
 )
 
 missing=()

@@ -74,4 +74,7 @@ check_links "$bin" "libpython$py_version.so.1.0" "$py_libdir"
 note "built $(env -u LD_LIBRARY_PATH ldd "$bin" | awk '/libpython|libpymemtrace/ { printf "%s ", $3 }')"
 
 run_embed_checks "$bin" "$py_version"
+mkdir -p "$work/interpreters"
+env -u LD_LIBRARY_PATH "$work/build/embed_interpreters" "$work/interpreters" 1000 ||
+    die "embed_interpreters failed"
 note "passed"
