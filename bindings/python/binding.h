@@ -21,6 +21,20 @@ int pmt_py_utf8(PyObject *text, const char *what, const char **out);
 /* A path argument (str, bytes, os.PathLike, or None) as a new bytes object or NULL. */
 int pmt_py_fspath(PyObject *path, PyObject **out_bytes);
 
+/* filters.c: the filter keyword arguments of Tracer, in this order. */
+#define PMT_PY_FILTER_ARGS                                                                         \
+    8 /* include_files .. exclude_functions, max_depth, sample_every,                              \
+         time_window, rss_above */
+typedef struct pmt_py_filters {
+    PyObject *globs[4]; /* tuples of str (checked), or NULL */
+    long long max_depth, sample_every, time_from_ns, time_until_ns, rss_above;
+} pmt_py_filters;
+/* Checks the arguments (NULL = not given); 0, or -1 with TypeError/ValueError set. */
+int pmt_py_filters_parse(PyObject *const args[PMT_PY_FILTER_ARGS], pmt_py_filters *out);
+/* Gives them to a tracer that has not started: a pmt_status. */
+int pmt_py_filters_apply(pmt_tracer *tracer, const pmt_py_filters *filters);
+void pmt_py_filters_clear(pmt_py_filters *filters);
+
 /* event_object.c */
 PyObject *pmt_py_event_type_new(void);
 /* A new Event for a library event. */

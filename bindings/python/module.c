@@ -72,6 +72,7 @@ static int add_constants(PyObject *module)
         {"RSS_INTERVAL", PMT_RSS_INTERVAL},
         {"RSS_FAULT_GATE", PMT_RSS_FAULT_GATE},
         {"RSS_KERNEL_RING", PMT_RSS_KERNEL_RING},
+        {"RSS_NONE", PMT_RSS_NONE},
     };
     for (size_t i = 0; i < sizeof constants / sizeof *constants; i++) {
         PyObject *value = PyLong_FromLongLong(constants[i].value);

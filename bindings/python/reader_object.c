@@ -135,6 +135,7 @@ static PyObject *Reader_get_info(ReaderObject *self, void *closure)
         set_item(d, "start_realtime_ns", PyLong_FromUnsignedLongLong(i->start_realtime_ns)) ||
         set_item(d, "d_rss_trigger", PyLong_FromUnsignedLongLong(i->d_rss_trigger)) ||
         set_item(d, "event_mask", PyLong_FromUnsignedLongLong(i->event_mask)) ||
+        set_item(d, "filters", PyUnicode_FromString(i->filters)) ||
         set_item(d, "compression",
                  PyUnicode_FromString(i->compression < 3 ? codecs[i->compression] : "?"));
     if (!failed && i->has_summary)

@@ -92,21 +92,55 @@ static int add_file_sink(pmt_tracer *tracer, const char *format, const char *pat
     return rc;
 }
 
+/* on_fork="stop" (or None) or "follow": a #pmt_fork_mode, or -1 with an exception set. */
+static int on_fork_of(PyObject *value)
+{
+    if (value == Py_None)
+        return PMT_FORK_STOP;
+    if (PyUnicode_Check(value) && PyUnicode_CompareWithASCIIString(value, "stop") == 0)
+        return PMT_FORK_STOP;
+    if (PyUnicode_Check(value) && PyUnicode_CompareWithASCIIString(value, "follow") == 0)
+        return PMT_FORK_FOLLOW;
+    PyErr_Format(PyExc_ValueError, "on_fork must be 'stop' or 'follow', not %R", value);
+    return -1;
+}
+
 static int Tracer_init(TracerObject *self, PyObject *args, PyObject *kwargs)
 {
-    static char *kwlist[] = {
-        "events",          "d_rss_trigger", "filepath",    "message", "own_code_prefix",
-        "log_format",      "compression",   "binary_path", "sink",    "rss_mode",
-        "rss_interval_ns", "threads",       NULL};
+    static char *kwlist[] = {"events",
+                             "d_rss_trigger",
+                             "filepath",
+                             "message",
+                             "own_code_prefix",
+                             "log_format",
+                             "compression",
+                             "binary_path",
+                             "sink",
+                             "rss_mode",
+                             "rss_interval_ns",
+                             "threads",
+                             "include_files",
+                             "exclude_files",
+                             "include_functions",
+                             "exclude_functions",
+                             "max_depth",
+                             "sample_every",
+                             "time_window",
+                             "rss_above",
+                             "on_fork",
+                             NULL};
     PyObject *events_obj, *trigger_obj = NULL, *path_obj = Py_None, *message_obj = Py_None;
     PyObject *prefix_obj = Py_None, *format_obj = Py_None, *binary_obj = Py_None;
-    PyObject *sink_obj = Py_None;
+    PyObject *sink_obj = Py_None, *on_fork_obj = Py_None;
     long compression = 0;
     long long rss_mode = PMT_RSS_AUTO, rss_interval_ns = 0, threads = PMT_THREADS_ALL;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|OOOOO$lOOLLL", kwlist, &events_obj,
-                                     &trigger_obj, &path_obj, &message_obj, &prefix_obj,
-                                     &format_obj, &compression, &binary_obj, &sink_obj, &rss_mode,
-                                     &rss_interval_ns, &threads))
+    PyObject *filter_args[PMT_PY_FILTER_ARGS] = {NULL};
+    if (!PyArg_ParseTupleAndKeywords(
+            args, kwargs, "O|OOOOO$lOOLLLOOOOOOOOO", kwlist, &events_obj, &trigger_obj, &path_obj,
+            &message_obj, &prefix_obj, &format_obj, &compression, &binary_obj, &sink_obj, &rss_mode,
+            &rss_interval_ns, &threads, &filter_args[0], &filter_args[1], &filter_args[2],
+            &filter_args[3], &filter_args[4], &filter_args[5], &filter_args[6], &filter_args[7],
+            &on_fork_obj))
         return -1;
     if (self->tracer) {
         PyErr_SetString(PyExc_RuntimeError, "Tracer.__init__ called twice");
@@ -127,6 +161,9 @@ static int Tracer_init(TracerObject *self, PyObject *args, PyObject *kwargs)
         PyErr_SetString(PyExc_TypeError, "sink must be callable or None");
         return -1;
     }
+    int on_fork = on_fork_of(on_fork_obj);
+    if (on_fork < 0)
+        return -1;
     const char *message, *prefix, *format;
     if (pmt_py_utf8(message_obj, "message", &message) != 0 ||
         pmt_py_utf8(prefix_obj, "own_code_prefix", &prefix) != 0 ||
@@ -152,6 +189,12 @@ static int Tracer_init(TracerObject *self, PyObject *args, PyObject *kwargs)
     const char *path = path_bytes ? PyBytes_AsString(path_bytes) : NULL;
     const char *binary_path = binary_bytes ? PyBytes_AsString(binary_bytes) : NULL;
     const char *failed_path = NULL;
+    pmt_py_filters filters;
+    if (pmt_py_filters_parse(filter_args, &filters) != 0) { /* before any file exists */
+        Py_XDECREF(path_bytes);
+        Py_XDECREF(binary_bytes);
+        return -1;
+    }
     pmt_tracer *tracer = NULL;
     int rc = pmt_tracer_create(&tracer);
     if (rc == PMT_OK)
@@ -164,8 +207,12 @@ static int Tracer_init(TracerObject *self, PyObject *args, PyObject *kwargs)
         rc = pmt_tracer_set_param(tracer, PMT_PARAM_RSS_INTERVAL_NS, rss_interval_ns);
     if (rc == PMT_OK)
         rc = pmt_tracer_set_param(tracer, PMT_PARAM_THREADS, threads);
+    if (rc == PMT_OK)
+        rc = pmt_tracer_set_param(tracer, PMT_PARAM_ON_FORK, on_fork);
     if (rc == PMT_OK && prefix)
         rc = pmt__tracer_set_own_code_prefix(tracer, prefix);
+    if (rc == PMT_OK)
+        rc = pmt_py_filters_apply(tracer, &filters);
     if (rc == PMT_OK && strcmp(format, "none") != 0) {
         rc = add_file_sink(tracer, format, path, message, compression, &self->log);
         failed_path = path;
@@ -183,6 +230,7 @@ static int Tracer_init(TracerObject *self, PyObject *args, PyObject *kwargs)
     } else {
         self->tracer = tracer;
     }
+    pmt_py_filters_clear(&filters);
     Py_XDECREF(path_bytes);
     Py_XDECREF(binary_bytes);
     return rc == PMT_OK ? 0 : -1;
@@ -228,6 +276,7 @@ TRACER_ACTION(start, pmt_tracer_start)
 TRACER_ACTION(stop, pmt_tracer_stop)
 TRACER_ACTION(pause, pmt_tracer_pause)
 TRACER_ACTION(resume, pmt_tracer_resume)
+TRACER_ACTION(after_fork, pmt_tracer_after_fork)
 
 static PyObject *Tracer_mark(TracerObject *self, PyObject *text)
 {
@@ -293,6 +342,17 @@ static PyObject *Tracer_get_sinks_failed(TracerObject *self, void *closure)
     return stat_of(self, PMT_STAT_SINKS_FAILED);
 }
 
+static PyObject *Tracer_get_rss_provider(TracerObject *self, void *closure)
+{
+    (void)closure;
+    if (check_ready(self) != 0)
+        return NULL;
+    const char *name = pmt_tracer_rss_provider_name(self->tracer);
+    if (!name)
+        Py_RETURN_NONE;
+    return PyUnicode_FromString(name);
+}
+
 static PyObject *Tracer_get_state(TracerObject *self, void *closure)
 {
     (void)closure;
@@ -309,6 +369,8 @@ static PyMethodDef Tracer_methods[] = {
     {"pause", (PyCFunction)Tracer_pause, METH_NOARGS, "Detach for a while."},
     {"resume", (PyCFunction)Tracer_resume, METH_NOARGS, "Re-attach after pause()."},
     {"mark", (PyCFunction)Tracer_mark, METH_O, "Write a message row into the log."},
+    {"after_fork", (PyCFunction)Tracer_after_fork, METH_NOARGS,
+     "In a child of fork: apply on_fork now (a following child's log_path is its own)."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -319,13 +381,19 @@ static PyGetSetDef Tracer_getset[] = {
     {"events_written", (getter)Tracer_get_events_written, NULL, "Events written.", NULL},
     {"sinks_failed", (getter)Tracer_get_sinks_failed, NULL, "Sinks disabled by a failure.", NULL},
     {"state", (getter)Tracer_get_state, NULL, "created, running, paused or stopped.", NULL},
+    {"rss_provider", (getter)Tracer_get_rss_provider, NULL,
+     "The RSS provider in use once started (None before).", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
 static PyType_Slot Tracer_slots[] = {
-    {Py_tp_doc, "Tracer(events, d_rss_trigger=-1, filepath=None, message=None, "
-                "own_code_prefix=None, *, log_format='text', compression=0, binary_path=None, "
-                "sink=None): one libpymemtrace tracer and its sinks."},
+    {Py_tp_doc,
+     "Tracer(events, d_rss_trigger=-1, filepath=None, message=None, "
+     "own_code_prefix=None, *, log_format='text', compression=0, binary_path=None, "
+     "sink=None, rss_mode=0, rss_interval_ns=0, threads=0, include_files=None, "
+     "exclude_files=None, include_functions=None, exclude_functions=None, "
+     "max_depth=None, sample_every=1, time_window=None, rss_above=0, on_fork='stop'): one "
+     "libpymemtrace tracer, its filter stages and its sinks."},
     {Py_tp_new, PyType_GenericNew},
     {Py_tp_init, Tracer_init},
     {Py_tp_dealloc, Tracer_dealloc},

@@ -55,6 +55,7 @@ typedef struct pmt_log_info {
     uint64_t peak_rss;           /**< Highest RSS among the events in the file. */
     uint64_t last_time_ns;       /**< Time of the last event. */
     const char *rss_accuracy;    /**< The RSS provider's accuracy contract ("" if unknown). */
+    const char *filters;         /**< The filter stages (pmt_run_info.filters; "" if none). */
 } pmt_log_info;
 
 /**

@@ -58,7 +58,10 @@ typedef enum pmt_rss_mode {
     PMT_RSS_FAULT_GATE = 3,
     /** No syscall: the kernel streams each change (Linux: kmem:rss_stat perf rings; needs
      *  CAP_PERFMON and a readable tracefs). Experimental: may end a few pages from statm. */
-    PMT_RSS_KERNEL_RING = 4
+    PMT_RSS_KERNEL_RING = 4,
+    /** RSS is not read (always 0): what the event hook alone costs (bench/), or call flow
+     *  without memory. */
+    PMT_RSS_NONE = 5
 } pmt_rss_mode;
 
 /**

@@ -37,6 +37,11 @@ typedef struct pmt_run_info {
     const char *rss_provider;    /**< Name of the RSS provider ("linux-statm"). */
     const char *runtime;         /**< The traced runtime ("CPython 3.12.1"). */
     const char *rss_accuracy;    /**< The RSS provider's accuracy contract. */
+    /** The filter stages in words, in stage order (tracer.h), e.g.
+     *  `exclude_file=*.pyc max_depth=5 sample_every=10`; "" when no stage filters. A glob with
+     *  a space, a quote, a backslash or a control character is written in double quotes with
+     *  backslash escapes. */
+    const char *filters;
 } pmt_run_info;
 
 /**

@@ -17,6 +17,37 @@
  * pmt_tracer_destroy(t);                                   // closes the log
  * @endcode
  *
+ * @par Filters
+ * Every event a hook reports goes through these stages, in this order, before the sinks; the
+ * first stage that drops it ends its way:
+ * -# kind mask (#PMT_PARAM_EVENT_MASK): kinds outside it are not observed at all, so they are
+ *    not numbered either;
+ * -# code: file and function globs (pmt_tracer_add_code_filter());
+ * -# maximum depth (#PMT_PARAM_MAX_DEPTH);
+ * -# time window (#PMT_PARAM_TIME_FROM_NS, #PMT_PARAM_TIME_UNTIL_NS);
+ * -# 1 in N (#PMT_PARAM_SAMPLE_EVERY);
+ * -# the RSS is read;
+ * -# RSS above (#PMT_PARAM_RSS_ABOVE);
+ * -# dRSS trigger (#PMT_PARAM_D_RSS_TRIGGER), which also writes the event before a written one
+ *    (#PMT_REASON_BEFORE): the last event that reached this stage;
+ * -# the caller's filter (pmt_tracer_set_filter()), on each event the trigger stage writes;
+ * -# the sinks.
+ *
+ * Start, stop and mark events pass every stage. Event numbers (pmt_event.seq) count every
+ * observed event, whichever stage drops it, so the gap between two written events is the number
+ * of events between them. Stages are combined by passing through all of them; each is off by
+ * default and, like every parameter, fixed once the tracer has started. The log header records
+ * them (pmt_run_info.filters).
+ *
+ * @par Fork
+ * A tracer belongs to the process that created it. In a child of fork() its copy never writes
+ * the parent's logs: the rows its file sinks had buffered are dropped (the parent's copy writes
+ * them) and their descriptors are closed without a write. Then #PMT_PARAM_ON_FORK decides:
+ * #PMT_FORK_STOP (default) leaves the child's tracer silent, #PMT_FORK_FOLLOW carries on into
+ * logs of the child's own. The child's copy notices at its first event (one compare on the hot
+ * path) or at its first call of this API with it, whichever comes first;
+ * pmt_tracer_after_fork() makes it notice at once.
+ *
  * @par Thread safety
  * A tracer is used by one thread at a time. start, stop, pause, resume and mark must be called
  * with the GIL of the traced interpreter held; sinks are called with it held too. Events come
@@ -70,11 +101,44 @@ typedef enum pmt_param {
      */
     PMT_PARAM_RSS_INTERVAL_NS = 4,
     /**
+     * Filter stage "maximum depth": events whose depth (pmt_event.depth, the number of Python
+     * frames on the thread's stack, the event's own included) is above this are dropped.
+     * -1 (default) means no limit. Bounds: [-1, INT32_MAX].
+     */
+    PMT_PARAM_MAX_DEPTH = 5,
+    /**
+     * Filter stage "1 in N": of the events that passed the stages before it, the first and
+     * then every Nth is kept (1, N+1, 2N+1, ...). 1 (default) keeps all. Bounds:
+     * [1, INT64_MAX].
+     */
+    PMT_PARAM_SAMPLE_EVERY = 6,
+    /**
+     * Filter stage "time window", its start: events earlier than this many nanoseconds after
+     * pmt_tracer_start() are dropped. Default 0. Bounds: [0, INT64_MAX].
+     */
+    PMT_PARAM_TIME_FROM_NS = 7,
+    /**
+     * Filter stage "time window", its end: events this many nanoseconds or more after
+     * pmt_tracer_start() are dropped. INT64_MAX (default) means no end; a window that ends
+     * before it starts drops every event. Bounds: [0, INT64_MAX].
+     */
+    PMT_PARAM_TIME_UNTIL_NS = 8,
+    /**
+     * Filter stage "RSS above": only events whose RSS is at least this many bytes pass.
+     * 0 (default) passes all. Bounds: [0, INT64_MAX].
+     */
+    PMT_PARAM_RSS_ABOVE = 9,
+    /**
      * Which threads are traced: a #pmt_threads_mode, default #PMT_THREADS_ALL (every thread
      * of the tracer's interpreter, those already running and those started later).
      * Bounds: [0, 1].
      */
-    PMT_PARAM_THREADS = 10
+    PMT_PARAM_THREADS = 10,
+    /**
+     * What the tracer does in a child of fork(): a #pmt_fork_mode, default #PMT_FORK_STOP
+     * (see "Fork" above and doc/children.md). Bounds: [0, 1].
+     */
+    PMT_PARAM_ON_FORK = 11
 } pmt_param;
 
 /** @brief Values of #PMT_PARAM_THREADS. */
@@ -90,6 +154,43 @@ typedef enum pmt_threads_mode {
     /** Only the thread that called pmt_tracer_start() (pymemtrace's reference behaviour). */
     PMT_THREADS_CALLING = 1
 } pmt_threads_mode;
+
+/**
+ * @brief Values of #PMT_PARAM_ON_FORK: what a tracer that exists when its process forks does in
+ *        the child. In both, the child never writes the parent's logs (see "Fork" above).
+ */
+typedef enum pmt_fork_mode {
+    /**
+     * The child's tracer is silent for good: it observes nothing and calls no sink again (not
+     * even finish; close still runs when it is destroyed, to free what the sink holds). Its life
+     * cycle goes on, so that code the parent and the child share needs no test: start, pause,
+     * resume and mark succeed and write nothing; stop succeeds and releases the hooks. The hooks
+     * are removed at the child's first call of this API with the tracer (or
+     * pmt_tracer_after_fork()); until then each event costs one compare and is dropped.
+     */
+    PMT_FORK_STOP = 0,
+    /**
+     * The child's tracer carries on in logs of its own. Each file sink creates a file named
+     * after the parent's with `.pid<PID>` (the child's process id) inserted before the extension
+     * of the last path component: `trace.log` becomes `trace.pid12345.log`, `run` becomes
+     * `run.pid12345`, and a grandchild's `trace.pid12345.pid12399.log`. The file is created as
+     * pmt_sink_text_open() creates one (never overwriting: `_1`, ... follow the pid on a clash)
+     * and starts with the header of a new run: the parent's message, the child's process id and
+     * clock origin. The child's run starts where the child notices the fork: event numbers
+     * restart at 0 with a #PMT_EV_START event (#PMT_REASON_FIRST) at that place and a mark
+     * naming both processes; dRSS is against 0 again; the time window and the 1-in-N count
+     * restart; the counters (pmt_tracer_get_stat()) count the child's run.
+     *
+     * Callback sinks (pmt_sink_create()) keep receiving events, from that START event on,
+     * without a second begin: one that writes where the parent writes too must tell the two
+     * processes apart itself. A text sink on a caller's descriptor (pmt_sink_text_fd()) stops
+     * in the child: the descriptor is the parent's too. A tracer that was stopped when the
+     * process forked, or that the child destroys before it notices the fork, writes no child
+     * log. A created tracer's file sinks get their child files when it notices; it may then be
+     * started.
+     */
+    PMT_FORK_FOLLOW = 1
+} pmt_fork_mode;
 
 /** @brief Read-only counters of a tracer, read with pmt_tracer_get_stat(). */
 typedef enum pmt_stat {
@@ -151,6 +252,15 @@ PMT_API int pmt_tracer_get_param(const pmt_tracer *tracer, pmt_param param, int6
 PMT_API int pmt_param_bounds(pmt_param param, int64_t *out_min, int64_t *out_max);
 
 /**
+ * @brief The name of the RSS provider a started tracer uses (the one
+ *        pmt_tracer_set_rss_provider() installed, or the one #PMT_PARAM_RSS_MODE chose, e.g.
+ *        "linux-fault-gate"), as its log headers record it.
+ * @param tracer The tracer.
+ * @return A string that lives as long as the tracer; NULL for NULL or a tracer not started.
+ */
+PMT_API const char *pmt_tracer_rss_provider_name(const pmt_tracer *tracer);
+
+/**
  * @brief Read a counter.
  * @param tracer The tracer.
  * @param stat The counter.
@@ -185,6 +295,61 @@ PMT_API int pmt_tracer_set_rss_provider(pmt_tracer *tracer, const pmt_rss_provid
  *         #PMT_ESTATE.
  */
 PMT_API int pmt_tracer_add_sink(pmt_tracer *tracer, pmt_sink *sink);
+
+/**
+ * @brief The globs of the code filter stage. Values are pinned; new kinds are only appended.
+ *
+ * An event passes the stage when its file passes and its function passes. A name passes when
+ * it matches at least one include glob of its axis (or that axis has none) and no exclude
+ * glob of its axis. The file of a C call, return or exception is the calling code's; its
+ * function is the C function's qualified name (`list.append`), as the log shows them.
+ */
+typedef enum pmt_code_filter {
+    PMT_FILTER_INCLUDE_FILE = 1,     /**< Keep only events whose file matches one such glob. */
+    PMT_FILTER_EXCLUDE_FILE = 2,     /**< Drop events whose file matches the glob. */
+    PMT_FILTER_INCLUDE_FUNCTION = 3, /**< Keep only events whose function matches one such glob. */
+    PMT_FILTER_EXCLUDE_FUNCTION = 4  /**< Drop events whose function matches the glob. */
+} pmt_code_filter;
+
+/**
+ * @brief Add a glob to the code filter stage (before start).
+ *
+ * Globs are fnmatch(3) patterns without flags, matched against the whole UTF-8 name: `*` any
+ * run of characters (`/` included), `?` one character, `[a-z]`, `[!a-z]` or `[^a-z]` a set,
+ * a backslash quotes the next character. Matching is case-sensitive. Names are matched once per
+ * distinct (file, function) pair; later events with that pair cost one cache probe.
+ *
+ * @param tracer The tracer (not yet started).
+ * @param kind Which list the glob joins.
+ * @param glob The glob (UTF-8); copied.
+ * @return #PMT_OK, #PMT_EINVAL (NULL, or an unknown kind), #PMT_ENOMEM, #PMT_ESTATE.
+ */
+PMT_API int pmt_tracer_add_code_filter(pmt_tracer *tracer, pmt_code_filter kind, const char *glob);
+
+/**
+ * @brief A caller's filter: decides whether an event that passed every other stage is written.
+ * @param event The event as the sinks would receive it: numbered, timed, its RSS read, its
+ *              reason (#PMT_REASON_TRIGGER, or #PMT_REASON_BEFORE for the event before a
+ *              trigger) and its d_rss set. Valid during the call only.
+ * @param user_data What pmt_tracer_set_filter() was given.
+ * @return Non-zero to write the event, 0 to drop it. A dropped event is not written: the next
+ *         written event's d_rss is against the last event that was.
+ */
+typedef int (*pmt_event_filter)(const pmt_event *event, void *user_data);
+
+/**
+ * @brief Install the caller's filter, the last stage before the sinks (before start).
+ *
+ * It runs on the hot path with the GIL held: it should be quick, and it must not call
+ * functions of this tracer. Events that Python code run by it would cause are not traced.
+ * Start, stop and mark events do not go through it.
+ *
+ * @param tracer The tracer (not yet started).
+ * @param keep The filter, or NULL to remove it.
+ * @param user_data Passed to @p keep.
+ * @return #PMT_OK, #PMT_EINVAL (NULL tracer), #PMT_ESTATE.
+ */
+PMT_API int pmt_tracer_set_filter(pmt_tracer *tracer, pmt_event_filter keep, void *user_data);
 
 /**
  * @brief Start tracing the interpreter the calling thread holds; writes the start event.
@@ -237,6 +402,22 @@ PMT_API int pmt_tracer_stop(pmt_tracer *tracer);
  *         is not initialized).
  */
 PMT_API int pmt_tracer_mark(pmt_tracer *tracer, const char *text);
+
+/**
+ * @brief In a child of fork(), do now what #PMT_PARAM_ON_FORK says instead of at the tracer's
+ *        next event: with #PMT_FORK_FOLLOW the child's logs exist (and pmt_sink_path() names
+ *        them) when this returns; with #PMT_FORK_STOP the hooks are removed.
+ *
+ * Call it in the child with the GIL held, outside any hook, e.g. from an
+ * `os.register_at_fork(after_in_child=...)` callback; never from a pthread_atfork() handler,
+ * where the interpreter is not usable yet. In the process that created the tracer, and once done,
+ * it does nothing.
+ *
+ * @param tracer The tracer.
+ * @return #PMT_OK, #PMT_EINVAL, #PMT_ENOTHREAD, #PMT_EPYTHON (removing the hooks failed; the
+ *         Python error is left set).
+ */
+PMT_API int pmt_tracer_after_fork(pmt_tracer *tracer);
 
 PMT_END_DECLS
 

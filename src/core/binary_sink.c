@@ -266,6 +266,10 @@ static int write_header(binary_sink *s, const pmt_run_info *info)
         put_field_string(&h, PMT__TAG_RSS_PROVIDER, info->rss_provider);
         if (info->struct_size >= offsetof(pmt_run_info, rss_accuracy) + sizeof info->rss_accuracy)
             put_field_string(&h, PMT__TAG_RSS_ACCURACY, info->rss_accuracy);
+        /* Only when a stage filters: an unfiltered log's header stays as it was. */
+        if (info->struct_size >= offsetof(pmt_run_info, filters) + sizeof info->filters &&
+            info->filters && *info->filters)
+            put_field_string(&h, PMT__TAG_FILTERS, info->filters);
         put_field_number(&h, PMT__TAG_TRIGGER, info->d_rss_trigger);
         put_field_number(&h, PMT__TAG_EVENT_MASK, info->event_mask);
     }
@@ -739,7 +743,8 @@ static void binary_close(void *user_data)
     binary_sink *s = user_data;
     if (!s->finished) /* finish is skipped for a sink that failed: nothing more is written */
         binary_finish(s);
-    close(s->fd);
+    if (s->fd >= 0)
+        close(s->fd);
     free(s->events.data);
     free(s->dict.data);
     free(s->packed.data);
@@ -753,6 +758,45 @@ static void binary_close(void *user_data)
     free(s->index);
     free(s->message);
     free(s);
+}
+
+/* In a child of fork: the pending chunks and the file are the parent's. */
+static void binary_forget(void *user_data)
+{
+    binary_sink *s = user_data;
+    s->events.used = 0;
+    s->dict.used = 0;
+    s->chunk_open = 0;
+    s->failed = 1;
+    s->finished = 1; /* close must not write an index */
+    if (s->fd >= 0)
+        close(s->fd);
+    s->fd = -1;
+}
+
+/* A following child's own log: a new file whose DICT chunks define every name again, its header
+ * written at begin with the child's run. The tables keep their memory, emptied. */
+static int binary_reopen(void *user_data, const char *path, char **out_path)
+{
+    binary_sink *s = user_data;
+    int rc = pmt__log_file_create(path, ".pmt", out_path, &s->fd);
+    if (rc != PMT_OK)
+        return rc;
+    s->failed = 0;
+    s->finished = 0;
+    s->header_written = 0;
+    s->offset = 0;
+    s->event_records = s->dict_records = 0;
+    s->last_rss = 0;
+    if (s->locations)
+        memset(s->locations, 0, s->location_capacity * sizeof *s->locations);
+    s->location_count = 0;
+    if (s->strings)
+        memset(s->strings, 0, s->string_capacity * sizeof *s->strings);
+    s->string_count = 0;
+    s->index_count = 0;
+    s->seen = s->written = s->peak_rss = s->last_time = 0;
+    return PMT_OK;
 }
 
 static int read_options(binary_sink *s, const pmt_binary_options *options)
@@ -816,6 +860,8 @@ int pmt_sink_binary_open(pmt_sink **out, const char *path, const char *message,
         return rc;
     }
     (*out)->path = used_path;
+    (*out)->forget = binary_forget;
+    (*out)->reopen = binary_reopen;
     s->sink = *out;
     return PMT_OK;
 }

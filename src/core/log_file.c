@@ -33,19 +33,31 @@ static size_t ordinal_position(const char *path)
     return dot && dot != base ? (size_t)(dot - path) : len;
 }
 
-static char *with_ordinal(const char *path, int ordinal)
+static char *with_infix(const char *path, const char *infix)
 {
     size_t at = ordinal_position(path);
-    size_t len = strlen(path);
-    char suffix[16];
-    int n = snprintf(suffix, sizeof suffix, "_%d", ordinal);
-    char *name = malloc(len + (size_t)n + 1);
+    size_t len = strlen(path), n = strlen(infix);
+    char *name = malloc(len + n + 1);
     if (!name)
         return NULL;
     memcpy(name, path, at);
-    memcpy(name + at, suffix, (size_t)n);
+    memcpy(name + at, infix, n);
     memcpy(name + at + n, path + at, len - at + 1);
     return name;
+}
+
+static char *with_ordinal(const char *path, int ordinal)
+{
+    char suffix[16];
+    snprintf(suffix, sizeof suffix, "_%d", ordinal);
+    return with_infix(path, suffix);
+}
+
+char *pmt__log_file_child_name(const char *path, long pid)
+{
+    char infix[32];
+    snprintf(infix, sizeof infix, ".pid%ld", pid);
+    return with_infix(path, infix);
 }
 
 int pmt__log_file_create(const char *path, const char *extension, char **out_path, int *out_fd)

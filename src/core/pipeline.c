@@ -1,3 +1,6 @@
+/* The event path: the filter stages in the order tracer.h documents, then the sinks. The stages
+ * before the RSS read compare the event with values resolved at start, so that an event they
+ * drop costs a few loads and compares: no clock read unless a time window is set, no RSS read. */
 #include "pipeline.h"
 
 #include "../os/os.h"
@@ -8,6 +11,13 @@ void pmt__pipeline_reset(pmt_tracer *t)
     t->previous_valid = 0;
     t->previous_written = 0;
     t->last_written_rss = 0;
+    t->depth_limit = t->max_depth < 0 ? INT32_MAX : (int32_t)t->max_depth;
+    /* Both bounds are below 2^63 and so is the monotonic clock: no sum here wraps. */
+    uint64_t from = (uint64_t)t->time_from_ns, until = (uint64_t)t->time_until_ns;
+    t->window_on = t->time_from_ns > 0 || t->time_until_ns != INT64_MAX;
+    t->window_start = t->start_ns + from;
+    t->window_span = until > from ? until - from : 0;
+    t->sample_left = 0;
 }
 
 static void disable_sink(pmt_tracer *t, pmt_sink *sink)
@@ -16,19 +26,26 @@ static void disable_sink(pmt_tracer *t, pmt_sink *sink)
     t->sinks_failed++;
 }
 
-static void deliver(pmt_tracer *t, pmt_event *ev, pmt_event_reason reason)
+/* Gives ev to the sinks, unless the caller's filter (asked for filtered events only) drops it.
+ * Returns whether it was written. */
+static int deliver(pmt_tracer *t, pmt_event *ev, pmt_event_reason reason, int filtered)
 {
     ev->reason = reason;
     ev->d_rss = (int64_t)(ev->rss - t->last_written_rss);
+    t->delivering = 1; /* what the filter and the sinks do is not the program's work */
+    if (filtered && t->keep && !t->keep(ev, t->keep_user_data)) {
+        t->delivering = 0;
+        return 0;
+    }
     t->last_written_rss = ev->rss;
     t->written++;
-    t->delivering = 1;
     for (size_t i = 0; i < t->sink_count; i++) {
         pmt_sink *sink = t->sinks[i];
         if (!sink->failed && sink->ops.write(ev, sink->user_data) < 0)
             disable_sink(t, sink);
     }
     t->delivering = 0;
+    return 1;
 }
 
 static inline uint64_t current_rss(pmt_tracer *t, uint64_t now_ns)
@@ -44,19 +61,20 @@ static inline uint64_t current_rss(pmt_tracer *t, uint64_t now_ns)
 }
 
 /* Fills the current slot with everything but the reason and dRSS. */
-static inline pmt_event *stamp(pmt_tracer *t, pmt_event_kind kind, const char *file,
-                               const char *function, int32_t line, int32_t depth)
+static inline pmt_event *stamp(pmt_tracer *t, pmt_event_kind kind, uint64_t seq, uint64_t now,
+                               uint64_t rss, const char *file, const char *function, int32_t line,
+                               int32_t depth)
 {
     pmt_event *ev = &t->slots[t->current];
     ev->kind = (uint32_t)kind;
     ev->depth = depth;
-    ev->seq = t->seq++;
-    ev->time_ns = t->clock(t->clock_user_data);
+    ev->seq = seq;
+    ev->time_ns = now;
     ev->thread_id = pmt__os_thread_id();
     ev->file = file;
     ev->function = function;
     ev->line = line;
-    ev->rss = current_rss(t, ev->time_ns);
+    ev->rss = rss;
     ev->message = NULL;
     return ev;
 }
@@ -69,31 +87,80 @@ static inline void advance(pmt_tracer *t, int written)
     t->current ^= 1;
 }
 
-void pmt__tracer_event(pmt_tracer *t, pmt_event_kind kind, const char *file, const char *function,
-                       int32_t line, int32_t depth)
+/* Both entry points get their own copy: a compiler that split it out would add a call with an
+ * argument on the stack to every event. */
+#if defined(__GNUC__)
+#define PMT__HOT_INLINE inline __attribute__((always_inline))
+#else
+#define PMT__HOT_INLINE inline
+#endif
+
+/* selected: the code stage's answer when the source kept it, -1 to look it up here. */
+static PMT__HOT_INLINE void event(pmt_tracer *t, pmt_event_kind kind, int selected,
+                                  const char *file, const char *function, int32_t line,
+                                  int32_t depth)
 {
+    /* fork.c: the first event of a child of fork, or one that stays silent. */
+    if (__builtin_expect(pmt__tracer_forked(t), 0) &&
+        !pmt__tracer_fork_event(t, file, function, line, depth))
+        return;
     if (!pmt__tracer_wants(t, kind) || t->delivering)
         return; /* a sink's own work (a Python callback) is not the program's */
-    pmt_event *ev = stamp(t, kind, file, function, line, depth);
-    uint64_t change = ev->rss >= t->last_written_rss ? ev->rss - t->last_written_rss
-                                                     : t->last_written_rss - ev->rss;
+    uint64_t seq = t->seq++;
+    if (selected < 0)
+        selected =
+            !t->code_filter.active || pmt__code_filter_passes(&t->code_filter, file, function);
+    if (!selected || depth > t->depth_limit)
+        return;
+    uint64_t now = 0;
+    if (t->window_on) {
+        now = t->clock(t->clock_user_data);
+        if (now - t->window_start >= t->window_span) /* before the start wraps to huge */
+            return;
+    }
+    if (t->sample_left) {
+        t->sample_left--;
+        return;
+    }
+    t->sample_left = (uint64_t)t->sample_every - 1;
+    if (!t->window_on)
+        now = t->clock(t->clock_user_data);
+    uint64_t rss = current_rss(t, now);
+    if (rss < (uint64_t)t->rss_above)
+        return;
+    pmt_event *ev = stamp(t, kind, seq, now, rss, file, function, line, depth);
+    uint64_t change =
+        rss >= t->last_written_rss ? rss - t->last_written_rss : t->last_written_rss - rss;
     if (change < t->trigger_bytes) {
         advance(t, 0);
         return;
     }
     if (t->previous_valid && !t->previous_written)
-        deliver(t, &t->slots[t->current ^ 1], PMT_REASON_BEFORE);
-    deliver(t, ev, PMT_REASON_TRIGGER);
-    advance(t, 1);
+        deliver(t, &t->slots[t->current ^ 1], PMT_REASON_BEFORE, 1);
+    advance(t, deliver(t, ev, PMT_REASON_TRIGGER, 1));
+}
+
+void pmt__tracer_event(pmt_tracer *t, pmt_event_kind kind, const char *file, const char *function,
+                       int32_t line, int32_t depth)
+{
+    event(t, kind, -1, file, function, line, depth);
+}
+
+void pmt__tracer_event_selected(pmt_tracer *t, pmt_event_kind kind, int selected, const char *file,
+                                const char *function, int32_t line, int32_t depth)
+{
+    event(t, kind, selected != 0, file, function, line, depth);
 }
 
 void pmt__pipeline_write_always(pmt_tracer *t, pmt_event_kind kind, pmt_event_reason reason,
                                 const char *file, const char *function, int32_t line, int32_t depth,
                                 const char *message)
 {
-    pmt_event *ev = stamp(t, kind, file, function, line, depth);
+    uint64_t seq = t->seq++;
+    uint64_t now = t->clock(t->clock_user_data);
+    pmt_event *ev = stamp(t, kind, seq, now, current_rss(t, now), file, function, line, depth);
     ev->message = message;
-    deliver(t, ev, reason);
+    deliver(t, ev, reason, 0);
     advance(t, 1);
 }
 

@@ -1,5 +1,5 @@
-/* The event path from a source to the sinks: numbering, clock, RSS, the trigger filter and
- * delivery. */
+/* The event path from a source to the sinks: numbering, the filter stages (clock, RSS and the
+ * trigger among them) and delivery. */
 #ifndef PMT_CORE_PIPELINE_H
 #define PMT_CORE_PIPELINE_H
 
@@ -13,7 +13,8 @@ void pmt__pipeline_write_always(pmt_tracer *t, pmt_event_kind kind, pmt_event_re
 /* Tells every sink the run's facts; a sink whose begin fails is disabled. */
 void pmt__pipeline_begin(pmt_tracer *t, const pmt_run_info *info);
 
-/* Resets the filter for a new run. */
+/* Resets the filter for a new run and resolves the stages' parameters for the hot path (the
+ * time window from t->start_ns, which must be set first). */
 void pmt__pipeline_reset(pmt_tracer *t);
 
 /* Asks every live sink to flush; a failing sink is disabled. */

@@ -39,7 +39,7 @@ struct pmt_reader {
     uint64_t data_end;   /* trailer start, or size */
     int has_trailer;
     pmt_log_info info;
-    char *info_strings[5];
+    char *info_strings[6];
 
     char **strings;
     size_t string_count, string_size;
@@ -182,6 +182,9 @@ static int parse_fields(pmt_reader *r, const unsigned char *p, size_t n)
             break;
         case PMT__TAG_RSS_ACCURACY:
             info->rss_accuracy = keep_string(r, 4, v, len);
+            break;
+        case PMT__TAG_FILTERS:
+            info->filters = keep_string(r, 5, v, len);
             break;
         default: /* a field of a later minor version */
             break;
@@ -456,7 +459,7 @@ int pmt_reader_open(pmt_reader **out, const char *path)
         return pmt__fail(PMT_ENOMEM, "out of memory for a reader");
     r->info.struct_size = sizeof r->info;
     r->info.library_version = r->info.runtime = r->info.rss_provider = "";
-    r->info.rss_accuracy = "";
+    r->info.rss_accuracy = r->info.filters = "";
     r->event.struct_size = sizeof r->event;
     r->fd = open(path, O_RDONLY | O_CLOEXEC);
     if (r->fd < 0) {

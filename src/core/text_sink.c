@@ -3,6 +3,7 @@
  *   [message]
  *   SOF
  *   HDR:  Event        dEvent  Clock        What     File ... #line Function ...  RSS  dRSS
+ *   [FLT:  the filter stages, when any: "max_depth=5 sample_every=10"]
  *   FRST: / NEXT: / PREV: / LAST: rows with those columns, MSG: rows with a "# text" tail
  *   EOF
  *
@@ -36,6 +37,7 @@ typedef struct text_sink {
     int fd;
     int owns_fd;
     int failed;
+    char *message; /* the first line, for a forked child's log (PMT_FORK_FOLLOW) */
     size_t used;
     uint64_t origin_ns, last_flush_ns, last_seq;
     int have_origin;
@@ -119,6 +121,13 @@ static size_t put_text_n(text_sink *s, const char *p, size_t n)
 static size_t put_text(text_sink *s, const char *p)
 {
     return put_text_n(s, p, strlen(p));
+}
+
+/* Columns are split on whitespace when read, so an empty name (no Python frame at an event the
+ * host caused, e.g. a stop at exit) is written as "?" rather than as nothing. */
+static const char *or_unknown(const char *name)
+{
+    return name && name[0] ? name : "?";
 }
 
 static void put_left(text_sink *s, const char *text, size_t width)
@@ -244,11 +253,11 @@ static int text_write(const pmt_event *ev, void *user_data)
         put(s, " ", 1);
         put_left(s, pmt_event_kind_name((int)ev->kind), W_WHAT);
         put(s, " ", 1);
-        put_left(s, ev->file, W_FILE);
+        put_left(s, or_unknown(ev->file), W_FILE);
         put(s, " ", 1);
         put_i64(s, ev->line, W_LINE, 1);
         put(s, " ", 1);
-        put_left(s, ev->function, W_FUNCTION);
+        put_left(s, or_unknown(ev->function), W_FUNCTION);
         put(s, " ", 1);
         put_u64(s, ev->rss, W_RSS, 1);
         put(s, " ", 1);
@@ -260,6 +269,20 @@ static int text_write(const pmt_event *ev, void *user_data)
         s->last_flush_ns = ev->time_ns;
         flush_buffer(s);
     }
+    return s->failed ? -1 : 0;
+}
+
+/* A run with filter stages says which under the header, so that a reader knows what the rows
+ * leave out. Written at start, not at open: the header is on disk before the tracer starts. */
+static int text_begin(const pmt_run_info *info, void *user_data)
+{
+    text_sink *s = user_data;
+    if (info->struct_size < offsetof(pmt_run_info, filters) + sizeof info->filters ||
+        !info->filters || !*info->filters)
+        return 0;
+    put_str(s, "FLT:  ");
+    put_text(s, info->filters);
+    put(s, "\n", 1);
     return s->failed ? -1 : 0;
 }
 
@@ -278,9 +301,43 @@ static int text_finish(void *user_data)
 static void text_close(void *user_data)
 {
     text_sink *s = user_data;
-    if (s->owns_fd)
+    if (s->owns_fd && s->fd >= 0)
         close(s->fd);
+    free(s->message);
     free(s);
+}
+
+/* In a child of fork: the buffered rows and the file are the parent's. */
+static void text_forget(void *user_data)
+{
+    text_sink *s = user_data;
+    s->used = 0;
+    s->failed = 1;
+    if (s->owns_fd && s->fd >= 0)
+        close(s->fd); /* a caller's descriptor stays the caller's */
+    if (s->owns_fd)
+        s->fd = -1;
+}
+
+static void put_header(text_sink *s, const char *message);
+
+/* A following child's own log: a new file that starts as the parent's did. */
+static int text_reopen(void *user_data, const char *path, char **out_path)
+{
+    text_sink *s = user_data;
+    int fd;
+    int rc = pmt__log_file_create(path, ".log", out_path, &fd);
+    if (rc != PMT_OK)
+        return rc;
+    s->fd = fd;
+    s->owns_fd = 1;
+    s->failed = 0;
+    s->used = 0;
+    s->have_origin = 0;
+    put_header(s, s->message);
+    if (flush_buffer(s) != 0)
+        return pmt__fail_os(errno, "cannot write log file '%s'", *out_path);
+    return PMT_OK;
 }
 
 static void put_header(text_sink *s, const char *message)
@@ -319,23 +376,29 @@ static int make_text_sink(pmt_sink **out, text_sink *s, char *path, const char *
 {
     put_header(s, message);
     int rc = PMT_OK;
-    if (flush_buffer(s) != 0)
+    if (message && !(s->message = strdup(message)))
+        rc = pmt__fail(PMT_ENOMEM, "out of memory for the message");
+    else if (flush_buffer(s) != 0)
         rc = pmt__fail_os(errno, "cannot write log file '%s'", path ? path : "(descriptor)");
     pmt_sink_ops ops = PMT_SINK_OPS_INIT;
     ops.write = text_write;
     ops.flush = text_flush;
     ops.close = text_close;
     ops.finish = text_finish;
+    ops.begin = text_begin;
     if (rc == PMT_OK)
         rc = pmt_sink_create(out, &ops, s);
     if (rc != PMT_OK) {
         if (s->owns_fd)
             close(s->fd);
+        free(s->message);
         free(s);
         free(path);
         return rc;
     }
     (*out)->path = path;
+    (*out)->forget = text_forget;
+    (*out)->reopen = s->owns_fd ? text_reopen : NULL;
     return PMT_OK;
 }
 

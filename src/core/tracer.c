@@ -34,9 +34,14 @@ int pmt__tracer_create_with_source(pmt_tracer **out, const pmt__source_ops *sour
         return pmt__fail(PMT_ENOMEM, "out of memory for a tracer");
     t->state = PMT_STATE_CREATED;
     t->trigger_param = -1;
+    t->max_depth = -1;
+    t->sample_every = 1;
+    t->time_until_ns = INT64_MAX;
     t->event_mask = PMT_EV_MASK_PROFILE | always_kinds;
     t->clock = monotonic_clock;
     t->source = source;
+    t->fork_generation = pmt__fork_generation(); /* installs the handler that counts forks */
+    t->owner_pid = pmt__process_id();
     t->slots[0].struct_size = t->slots[1].struct_size = sizeof(pmt_event);
     pmt__strings_init(&t->strings);
     *out = t;
@@ -70,6 +75,7 @@ void pmt_tracer_destroy(pmt_tracer *t)
 {
     if (!t)
         return;
+    pmt__tracer_fork_silence(t);
     if (t->state == PMT_STATE_RUNNING || t->state == PMT_STATE_PAUSED)
         pmt_tracer_stop(t);
     for (size_t i = 0; i < t->sink_count; i++)
@@ -77,6 +83,8 @@ void pmt_tracer_destroy(pmt_tracer *t)
     free(t->sinks);
     release_rss_provider(t);
     pmt__strings_free(&t->strings);
+    pmt__code_filter_free(&t->code_filter);
+    free(t->filters);
     free(t->own_code_prefix);
     free(t);
 }
@@ -96,15 +104,33 @@ int pmt_param_bounds(pmt_param param, int64_t *out_min, int64_t *out_max)
         return PMT_OK;
     case PMT_PARAM_RSS_MODE:
         *out_min = PMT_RSS_AUTO;
-        *out_max = PMT_RSS_KERNEL_RING;
+        *out_max = PMT_RSS_NONE;
         return PMT_OK;
     case PMT_PARAM_RSS_INTERVAL_NS:
         *out_min = 0;
         *out_max = INT64_C(10000000000);
         return PMT_OK;
+    case PMT_PARAM_MAX_DEPTH:
+        *out_min = -1;
+        *out_max = INT32_MAX;
+        return PMT_OK;
+    case PMT_PARAM_SAMPLE_EVERY:
+        *out_min = 1;
+        *out_max = INT64_MAX;
+        return PMT_OK;
+    case PMT_PARAM_TIME_FROM_NS:
+    case PMT_PARAM_TIME_UNTIL_NS:
+    case PMT_PARAM_RSS_ABOVE:
+        *out_min = 0;
+        *out_max = INT64_MAX;
+        return PMT_OK;
     case PMT_PARAM_THREADS:
         *out_min = PMT_THREADS_ALL;
         *out_max = PMT_THREADS_CALLING;
+        return PMT_OK;
+    case PMT_PARAM_ON_FORK:
+        *out_min = PMT_FORK_STOP;
+        *out_max = PMT_FORK_FOLLOW;
         return PMT_OK;
     }
     return pmt__fail(PMT_ENOTSUP, "unknown parameter %d", (int)param);
@@ -139,8 +165,26 @@ int pmt_tracer_set_param(pmt_tracer *t, pmt_param param, int64_t value)
     case PMT_PARAM_RSS_INTERVAL_NS:
         t->rss_interval_ns = value;
         break;
+    case PMT_PARAM_MAX_DEPTH:
+        t->max_depth = value;
+        break;
+    case PMT_PARAM_SAMPLE_EVERY:
+        t->sample_every = value;
+        break;
+    case PMT_PARAM_TIME_FROM_NS:
+        t->time_from_ns = value;
+        break;
+    case PMT_PARAM_TIME_UNTIL_NS:
+        t->time_until_ns = value;
+        break;
+    case PMT_PARAM_RSS_ABOVE:
+        t->rss_above = value;
+        break;
     case PMT_PARAM_THREADS:
         t->threads_mode = value;
+        break;
+    case PMT_PARAM_ON_FORK:
+        t->on_fork = value;
         break;
     }
     return PMT_OK;
@@ -163,11 +207,36 @@ int pmt_tracer_get_param(const pmt_tracer *t, pmt_param param, int64_t *out_valu
     case PMT_PARAM_RSS_INTERVAL_NS:
         *out_value = t->rss_interval_ns;
         return PMT_OK;
+    case PMT_PARAM_MAX_DEPTH:
+        *out_value = t->max_depth;
+        return PMT_OK;
+    case PMT_PARAM_SAMPLE_EVERY:
+        *out_value = t->sample_every;
+        return PMT_OK;
+    case PMT_PARAM_TIME_FROM_NS:
+        *out_value = t->time_from_ns;
+        return PMT_OK;
+    case PMT_PARAM_TIME_UNTIL_NS:
+        *out_value = t->time_until_ns;
+        return PMT_OK;
+    case PMT_PARAM_RSS_ABOVE:
+        *out_value = t->rss_above;
+        return PMT_OK;
     case PMT_PARAM_THREADS:
         *out_value = t->threads_mode;
         return PMT_OK;
+    case PMT_PARAM_ON_FORK:
+        *out_value = t->on_fork;
+        return PMT_OK;
     }
     return pmt__fail(PMT_ENOTSUP, "unknown parameter %d", (int)param);
+}
+
+const char *pmt_tracer_rss_provider_name(const pmt_tracer *t)
+{
+    if (!t || !t->rss.read || t->state == PMT_STATE_CREATED)
+        return NULL;
+    return t->rss.name ? t->rss.name : "custom";
 }
 
 int pmt_tracer_get_stat(const pmt_tracer *t, pmt_stat stat, uint64_t *out_value)
@@ -227,12 +296,33 @@ int pmt_tracer_add_sink(pmt_tracer *t, pmt_sink *sink)
         return pmt__fail(PMT_EINVAL, "the sink already belongs to a tracer");
     if (t->state != PMT_STATE_CREATED)
         return pmt__fail(PMT_ESTATE, "sinks are fixed once the tracer has started");
+    pmt__tracer_fork_sync(t); /* a parent's sinks are dealt with before the child's joins */
     pmt_sink **grown = realloc(t->sinks, (t->sink_count + 1) * sizeof *grown);
     if (!grown)
         return pmt__fail(PMT_ENOMEM, "out of memory adding a sink");
     t->sinks = grown;
     t->sinks[t->sink_count++] = sink;
     sink->owned = 1;
+    return PMT_OK;
+}
+
+int pmt_tracer_add_code_filter(pmt_tracer *t, pmt_code_filter kind, const char *glob)
+{
+    if (!t)
+        return pmt__fail(PMT_EINVAL, "pmt_tracer_add_code_filter: tracer is NULL");
+    if (t->state != PMT_STATE_CREATED)
+        return pmt__fail(PMT_ESTATE, "filters are fixed once the tracer has started");
+    return pmt__code_filter_add(&t->code_filter, (int)kind, glob);
+}
+
+int pmt_tracer_set_filter(pmt_tracer *t, pmt_event_filter keep, void *user_data)
+{
+    if (!t)
+        return pmt__fail(PMT_EINVAL, "pmt_tracer_set_filter: tracer is NULL");
+    if (t->state != PMT_STATE_CREATED)
+        return pmt__fail(PMT_ESTATE, "filters are fixed once the tracer has started");
+    t->keep = keep;
+    t->keep_user_data = keep ? user_data : NULL;
     return PMT_OK;
 }
 
@@ -246,7 +336,14 @@ static void write_here(pmt_tracer *t, pmt_event_kind kind, pmt_event_reason reas
     pmt__pipeline_write_always(t, kind, reason, file, function, line, depth, message);
 }
 
-static void begin_sinks(pmt_tracer *t)
+void pmt__tracer_note(pmt_tracer *t, const char *text)
+{
+    const char *kept = pmt__strings_intern(&t->strings, text, strlen(text));
+    if (kept)
+        write_here(t, PMT_EV_MARK, PMT_REASON_MESSAGE, kept);
+}
+
+void pmt__tracer_run_info(pmt_tracer *t, pmt_run_info *out)
 {
     const char *runtime = t->source->runtime ? t->source->runtime(t, t->source_state) : NULL;
     pmt_run_info info;
@@ -254,13 +351,21 @@ static void begin_sinks(pmt_tracer *t)
     info.struct_size = sizeof info;
     info.event_mask = t->event_mask;
     info.d_rss_trigger = t->trigger_bytes;
-    info.start_time_ns = t->clock(t->clock_user_data);
+    info.start_time_ns = t->start_ns;
     info.start_realtime_ns = pmt__realtime_ns();
     info.process_id = pmt__process_id();
     info.library_version = pmt_version_string();
     info.rss_provider = t->rss.name ? t->rss.name : "custom";
     info.rss_accuracy = t->rss.accuracy ? t->rss.accuracy : "as its provider says";
     info.runtime = runtime ? runtime : "unknown";
+    info.filters = t->filters;
+    *out = info;
+}
+
+static void begin_sinks(pmt_tracer *t)
+{
+    pmt_run_info info;
+    pmt__tracer_run_info(t, &info);
     pmt__pipeline_begin(t, &info);
 }
 
@@ -271,16 +376,31 @@ int pmt_tracer_start(pmt_tracer *t)
     if (t->state != PMT_STATE_CREATED)
         return pmt__fail(PMT_ESTATE, "the tracer was already started");
     int rc = t->source->check_thread();
+    if (rc == PMT_OK)
+        rc = pmt__tracer_fork_sync(t);
     if (rc != PMT_OK)
         return rc;
+    if (t->fork_silent) { /* created by the parent of this fork: nothing to observe here */
+        t->state = PMT_STATE_RUNNING;
+        return PMT_OK;
+    }
+    t->owner_pid = pmt__process_id();
     t->trigger_bytes =
         t->trigger_param < 0 ? (uint64_t)pmt__page_size() : (uint64_t)t->trigger_param;
     if (!t->rss.read) {
-        rc = pmt__rss_os_provider((pmt_rss_mode)t->rss_mode, (uint64_t)t->rss_interval_ns, &t->rss,
-                                  &t->rss_user_data);
+        rc = t->rss_mode == PMT_RSS_NONE
+                 ? pmt__rss_none_provider(&t->rss, &t->rss_user_data)
+                 : pmt__rss_os_provider((pmt_rss_mode)t->rss_mode, (uint64_t)t->rss_interval_ns,
+                                        &t->rss, &t->rss_user_data);
         if (rc != PMT_OK)
             return rc;
     }
+    char *filters = pmt__filters_describe(t);
+    if (!filters)
+        return pmt__fail(PMT_ENOMEM, "out of memory describing the filters");
+    free(t->filters); /* a start that failed may have made one with other parameters */
+    t->filters = filters;
+    t->start_ns = t->clock(t->clock_user_data);
     pmt__pipeline_reset(t);
     rc = t->source->attach(t, &t->source_state);
     if (rc != PMT_OK)
@@ -301,6 +421,12 @@ int pmt_tracer_pause(pmt_tracer *t)
         return pmt__fail(PMT_ESTATE, "only a running tracer can be paused");
     int rc = t->source->check_thread();
     if (rc == PMT_OK)
+        rc = pmt__tracer_fork_sync(t);
+    if (rc == PMT_OK && t->fork_silent) {
+        t->state = PMT_STATE_PAUSED;
+        return PMT_OK;
+    }
+    if (rc == PMT_OK)
         rc = t->source->detach(t, t->source_state);
     if (rc != PMT_OK)
         return rc;
@@ -316,6 +442,12 @@ int pmt_tracer_resume(pmt_tracer *t)
     if (t->state != PMT_STATE_PAUSED)
         return pmt__fail(PMT_ESTATE, "only a paused tracer can be resumed");
     int rc = t->source->check_thread();
+    if (rc == PMT_OK)
+        rc = pmt__tracer_fork_sync(t);
+    if (rc == PMT_OK && t->fork_silent) { /* its hooks stay off */
+        t->state = PMT_STATE_RUNNING;
+        return PMT_OK;
+    }
     if (rc == PMT_OK)
         rc = t->source->attach(t, &t->source_state);
     if (rc != PMT_OK)
@@ -334,6 +466,15 @@ int pmt_tracer_stop(pmt_tracer *t)
     if (t->state != PMT_STATE_RUNNING && t->state != PMT_STATE_PAUSED)
         return pmt__fail(PMT_ESTATE, "only a running or paused tracer can be stopped");
     int rc = t->source->check_thread();
+    if (rc == PMT_OK)
+        rc = pmt__tracer_fork_sync(t);
+    if (rc == PMT_OK && t->fork_silent) { /* hooks removed by the sync: no row, no flush */
+        if (t->source_state)
+            t->source->release(t, t->source_state);
+        t->source_state = NULL;
+        t->state = PMT_STATE_STOPPED;
+        return PMT_OK;
+    }
     if (rc == PMT_OK && t->state == PMT_STATE_RUNNING)
         rc = t->source->detach(t, t->source_state);
     if (rc != PMT_OK)
@@ -356,6 +497,12 @@ int pmt_tracer_mark(pmt_tracer *t, const char *text)
     int rc = t->source->enter ? t->source->enter(&token) : t->source->check_thread();
     if (rc != PMT_OK)
         return rc;
+    rc = pmt__tracer_fork_sync(t);
+    if (rc != PMT_OK || t->fork_silent) {
+        if (t->source->enter && t->source->leave)
+            t->source->leave(token);
+        return rc;
+    }
     const char *kept = pmt__strings_intern(&t->strings, text, strlen(text));
     if (kept) {
         write_here(t, PMT_EV_MARK, PMT_REASON_MESSAGE, kept);
@@ -364,4 +511,14 @@ int pmt_tracer_mark(pmt_tracer *t, const char *text)
     if (t->source->enter && t->source->leave)
         t->source->leave(token);
     return kept ? PMT_OK : pmt__fail(PMT_ENOMEM, "out of memory keeping a mark");
+}
+
+int pmt_tracer_after_fork(pmt_tracer *t)
+{
+    if (!t)
+        return pmt__fail(PMT_EINVAL, "pmt_tracer_after_fork: tracer is NULL");
+    if (!pmt__tracer_forked(t))
+        return PMT_OK; /* the process that created it, or a following child that has noticed */
+    int rc = t->source->check_thread();
+    return rc == PMT_OK ? pmt__tracer_fork_sync(t) : rc;
 }

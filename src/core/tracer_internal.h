@@ -4,6 +4,8 @@
 
 #include <pymemtrace/tracer.h>
 
+#include "../os/os.h"
+#include "filter.h"
 #include "strings.h"
 
 /* What a tracer needs from whatever produces its events (the CPython event source, or a fake in
@@ -35,6 +37,12 @@ struct pmt_sink {
     int owned;    /* handed to a tracer */
     int failed;   /* a callback failed: no more calls but close */
     int finished; /* finish (or the final flush) has run */
+    /* File sinks, for a tracer in a child of fork (fork.c). forget: drop the buffered bytes and
+     * close the descriptor without a write, for the parent's copy writes them. reopen: create the
+     * child's log at path (as pmt__log_file_create) and write what a new file starts with;
+     * *out_path gets the name used. NULL reopen: the sink cannot have a log of its own. */
+    void (*forget)(void *user_data);
+    int (*reopen)(void *user_data, const char *path, char **out_path);
 };
 
 struct pmt_tracer {
@@ -48,6 +56,15 @@ struct pmt_tracer {
     int64_t rss_interval_ns;
     int64_t threads_mode;   /* pmt_threads_mode */
     int64_t interpreter_id; /* set by the source at attach */
+    int64_t max_depth;      /* -1: no limit */
+    int64_t sample_every;   /* 1: every event */
+    int64_t time_from_ns;   /* the window, relative to start; INT64_MAX: no end */
+    int64_t time_until_ns;
+    int64_t rss_above;
+    pmt__code_filter code_filter;
+    pmt_event_filter keep; /* the caller's filter, or NULL */
+    void *keep_user_data;
+    char *filters; /* the stages in words (pmt_run_info.filters), made at start */
 
     /* Collaborators. */
     pmt_rss_provider rss;
@@ -70,6 +87,20 @@ struct pmt_tracer {
     int delivering;            /* sinks are running: events they cause are not traced */
     uint64_t last_rss;         /* last value read from the provider */
     uint64_t last_written_rss; /* RSS of the last event delivered to the sinks */
+    /* The stages' parameters as the hot path reads them, resolved at start. */
+    uint64_t start_ns;     /* the clock at start: the time window's origin */
+    int32_t depth_limit;   /* INT32_MAX: none */
+    int window_on;         /* the window is not [0, no end) */
+    uint64_t window_start; /* clock value where the window opens */
+    uint64_t window_span;  /* its length; an event passes when now - window_start < this */
+    uint64_t sample_left;  /* events still to drop before the 1-in-N stage keeps one */
+
+    /* Fork (fork.c). */
+    int64_t on_fork;          /* pmt_fork_mode */
+    uint64_t fork_generation; /* pmt__fork_generation() of the process the sinks write for */
+    int fork_silent;          /* a child of fork that does not follow: writes nothing, ever */
+    int fork_hooks_off;       /* ... and whose hooks are removed (or were never attached) */
+    long owner_pid;           /* the process the logs are written for */
 
     /* Counters. */
     uint64_t seq;
@@ -77,6 +108,10 @@ struct pmt_tracer {
     uint64_t sinks_failed;
     uint64_t rss_errors;
 };
+
+/* Writes a message (a MARK) at the calling thread's location: the source tells the log about
+ * something it could not trace (its hook was taken away). GIL held. */
+void pmt__tracer_note(pmt_tracer *tracer, const char *text);
 
 /* Frees a sink: flush, close, free (the tracer's own sinks and unowned ones alike). */
 void pmt__sink_free(pmt_sink *sink);
@@ -96,6 +131,47 @@ void pmt__tracer_set_clock(pmt_tracer *tracer, uint64_t (*clock)(void *), void *
  * plus the RSS provider. */
 void pmt__tracer_event(pmt_tracer *tracer, pmt_event_kind kind, const char *file,
                        const char *function, int32_t line, int32_t depth);
+
+/* The same, for a source that keeps the code stage's answer per code object: selected is that
+ * answer (pmt__tracer_code_selected(), asked once), so the pipeline does not look it up. An
+ * event that is not selected must still come here: it is numbered. */
+void pmt__tracer_event_selected(pmt_tracer *tracer, pmt_event_kind kind, int selected,
+                                const char *file, const char *function, int32_t line,
+                                int32_t depth);
+
+/* The code stage's answer for events at file/function: 1 = they pass. Runs the globs (slow):
+ * ask once per code object and keep the answer; the filters are fixed once the tracer has
+ * started, and names live as long as the tracer, so it stays right for the run. */
+int pmt__tracer_code_selected(pmt_tracer *tracer, const char *file, const char *function);
+
+/* The same per axis, for events whose file and function come from different code objects (a C
+ * call: the caller's file, the callee's name): PMT__CODE_FILE_OK and/or PMT__CODE_FUNCTION_OK
+ * (filter.h). An event passes when its file's answer has the first and its function's the
+ * second. */
+int pmt__tracer_code_axes(pmt_tracer *tracer, const char *file, const char *function);
+
+/* Is this a copy of the tracer in a child of fork that has not dealt with it (or a silent
+ * one)? One load and compare: the hot path asks at every event. */
+static inline int pmt__tracer_forked(const pmt_tracer *tracer)
+{
+    return tracer->fork_generation != pmt__fork_counter;
+}
+
+/* fork.c: the hot path's way out when pmt__tracer_forked(): applies PMT_PARAM_ON_FORK with
+ * the event's place as the START of a following child's run. Returns whether the event goes on
+ * (a following child's running tracer) or is dropped. */
+int pmt__tracer_fork_event(pmt_tracer *tracer, const char *file, const char *function, int32_t line,
+                           int32_t depth);
+
+/* fork.c: the same at an API call (GIL held, outside any hook); a silent child's tracer also
+ * removes its hooks. PMT_OK, or the failure of that removal. */
+int pmt__tracer_fork_sync(pmt_tracer *tracer);
+
+/* fork.c: at destroy, a child that has not noticed the fork stays silent: no child log. */
+void pmt__tracer_fork_silence(pmt_tracer *tracer);
+
+/* tracer.c: the run's facts for the sinks' begin. */
+void pmt__tracer_run_info(pmt_tracer *tracer, pmt_run_info *info);
 
 /* Is kind observed by this tracer? Lets a source skip work for masked kinds. */
 static inline int pmt__tracer_wants(const pmt_tracer *tracer, pmt_event_kind kind)

@@ -16,6 +16,10 @@ uint64_t pmt__os_thread_id(void);
  * installs the fork handler. */
 uint64_t pmt__fork_generation(void);
 
+/* The counter pmt__fork_generation() returns, for a hot path that compares it with a value it
+ * took from pmt__fork_generation() (which installed the handler): a plain load, no call. */
+extern volatile uint64_t pmt__fork_counter;
+
 /* Wall-clock time in nanoseconds since the Unix epoch. */
 uint64_t pmt__realtime_ns(void);
 

@@ -33,12 +33,12 @@ uint64_t pmt__realtime_ns(void)
 #define PMT__HOT_TLS
 #endif
 static _Thread_local uint64_t cached_thread_id PMT__HOT_TLS;
-static volatile uint64_t fork_generation;
+volatile uint64_t pmt__fork_counter;
 static _Thread_local uint64_t cached_generation PMT__HOT_TLS;
 
 static void note_fork_in_child(void)
 {
-    fork_generation++;
+    pmt__fork_counter++;
 }
 
 static pthread_once_t fork_hook_once = PTHREAD_ONCE_INIT;
@@ -50,12 +50,12 @@ static void install_fork_hook(void)
 uint64_t pmt__fork_generation(void)
 {
     pthread_once(&fork_hook_once, install_fork_hook);
-    return fork_generation;
+    return pmt__fork_counter;
 }
 
 uint64_t pmt__os_thread_id(void)
 {
-    if (cached_thread_id != 0 && cached_generation == fork_generation)
+    if (cached_thread_id != 0 && cached_generation == pmt__fork_counter)
         return cached_thread_id;
     pthread_once(&fork_hook_once, install_fork_hook);
 #if defined(__linux__)
@@ -63,7 +63,7 @@ uint64_t pmt__os_thread_id(void)
 #else
     cached_thread_id = (uint64_t)(uintptr_t)pthread_self();
 #endif
-    cached_generation = fork_generation;
+    cached_generation = pmt__fork_counter;
     return cached_thread_id;
 }
 

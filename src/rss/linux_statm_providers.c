@@ -57,7 +57,10 @@ static void close_fault_ring(statm_provider *p)
     p->fd = -1;
 }
 
-/* A sample per page fault of the calling thread, in user mode; only the head is ever read. */
+/* A sample per page fault of the calling thread; only the head is ever read. Faults taken in
+ * kernel mode (a read(2) into a fresh buffer) count too where perf_event_paranoid <= 1 or the
+ * process is privileged; at paranoid 2 only user-mode faults do, and the staleness bound
+ * covers the rest. */
 static int open_fault_ring(statm_provider *p)
 {
     struct perf_event_attr a;
@@ -67,10 +70,13 @@ static int open_fault_ring(statm_provider *p)
     a.config = PERF_COUNT_SW_PAGE_FAULTS;
     a.sample_period = 1;
     a.wakeup_events = 1u << 30;
-    a.exclude_kernel = 1;
     a.exclude_hv = 1;
     p->generation = pmt__fork_generation();
     p->fd = (int)syscall(SYS_perf_event_open, &a, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+    if (p->fd < 0 && (errno == EACCES || errno == EPERM)) {
+        a.exclude_kernel = 1;
+        p->fd = (int)syscall(SYS_perf_event_open, &a, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+    }
     if (p->fd < 0)
         return pmt__fail(PMT_ENOTSUP,
                          "perf_event_open(page faults) refused (%s): needs "

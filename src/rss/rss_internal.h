@@ -10,4 +10,7 @@
 int pmt__rss_os_provider(pmt_rss_mode mode, uint64_t interval_ns, pmt_rss_provider *out,
                          void **user_data);
 
+/* The provider of PMT_RSS_NONE, the same on every OS: never reads, always 0. */
+int pmt__rss_none_provider(pmt_rss_provider *out, void **user_data);
+
 #endif

@@ -33,6 +33,7 @@ int pmt__rss_os_provider(pmt_rss_mode mode, uint64_t interval_ns, pmt_rss_provid
                                    user_data);
     case PMT_RSS_EXACT:
         return pmt__statm_provider(mode, 0, out, user_data);
+    case PMT_RSS_NONE: /* the tracer's own, never asked here */
     case PMT_RSS_AUTO:
         break;
     }

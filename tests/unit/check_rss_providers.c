@@ -18,6 +18,8 @@
 #include "os/os.h"
 #include "rss/linux_ring.h"
 #include "rss/rss_internal.h"
+#include "core/tracer_internal.h"
+#include "fakes.h"
 #include "suites.h"
 
 /* Releasing 8 MiB may leave a few pages of bookkeeping behind (a sanitizer's shadow memory). */
@@ -233,12 +235,36 @@ START_TEST(auto_always_finds_a_provider_that_states_its_contract)
     int64_t lo, hi;
     ck_assert_int_eq(pmt_param_bounds(PMT_PARAM_RSS_MODE, &lo, &hi), PMT_OK);
     ck_assert_int_eq(lo, PMT_RSS_AUTO);
-    ck_assert_int_eq(hi, PMT_RSS_KERNEL_RING);
+    ck_assert_int_eq(hi, PMT_RSS_NONE);
     provider p;
     ck_assert_int_eq(open_mode(PMT_RSS_AUTO, 0, &p), PMT_OK); /* AUTO always finds one */
     ck_assert_ptr_nonnull(p.ops.name);
     ck_assert_ptr_nonnull(p.ops.accuracy);
     p.ops.release(p.state);
+}
+END_TEST
+
+START_TEST(none_reads_nothing_and_is_named)
+{
+    pmt_tracer *t = NULL;
+    capture cap = {0};
+    ck_assert_int_eq(pmt__tracer_create_with_source(&t, &fake_source_ops), PMT_OK);
+    fake_source_reset();
+    ck_assert_int_eq(pmt_tracer_set_param(t, PMT_PARAM_RSS_MODE, PMT_RSS_NONE), PMT_OK);
+    ck_assert_int_eq(pmt_tracer_set_param(t, PMT_PARAM_D_RSS_TRIGGER, 0), PMT_OK);
+    ck_assert_int_eq(pmt_tracer_add_sink(t, capture_sink(&cap)), PMT_OK);
+    ck_assert_ptr_null(pmt_tracer_rss_provider_name(t)); /* chosen at start */
+    ck_assert_int_eq(pmt_tracer_start(t), PMT_OK);
+    ck_assert_str_eq(pmt_tracer_rss_provider_name(t), "none");
+    unsigned char *grown = touch(TOUCHED); /* RSS grows; the provider must not notice */
+    pmt__tracer_event(t, PMT_EV_CALL, "f.py", "f", 1, 1);
+    ck_assert_int_eq(pmt_tracer_stop(t), PMT_OK);
+    ck_assert_uint_eq(cap.count, 3);
+    for (size_t i = 0; i < cap.count; i++)
+        ck_assert_uint_eq(cap.events[i].ev.rss, 0);
+    pmt_tracer_destroy(t);
+    capture_free(&cap);
+    munmap(grown, TOUCHED);
 }
 END_TEST
 
@@ -254,6 +280,7 @@ Suite *rss_providers_suite(void)
     tcase_add_test(tc, ring_survives_lost_records);
     tcase_add_test(tc, ring_in_a_forked_child_follows_the_child);
     tcase_add_test(tc, auto_always_finds_a_provider_that_states_its_contract);
+    tcase_add_test(tc, none_reads_nothing_and_is_named);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -5,6 +5,7 @@
 #include <check.h>
 
 Suite *filter_suite(void);
+Suite *stages_suite(void);
 Suite *text_sink_suite(void);
 Suite *log_file_suite(void);
 Suite *crash_suite(void);
@@ -12,6 +13,7 @@ Suite *api_errors_suite(void);
 Suite *version_suite(void);
 Suite *binary_suite(void);
 Suite *binary_damage_suite(void);
+Suite *fork_suite(void);
 #if defined(__linux__)
 Suite *rss_linux_suite(void);
 Suite *rss_providers_suite(void);

@@ -1,7 +1,7 @@
 """python -m pymemtrace: trace a script, or read a log (binary or text).
 
     python -m pymemtrace run [--trace] [--binary [--compression NAME]] [-d BYTES] [-o LOG]
-                             script.py [args...]
+                             [--follow-children] script.py [args...]
     python -m pymemtrace top LOG [-n N]      where RSS grew most
     python -m pymemtrace dump LOG [-o OUT]   the text log of a binary log
     python -m pymemtrace csv LOG [-o OUT]    one CSV row per event
@@ -25,7 +25,7 @@ import sys
 from collections import Counter, defaultdict
 from datetime import datetime, timezone
 
-from . import Profile, Trace, _pymemtrace
+from . import Profile, Trace, _children, _pymemtrace
 from .logs import open_log
 
 COLUMNS = ("seq", "reason", "kind", "time_ns", "thread_id", "depth", "file", "line", "function",
@@ -125,10 +125,11 @@ def _run(args):
     script = os.path.abspath(args.script)
     if not os.path.isfile(script):
         raise CliError(f"no such script: {args.script}")
+    log_format = "binary" if args.binary else "text"
     try:
-        tracer = wrapper(args.d_rss_trigger, args.message, args.output,
-                         log_format="binary" if args.binary else "text",
-                         compression=args.compression)
+        tracer = wrapper(args.d_rss_trigger, args.message, args.output, log_format=log_format,
+                         compression=args.compression,
+                         on_fork="follow" if args.follow_children else None)
     except ValueError as error:  # a codec this build lacks
         raise CliError(str(error)) from None
     sys.argv = [script] + args.args
@@ -136,6 +137,8 @@ def _run(args):
     status = 0
     try:
         with tracer:
+            if args.follow_children:
+                _follow_children(args, log_format, tracer.log_path)
             runpy.run_path(script, run_name="__main__")
     except SystemExit as exit_:
         status = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
@@ -146,10 +149,23 @@ def _run(args):
     sys.stdout.flush()  # the script's output first, then the summary
     print(f"pymemtrace: {tracer.events_seen} events, {tracer.events_written} written to "
           f"{tracer.log_path}", file=sys.stderr)
+    if args.follow_children:
+        children = _children.child_log_path(tracer.log_path, "<PID>")
+        print(f"pymemtrace: child processes write {children}", file=sys.stderr)
     if args.top:
         with open_log(tracer.log_path) as log:
             print_top(log, args.top, out=sys.stderr)
     return status
+
+
+def _follow_children(args, log_format, log_path):
+    """Forked children follow (on_fork="follow"); the environment makes every Python process
+    started from here on trace itself from interpreter start with these settings, into a log named
+    after this one with its pid."""
+    settings = {"kind": "trace" if args.trace else "profile", "d_rss_trigger": args.d_rss_trigger,
+                "message": args.message, "filepath": os.path.abspath(log_path),
+                "log_format": log_format, "compression": args.compression}
+    os.environ.update(_children.environment(settings))
 
 
 # --- dump, csv, json -------------------------------------------------------------------------
@@ -269,6 +285,10 @@ def _parser():
     run.add_argument("--binary", action="store_true", help="write the compact binary log")
     run.add_argument("--compression", choices=("zstd", "lz4"),
                      help="compress the binary log's chunks")
+    run.add_argument("--follow-children", action="store_true",
+                     help="child processes write logs of their own, named after this one with "
+                          ".pid<PID>: forked ones follow, and Python processes started from here "
+                          "(multiprocessing's spawn and forkserver too) trace themselves")
     run.add_argument("--top", type=_count, default=10, metavar="N",
                      help="print the N places where RSS grew most (0: none)")
     run.add_argument("script")

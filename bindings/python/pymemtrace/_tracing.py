@@ -9,6 +9,7 @@ cPyMemTrace's) it sees only the thread that entered it, and nests per thread.
 import atexit
 import functools
 import os
+import sys
 import threading
 
 from . import _pymemtrace
@@ -20,6 +21,22 @@ _process_stacks = {"profile": [], "trace": []}
 _process_lock = threading.RLock()
 
 _THREADS = {"all": _pymemtrace.THREADS_ALL, "calling": _pymemtrace.THREADS_CALLING}
+
+# Set (to "1", or to JSON settings: doc/children.md), every Python process started with it traces
+# itself into a log of its own, and wrappers follow into forked children by default.
+FOLLOW_CHILDREN_ENV = "PYMEMTRACE_FOLLOW_CHILDREN"
+_ON_FORK = ("stop", "follow")
+# Read once, at import: os.environ.get is Python code of the standard library, which a wrapper
+# created while another one traces would otherwise report as the program's own calls.
+_FOLLOW_BY_DEFAULT = bool(os.environ.get(FOLLOW_CHILDREN_ENV))
+
+
+def _check_on_fork(on_fork):
+    if on_fork is None:
+        return "follow" if _FOLLOW_BY_DEFAULT else "stop"
+    if on_fork not in _ON_FORK:
+        raise ValueError(f"on_fork must be 'stop' or 'follow', not {on_fork!r}")
+    return on_fork
 
 
 def _thread_stack(kind):
@@ -54,7 +71,7 @@ _CODECS = {None: _pymemtrace.COMPRESS_NONE, "zstd": _pymemtrace.COMPRESS_ZSTD,
 # How RSS is read at every event (doc/rss-providers.md); "auto" takes the best available.
 _RSS_MODES = {"auto": _pymemtrace.RSS_AUTO, "exact": _pymemtrace.RSS_EXACT,
               "interval": _pymemtrace.RSS_INTERVAL, "fault-gate": _pymemtrace.RSS_FAULT_GATE,
-              "kernel-ring": _pymemtrace.RSS_KERNEL_RING}
+              "kernel-ring": _pymemtrace.RSS_KERNEL_RING, "none": _pymemtrace.RSS_NONE}
 
 
 def _check_options(log_format, compression, sink, rss_mode, threads, c_calls):
@@ -78,24 +95,47 @@ def _check_options(log_format, compression, sink, rss_mode, threads, c_calls):
         raise TypeError(f"sink must be callable or None, not {type(sink).__name__}")
 
 
+# The filter stages (tracer.h, "Filters"), as keyword arguments of Profile, Trace and Tracer.
+_FILTERS = ("include_files", "exclude_files", "include_functions", "exclude_functions",
+            "max_depth", "sample_every", "time_window", "rss_above")
+_GLOB_FILTERS = _FILTERS[:4]
+
+
+def _check_filters(filters):
+    """The filters, checked by the extension itself on a tracer without a log (so that the
+    messages are Tracer's), here rather than at __enter__: globs become tuples."""
+    _pymemtrace.Tracer(_PYTHON_CALLS, log_format="none", **filters)
+    return {k: tuple(v) if k in _GLOB_FILTERS and v is not None else v
+            for k, v in filters.items()}
+
+
 class _Wrapper:
     _KIND = ""
     _EVENTS = 0
 
     def __init__(self, d_rss_trigger=-1, message=None, filepath=None, *, log_format="text",
                  compression=None, sink=None, rss_mode="auto", threads="all",
-                 c_calls=None):
+                 c_calls=None, include_files=None, exclude_files=None, include_functions=None,
+                 exclude_functions=None, max_depth=None, sample_every=1, time_window=None,
+                 rss_above=0, on_fork=None):
         if c_calls is None:
             c_calls = self._C_CALLS
         _check_arguments(d_rss_trigger, message, filepath)
         _check_options(log_format, compression, sink, rss_mode, threads, c_calls)
+        filters = _check_filters({
+            "include_files": include_files, "exclude_files": exclude_files,
+            "include_functions": include_functions, "exclude_functions": exclude_functions,
+            "max_depth": max_depth, "sample_every": sample_every, "time_window": time_window,
+            "rss_above": rss_above})
         self._arguments = (d_rss_trigger, message, filepath)
         self._options = {"log_format": log_format, "compression": compression, "sink": sink,
-                         "rss_mode": rss_mode, "threads": threads, "c_calls": c_calls}
+                         "rss_mode": rss_mode, "threads": threads, "c_calls": c_calls,
+                         **filters, "on_fork": _check_on_fork(on_fork)}
         self._tracer = None
         self.log_path = None
         self.events_seen = 0
         self.events_written = 0
+        self.rss_provider = None  # the provider the tracer used, once entered
         self.sinks_failed = 0
 
     @property
@@ -113,7 +153,9 @@ class _Wrapper:
                                     compression=_CODECS[options["compression"]],
                                     sink=options["sink"],
                                     rss_mode=_RSS_MODES[options["rss_mode"]],
-                                    threads=_THREADS[options["threads"]])
+                                    threads=_THREADS[options["threads"]],
+                                    on_fork=options["on_fork"],
+                                    **{k: options[k] for k in _FILTERS})
         with _process_lock:
             self._enter(tracer)
         return self
@@ -132,6 +174,7 @@ class _Wrapper:
             raise
         self._tracer = tracer
         self.log_path = tracer.log_path
+        self.rss_provider = tracer.rss_provider
         stack.append(self)
 
     def __exit__(self, exc_type, exc_value, traceback):
@@ -219,13 +262,35 @@ class Profile(_Wrapper):
     causes are not traced; a sink that raises is disabled (the exception goes to
     sys.unraisablehook), and the program and the log go on: sinks_failed says so after exit.
     rss_mode: how RSS is read at each event: "auto" (default: the best this process may use),
-    "kernel-ring" (experimental, privileged), "fault-gate", "interval" or "exact" (a syscall per event);
+    "kernel-ring" (experimental, privileged), "fault-gate", "interval", "exact" (a syscall per
+    event) or "none" (not read: call flow only); rss_provider names the one used once entered.
     a forced mode this process cannot use raises RuntimeError at __enter__. The log header
     records the provider and its accuracy (doc/rss-providers.md).
     threads: "all" (default) traces every thread of the interpreter (on CPython 3.10 and 3.11,
     threads already running at __enter__ are not: see PMT_THREADS_ALL); "calling" only the
     thread that enters it. c_calls: also record calls of C functions (False by default: they
     double the events, and on CPython 3.12+ the cost; cPyMemTrace.Profile records them).
+
+    Filters (keyword-only, combinable; an event must pass all, in this order; the log header
+    records them; event numbers still count every event, so dEvent says how many were left out):
+    include_files / exclude_files, include_functions / exclude_functions: sequences of
+    fnmatch-style globs (``*`` also crosses ``/``), matched against the file (co_filename; for a
+    C call its caller's) and the function (co_name, or the C function's qualified name): an
+    event passes when it matches an include glob of each axis that has any, and no exclude glob.
+    max_depth: drop events deeper than this stack depth (Event.depth: the Python frames on the
+    thread's stack, the event's own included; None, the default, keeps all). time_window:
+    (start, end) in seconds after __enter__, end None for no end. sample_every: keep 1 event in
+    N of those that passed the filters before it. rss_above: only events whose RSS is at least
+    this many bytes. Then comes d_rss_trigger. Start, stop and messages are always written.
+    Bad values raise TypeError or ValueError here, not at __enter__.
+
+    on_fork: what a child made by os.fork() (multiprocessing's "fork" method too) does with an
+    entered wrapper. Either way the child never writes the parent's log. "stop" (the default):
+    the child's copy records nothing and its methods do nothing. "follow": the child carries on
+    in a log of its own, named after the parent's with ".pid<PID>" inserted before the extension
+    (trace.log -> trace.pid12345.log; log_path says which), that starts with a START row and a
+    message naming both processes, event numbers from 0. The default is "follow" when the
+    PYMEMTRACE_FOLLOW_CHILDREN environment variable is set (doc/children.md).
     """
     _KIND = "profile"
     _EVENTS = _PYTHON_CALLS
@@ -287,3 +352,49 @@ def mark(text):
             tracer.mark(text)
             count += 1
     return count
+
+
+# --- fork ------------------------------------------------------------------------------------
+
+def _after_fork_in_child():
+    """os.fork()'s child (registered below): each entered wrapper's tracer applies its on_fork
+    now rather than at its next event, so that a following wrapper's log_path is the child's
+    from the start and a stopped one's hooks are gone; the exit paths (__exit__, the atexit
+    handler) then find tracers that write only the child's own logs, or nothing."""
+    if not _process_lock._is_owned():  # held by a thread that does not exist here
+        _process_lock._at_fork_reinit()
+    following = False
+    for kind in ("profile", "trace"):
+        for stack in (_process_stacks[kind], _thread_stack(kind)):
+            for wrapper in stack:
+                tracer = wrapper._tracer
+                if tracer is None:
+                    continue
+                try:
+                    tracer.after_fork()
+                except Exception:  # the hooks stayed: the tracer still writes nothing
+                    pass
+                wrapper.log_path = tracer.log_path
+                following = following or wrapper._options["on_fork"] == "follow"
+    util = sys.modules.get("multiprocessing.util")
+    if following and util is not None:
+        # multiprocessing's children leave with os._exit(), which runs no atexit handler, after
+        # its own finalizers: the logs are finished among them. Registered through its after-fork
+        # hooks, which run once it has dropped the finalizers the child inherited.
+        util.register_after_fork(_multiprocessing_anchor, _finish_with_multiprocessing)
+
+
+class _Anchor:
+    """A weakly referable key for multiprocessing's after-fork registry."""
+
+
+_multiprocessing_anchor = _Anchor()
+
+
+def _finish_with_multiprocessing(_anchor):
+    # Below every other priority: after the children this child waited for.
+    sys.modules["multiprocessing.util"].Finalize(None, _finish_at_exit, exitpriority=-100)
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_after_fork_in_child)

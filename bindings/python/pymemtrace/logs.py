@@ -95,9 +95,16 @@ class TextLog(_Log):
 
     def __init__(self, path, message, skip_lines):
         self.path = os.fsdecode(path)
-        self.header = MappingProxyType({"message": message})
-        self._skip_lines = skip_lines
         self._file = open(path, "rb")
+        for _ in range(skip_lines):
+            self._file.readline(_MAX_LINE)
+        # A run with filter stages names them on a FLT line under the header.
+        line, filters = self._file.readline(_MAX_LINE), ""
+        if line.startswith(b"FLT:  ") and line.endswith(b"\n"):
+            filters = line[6:-1].decode("utf-8", "backslashreplace")
+            skip_lines += 1
+        self.header = MappingProxyType({"message": message, "filters": filters})
+        self._skip_lines = skip_lines
         self._rewind()
 
     def _rewind(self):

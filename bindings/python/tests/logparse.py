@@ -5,6 +5,7 @@ A log is::
     [message line]
     SOF
     HDR:  Event dEvent Clock What File #line Function RSS dRSS
+    [FLT:  the filter stages, when any]
     FRST: / NEXT: / PREV: / LAST: rows    (event rows, one per event)
     MSG:  rows                            (Event dEvent Clock # text)
     EOF
@@ -36,13 +37,15 @@ class LogFormatError(ValueError):
 
 
 class Log:
-    """A parsed log: `message` (first line or None), `rows` (every row between HDR: and EOF)."""
+    """A parsed log: `message` (first line or None), `filters` (the FLT line's text, "" without
+    one), `rows` (every row between HDR: or FLT: and EOF)."""
 
-    def __init__(self, path, message, header, rows):
+    def __init__(self, path, message, header, rows, filters=""):
         self.path = path
         self.message = message
         self.header = header
         self.rows = rows
+        self.filters = filters
 
     @property
     def event_rows(self):
@@ -115,8 +118,11 @@ def parse_log(path):
         raise LogFormatError(f"{path}: bad header {header!r}")
     if lines[-1] != "EOF":
         raise LogFormatError(f"{path}: no EOF line")
+    filters = ""
+    if lines[2].startswith("FLT:  "):
+        filters = lines.pop(2)[6:]
     rows = [parse_row(line) for line in lines[2:-1]]
-    return Log(path, message, header, rows)
+    return Log(path, message, header, rows, filters)
 
 
 class TempDirTestCase(unittest.TestCase):

@@ -1,4 +1,5 @@
 """rss_mode: each way of reading RSS reports the growth of a traced allocation, and says so."""
+import mmap
 import os
 import unittest
 
@@ -6,13 +7,14 @@ import pymemtrace
 from logparse import MIB, TempDirTestCase
 
 SIZE = 4 * MIB
-# Every buffer stays alive: freed memory would be reused by the next test without a page fault,
-# and RSS would rightly not grow.
+# Fresh anonymous pages, written and kept alive: heap memory freed by earlier tests would be
+# reused without a page fault, and RSS would rightly not grow.
 _kept = []
 
 
 def allocate():
-    buffer = bytearray(b"\x01") * SIZE
+    buffer = mmap.mmap(-1, SIZE)
+    buffer.write(b"\x01" * SIZE)
     return buffer
 
 
@@ -63,6 +65,18 @@ class RssModeTest(TempDirTestCase):
         header = self.check_growth_seen("auto")
         self.assertIn(header["rss_provider"],
                       ("linux-rss_stat-ring", "linux-fault-gate", "linux-statm-interval"))
+
+    def test_auto_is_what_the_wrapper_reports(self):
+        with pymemtrace.Profile(0, filepath=self.path("auto.log")) as p:
+            self.assertEqual(p.rss_provider, p._tracer.rss_provider)
+        self.assertIn(p.rss_provider, ("linux-rss_stat-ring", "linux-fault-gate",
+                                       "linux-statm-interval"))
+
+    def test_none_reads_nothing_and_still_traces(self):
+        header, rows = self.traced("none")
+        self.assertEqual(header["rss_provider"], "none")
+        self.assertEqual({e.rss for e in rows}, {0})
+        self.assertTrue([e for e in rows if e.function == "allocate" and e.kind == "CALL"])
 
     def test_unknown_mode_is_a_value_error(self):
         with self.assertRaises(ValueError):
