@@ -150,6 +150,7 @@ pmt__code_entry *pmt__code_entry_of(pmt__cpy_state *st, PyObject *code)
     if (PyErr_Occurred())
         PyErr_Clear();
     e->ignored = is_own_file(st, e->file);
+    e->code_axes = pmt__tracer_code_axes(st->tracer, e->file, e->function);
     return e;
 }
 
@@ -212,15 +213,45 @@ pmt__code_entry *pmt__c_function_entry_of(pmt__cpy_state *st, PyObject *callable
     e->ref2 = ref2;
     e->file = "";
     e->function = c_function_name(st, callable);
+    e->code_axes = pmt__tracer_code_axes(st->tracer, e->file, e->function);
     return e;
 }
 
-/* Builds offset -> line from code.co_lines(): (start, end, line) byte ranges, line may be None. */
-static void build_lines(pmt__code_entry *e, PyObject *code)
+/* dis.opmap["RESUME"] (3.11+): its number changes between versions; -1 before 3.11. */
+int pmt__resume_opcode(void)
+{
+    PyObject *dis = PyImport_ImportModule("dis");
+    PyObject *opmap = dis ? PyObject_GetAttrString(dis, "opmap") : NULL;
+    PyObject *op = opmap ? PyMapping_GetItemString(opmap, "RESUME") : NULL;
+    long value = op ? PyLong_AsLong(op) : -1;
+    Py_XDECREF(op);
+    Py_XDECREF(opmap);
+    Py_XDECREF(dis);
+    PyErr_Clear();
+    return value > 0 && value < 256 ? (int)value : -1;
+}
+
+/* Offset of the first RESUME in co_code (2-byte code units; inline caches are opcode 0). */
+static int32_t first_resume(PyObject *co_code, int resume_opcode)
+{
+    const unsigned char *bytes = (const unsigned char *)PyBytes_AsString(co_code);
+    Py_ssize_t size = PyBytes_Size(co_code);
+    for (Py_ssize_t off = 0; bytes && resume_opcode > 0 && off + 1 < size; off += 2)
+        if (bytes[off] == resume_opcode)
+            return (int32_t)off;
+    return -1;
+}
+
+/* Builds offset -> line from code.co_lines(): (start, end, line) byte ranges, line may be None;
+ * and finds the first RESUME. */
+static void build_lines(pmt__cpy_state *st, pmt__code_entry *e, PyObject *code)
 {
     e->lines_built = 1;
+    e->resume_offset = -1;
     PyObject *co_code = PyObject_GetAttrString(code, "co_code");
     Py_ssize_t size = co_code && PyBytes_Check(co_code) ? PyBytes_Size(co_code) : 0;
+    if (size > 0)
+        e->resume_offset = first_resume(co_code, st->resume_opcode);
     Py_XDECREF(co_code);
     PyObject *it = size > 0 ? PyObject_CallMethod(code, "co_lines", NULL) : NULL;
     int32_t *lines = it ? calloc((size_t)size / 2 + 1, sizeof *lines) : NULL;
@@ -249,11 +280,17 @@ static void build_lines(pmt__code_entry *e, PyObject *code)
         PyErr_Clear();
 }
 
+int pmt__code_before_entry(pmt__cpy_state *st, pmt__code_entry *e, PyObject *code, long offset)
+{
+    if (!e->lines_built)
+        build_lines(st, e, code);
+    return e->resume_offset >= 0 && offset >= 0 && offset <= e->resume_offset;
+}
+
 int32_t pmt__code_line_at(pmt__cpy_state *st, pmt__code_entry *e, PyObject *code, long offset)
 {
-    (void)st;
     if (!e->lines_built)
-        build_lines(e, code);
+        build_lines(st, e, code);
     if (e->lines && offset >= 0 && (unsigned long)offset / 2 < e->line_count) {
         int32_t line = e->lines[offset / 2];
         if (line > 0)

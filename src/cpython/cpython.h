@@ -7,6 +7,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include "../core/filter.h"
 #include "../core/tracer_internal.h"
 
 /* Where a code object or C function came from, resolved once and kept for the tracer's run. */
@@ -16,10 +17,15 @@ typedef struct pmt__code_entry {
     const char *file;      /* interned in the tracer */
     const char *function;
     int32_t first_line;
-    int ignored;    /* the tracer's own code: events only keep the depth right */
+    int ignored; /* the tracer's own code: events only keep the depth right */
+    /* The code filter stage's answer per axis (pmt__tracer_code_axes(), PMT__CODE_* bits),
+     * asked once: a Python event passes with both bits; a C event with its caller's file bit
+     * and its callee's function bit (pmt__tracer_event_selected() takes the answer). */
+    int code_axes;
     int32_t *lines; /* 3.12+: line of each code unit (offset / 2), built on first need */
     uint32_t line_count;
     int lines_built;
+    int32_t resume_offset; /* 3.12+: offset of the first RESUME (the frame's entry), or -1 */
 } pmt__code_entry;
 
 typedef struct pmt__code_cache {
@@ -41,9 +47,14 @@ typedef struct pmt__cpy_state {
     const char *runtime; /* "CPython 3.12.1", interned */
     /* 3.12+: sys.monitoring */
     int tool_id;
+    int resume_opcode; /* dis.opmap["RESUME"], -1 if unknown */
+    PyObject *disable; /* sys.monitoring.DISABLE */
     PyObject *monitor_hooks[11];
     /* 3.10/3.11: sys.setprofile / sys.settrace */
     PyObject *profile_hook, *trace_hook;
+    /* What the calling thread had before attach (a debugger's trace function), given back at
+     * detach when it is a callable; NULL if nothing or ours. */
+    PyObject *saved_profile, *saved_trace;
     PyObject *what[8]; /* interned "call", "exception", ... indexed by legacy_what */
 } pmt__cpy_state;
 
@@ -55,6 +66,11 @@ pmt__code_entry *pmt__code_entry_of(pmt__cpy_state *st, PyObject *code);
 pmt__code_entry *pmt__c_function_entry_of(pmt__cpy_state *st, PyObject *callable);
 /* Line of the instruction at a byte offset (3.12+ monitoring offsets). */
 int32_t pmt__code_line_at(pmt__cpy_state *st, pmt__code_entry *entry, PyObject *code, long offset);
+/* dis.opmap["RESUME"], or -1 (3.10 has none). */
+int pmt__resume_opcode(void);
+/* Is the byte offset at or before the code's first RESUME, i.e. has the frame not yet been
+ * reported as entered when an event comes from there? (3.12+) */
+int pmt__code_before_entry(pmt__cpy_state *st, pmt__code_entry *entry, PyObject *code, long offset);
 
 /* frames.c */
 /* Number of Python frames on the calling thread's stack. */
@@ -68,6 +84,19 @@ int pmt__monitoring_detach(pmt__cpy_state *st);
 int pmt__legacy_attach(pmt__cpy_state *st);
 int pmt__legacy_detach(pmt__cpy_state *st);
 void pmt__legacy_release(pmt__cpy_state *st);
+
+/* The code filter stage's answer for a Python event of this code, and for a C event (the caller's
+ * file, the callee's name): asked once per entry, passed to pmt__tracer_event_selected. */
+static inline int pmt__entry_selected(const pmt__code_entry *e)
+{
+    return e->code_axes == PMT__CODE_OK;
+}
+
+static inline int pmt__c_event_selected(const pmt__code_entry *caller,
+                                        const pmt__code_entry *callee)
+{
+    return (caller->code_axes & PMT__CODE_FILE_OK) && (callee->code_axes & PMT__CODE_FUNCTION_OK);
+}
 
 /* The state behind a hook's `self`. */
 static inline pmt__cpy_state *pmt__state_of(PyObject *self)

@@ -49,6 +49,32 @@ static int wants_profile_hook(const pmt_tracer *t)
            (pmt__tracer_wants(t, PMT_EV_CALL) || pmt__tracer_wants(t, PMT_EV_RETURN));
 }
 
+/* 3.11 delivers a KeyboardInterrupt at a frame's RESUME, before the profile function heard of
+ * the call, yet reports the frame's return: such a return (value None, f_lasti at or before the
+ * first RESUME) is not reported, and the depth stays right. Only returns of None pay for the
+ * f_lasti lookup; 3.10 has no RESUME and never does. */
+static int left_before_entry(pmt__cpy_state *st, pmt__code_entry *e, PyObject *frame,
+                             PyObject *code, PyObject *arg)
+{
+    if (arg != Py_None || st->resume_opcode <= 0)
+        return 0;
+    PyObject *lasti = PyObject_GetAttrString(frame, "f_lasti");
+    long offset = lasti ? PyLong_AsLong(lasti) : -1;
+    Py_XDECREF(lasti);
+    if (PyErr_Occurred()) {
+        PyErr_Clear();
+        return 0;
+    }
+    return pmt__code_before_entry(st, e, code, offset);
+}
+
+/* The frame's line, for an event the code filter keeps: the others are dropped before their line
+ * matters, and PyFrame_GetLineNumber walks a table. */
+static int32_t line_if(int selected, PyObject *frame)
+{
+    return selected ? PyFrame_GetLineNumber((PyFrameObject *)frame) : 0;
+}
+
 /* One hook serves both roles; frames_too says whether it also keeps the depth (the profile hook
  * does when installed, else the trace hook). */
 static void handle(pmt__cpy_state *st, PyObject *frame, int what, PyObject *arg, int frames_too)
@@ -67,16 +93,18 @@ static void handle(pmt__cpy_state *st, PyObject *frame, int what, PyObject *arg,
             return;
         int32_t depth = ++*pmt__depth_here(st, 1);
         if (!e->ignored)
-            pmt__tracer_event(t, PMT_EV_CALL, e->file, e->function, e->first_line, depth);
+            pmt__tracer_event_selected(t, PMT_EV_CALL, pmt__entry_selected(e), e->file, e->function,
+                                       e->first_line, depth);
         return;
     }
     case W_RETURN: {
-        if (!frames_too)
+        if (!frames_too || left_before_entry(st, e, frame, (PyObject *)code, arg))
             return;
         int32_t *counter = pmt__depth_here(st, 0);
         if (!e->ignored && pmt__tracer_wants(t, PMT_EV_RETURN))
-            pmt__tracer_event(t, PMT_EV_RETURN, e->file, e->function,
-                              PyFrame_GetLineNumber((PyFrameObject *)frame), *counter);
+            pmt__tracer_event_selected(t, PMT_EV_RETURN, pmt__entry_selected(e), e->file,
+                                       e->function, PyFrame_GetLineNumber((PyFrameObject *)frame),
+                                       *counter);
         if (*counter > 0)
             (*counter)--;
         return;
@@ -84,10 +112,10 @@ static void handle(pmt__cpy_state *st, PyObject *frame, int what, PyObject *arg,
     case W_LINE:
     case W_EXCEPTION: {
         pmt_event_kind kind = what == W_LINE ? PMT_EV_LINE : PMT_EV_EXCEPTION;
+        int selected = pmt__entry_selected(e);
         if (!e->ignored && pmt__tracer_wants(t, kind))
-            pmt__tracer_event(t, kind, e->file, e->function,
-                              PyFrame_GetLineNumber((PyFrameObject *)frame),
-                              *pmt__depth_here(st, 0));
+            pmt__tracer_event_selected(t, kind, selected, e->file, e->function,
+                                       line_if(selected, frame), *pmt__depth_here(st, 0));
         return;
     }
     case W_C_CALL:
@@ -99,10 +127,10 @@ static void handle(pmt__cpy_state *st, PyObject *frame, int what, PyObject *arg,
         if (e->ignored || !pmt__tracer_wants(t, kind))
             return;
         pmt__code_entry *callee = pmt__c_function_entry_of(st, arg);
+        int selected = callee && pmt__c_event_selected(e, callee);
         if (callee)
-            pmt__tracer_event(t, kind, e->file, callee->function,
-                              PyFrame_GetLineNumber((PyFrameObject *)frame),
-                              *pmt__depth_here(st, 0));
+            pmt__tracer_event_selected(t, kind, selected, e->file, callee->function,
+                                       line_if(selected, frame), *pmt__depth_here(st, 0));
         return;
     }
     default:
@@ -112,13 +140,28 @@ static void handle(pmt__cpy_state *st, PyObject *frame, int what, PyObject *arg,
 
 static int call_sys(const char *name, PyObject *arg);
 
+/* sys.getprofile() or sys.gettrace(): a new reference, NULL on error (cleared). */
+static PyObject *current_hook(const char *get_name)
+{
+    PyObject *get = PySys_GetObject(get_name); /* borrowed */
+    PyObject *current = get ? PyObject_CallNoArgs(get) : NULL;
+    if (!current)
+        PyErr_Clear();
+    return current;
+}
+
+/* Is hook one of ours (a hook function whose self is this tracer's capsule)? */
+static int is_ours(PyObject *hook, PyObject *capsule)
+{
+    return hook && PyCFunction_Check(hook) && PyCFunction_GetSelf(hook) == capsule;
+}
+
 /* A thread whose hook outlived its tracer's run (detached from another thread) drops it, unless
  * the thread's hook is no longer ours (sys.getprofile/gettrace is someone else's). */
 static void remove_stale_hook(PyObject *self, const char *get_name, const char *set_name)
 {
-    PyObject *get = PySys_GetObject(get_name); /* borrowed */
-    PyObject *current = get ? PyObject_CallNoArgs(get) : NULL;
-    if (current && PyCFunction_Check(current) && PyCFunction_GetSelf(current) == self)
+    PyObject *current = current_hook(get_name);
+    if (is_ours(current, self))
         call_sys(set_name, Py_None);
     Py_XDECREF(current);
     PyErr_Clear();
@@ -168,7 +211,8 @@ static int call_sys(const char *name, PyObject *arg)
 }
 
 /* Frames already running when settrace is installed never got a local trace function: give them
- * one (value = the hook) or take ours back (value = None, only where it is ours). */
+ * one (value = the hook; a frame with a debugger's local trace function keeps it) or take ours
+ * back (value = None, only where it is ours). */
 static void set_frames_trace(pmt__cpy_state *st, PyObject *value)
 {
     PyObject *frame = (PyObject *)PyEval_GetFrame();
@@ -177,7 +221,7 @@ static void set_frames_trace(pmt__cpy_state *st, PyObject *value)
         PyObject *current = PyObject_GetAttrString(frame, "f_trace");
         if (!current)
             PyErr_Clear();
-        if (value != Py_None || current == st->trace_hook) {
+        if (value != Py_None ? current == Py_None : current == st->trace_hook) {
             if (PyObject_SetAttrString(frame, "f_trace", value) != 0)
                 PyErr_Clear();
         }
@@ -202,6 +246,17 @@ static int call_threading(const char *name, PyObject *value)
     return r ? 0 : -1;
 }
 
+/* The calling thread's hook before attach, kept to give back at detach when it is a callable
+ * (a debugger's trace function; cProfile's profiler object is not one and cannot be). */
+static PyObject *saved_hook(pmt__cpy_state *st, const char *get_name)
+{
+    PyObject *prev = current_hook(get_name);
+    if (prev && prev != Py_None && !is_ours(prev, st->self_capsule) && PyCallable_Check(prev))
+        return prev;
+    Py_XDECREF(prev);
+    return NULL;
+}
+
 int pmt__legacy_attach(pmt__cpy_state *st)
 {
     if (!st->what[0]) {
@@ -222,6 +277,12 @@ int pmt__legacy_attach(pmt__cpy_state *st)
         if (!st->trace_hook)
             return pmt__fail(PMT_EPYTHON, "cannot create the trace hook");
     }
+    Py_CLEAR(st->saved_profile);
+    Py_CLEAR(st->saved_trace);
+    if (st->profile_hook)
+        st->saved_profile = saved_hook(st, "getprofile");
+    if (st->trace_hook)
+        st->saved_trace = saved_hook(st, "gettrace");
     /* threading first: it runs Python code, which a hook installed already would see while the
      * tracer is not running yet, and take as stale. */
     if (st->all_threads && st->profile_hook && call_threading("setprofile", st->profile_hook))
@@ -255,24 +316,53 @@ int pmt__legacy_attach(pmt__cpy_state *st)
     return PMT_OK;
 }
 
+/* Gives the calling thread's hook back to what it was before attach, if the hook is still ours;
+ * returns 1 when someone took it away during the run (another tool, or CPython removing a hook
+ * that failed at the recursion limit), 0 otherwise, -1 on error. */
+static int give_back(pmt__cpy_state *st, const char *get_name, const char *set_name,
+                     PyObject **saved)
+{
+    PyObject *current = current_hook(get_name);
+    int rc = 1;
+    if (is_ours(current, st->self_capsule))
+        rc = call_sys(set_name, *saved ? *saved : Py_None);
+    Py_XDECREF(current);
+    Py_CLEAR(*saved);
+    return rc;
+}
+
 int pmt__legacy_detach(pmt__cpy_state *st)
 {
-    int rc = 0;
+    int rc = 0, lost = 0;
+    /* This thread's hooks first: threading's setters are Python code, which our hook, no
+     * longer running, would take as stale and remove before we could check it. */
+    if (st->profile_hook) {
+        int r = give_back(st, "getprofile", "setprofile", &st->saved_profile);
+        lost |= r == 1;
+        rc |= r < 0;
+    }
+    if (st->trace_hook) {
+        int r = give_back(st, "gettrace", "settrace", &st->saved_trace);
+        lost |= r == 1;
+        rc |= r < 0;
+        set_frames_trace(st, Py_None);
+    }
     if (st->all_threads && st->profile_hook)
         rc |= call_threading("setprofile", Py_None);
     if (st->all_threads && st->trace_hook)
         rc |= call_threading("settrace", Py_None);
-    if (st->profile_hook)
-        rc |= call_sys("setprofile", Py_None);
-    if (st->trace_hook) {
-        rc |= call_sys("settrace", Py_None);
-        set_frames_trace(st, Py_None);
-    }
+    if (lost)
+        pmt__tracer_note(st->tracer,
+                         "pymemtrace: this thread's profile or trace hook was replaced or removed "
+                         "during the run (another profiler or debugger, or CPython at the "
+                         "recursion limit): events after that are missing from this log");
     return rc == 0 ? PMT_OK : pmt__fail(PMT_EPYTHON, "cannot remove the profile/trace hook");
 }
 
 void pmt__legacy_release(pmt__cpy_state *st)
 {
+    Py_CLEAR(st->saved_profile);
+    Py_CLEAR(st->saved_trace);
     Py_CLEAR(st->profile_hook);
     Py_CLEAR(st->trace_hook);
     for (int i = 0; i < 8; i++)

@@ -35,8 +35,9 @@ static PyObject *on_enter(PyObject *self, PyObject *const *args, Py_ssize_t narg
     int32_t depth = ++*pmt__depth_here(st, 1);
     pmt__code_entry *e = pmt__code_entry_of(st, args[0]);
     if (e && !e->ignored && pmt__tracer_wants(st->tracer, PMT_EV_CALL))
-        pmt__tracer_event(st->tracer, PMT_EV_CALL, e->file, e->function,
-                          pmt__code_line_at(st, e, args[0], PyLong_AsLong(args[1])), depth);
+        pmt__tracer_event_selected(
+            st->tracer, PMT_EV_CALL, pmt__entry_selected(e), e->file, e->function,
+            pmt__code_line_at(st, e, args[0], PyLong_AsLong(args[1])), depth);
     Py_RETURN_NONE;
 }
 
@@ -52,9 +53,30 @@ static PyObject *on_leave(PyObject *self, PyObject *const *args, Py_ssize_t narg
         (*counter)--;
     pmt__code_entry *e = pmt__code_entry_of(st, args[0]);
     if (e && !e->ignored && pmt__tracer_wants(st->tracer, PMT_EV_RETURN))
-        pmt__tracer_event(st->tracer, PMT_EV_RETURN, e->file, e->function,
-                          pmt__code_line_at(st, e, args[0], PyLong_AsLong(args[1])), depth);
+        pmt__tracer_event_selected(
+            st->tracer, PMT_EV_RETURN, pmt__entry_selected(e), e->file, e->function,
+            pmt__code_line_at(st, e, args[0], PyLong_AsLong(args[1])), depth);
     Py_RETURN_NONE;
+}
+
+/* PY_UNWIND: an exception leaves a frame. A frame can be left this way without its entry ever
+ * reported (3.13 delivers a KeyboardInterrupt at a frame's first instruction, before PY_START),
+ * so an exception leaving at or before the first RESUME has the frames counted: the exit of a
+ * frame whose entry was missed is not reported. Only that rare case walks the stack (frame
+ * objects' f_back is not the event order for generators, so it is no general oracle). */
+static PyObject *on_unwind(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    pmt__cpy_state *st = pmt__state_of(self);
+    if (nargs < 2 || !pmt__state_active(st))
+        Py_RETURN_NONE;
+    pmt__code_entry *e = pmt__code_entry_of(st, args[0]);
+    if (!e || !pmt__code_before_entry(st, e, args[0], PyLong_AsLong(args[1])))
+        return on_leave(self, args, nargs);
+    int32_t *counter = pmt__depth_here(st, 0);
+    int32_t frames = pmt__frame_depth(); /* the frame being left is still on the stack */
+    if (frames > 0 && *counter == frames - 1)
+        Py_RETURN_NONE; /* never entered as far as the log knows */
+    return on_leave(self, args, nargs);
 }
 
 /* CALL, C_RETURN and C_RAISE: (code, offset, callable, arg0). CALL fires for every callable;
@@ -70,9 +92,9 @@ static void c_event(PyObject *self, PyObject *const *args, Py_ssize_t nargs, pmt
     pmt__code_entry *callee = pmt__c_function_entry_of(st, args[2]);
     if (!callee)
         return;
-    pmt__tracer_event(st->tracer, kind, caller->file, callee->function,
-                      pmt__code_line_at(st, caller, args[0], PyLong_AsLong(args[1])),
-                      *pmt__depth_here(st, 0));
+    pmt__tracer_event_selected(
+        st->tracer, kind, pmt__c_event_selected(caller, callee), caller->file, callee->function,
+        pmt__code_line_at(st, caller, args[0], PyLong_AsLong(args[1])), *pmt__depth_here(st, 0));
 }
 
 static PyObject *on_call(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
@@ -93,6 +115,10 @@ static PyObject *on_c_raise(PyObject *self, PyObject *const *args, Py_ssize_t na
     Py_RETURN_NONE;
 }
 
+/* Some tracer returned DISABLE for a line: those locations stay off for that tool id until
+ * sys.monitoring.restart_events(), which the next attach calls, whatever its filters. */
+static int lines_disabled;
+
 /* LINE: (code, line number). */
 static PyObject *on_line(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -100,9 +126,18 @@ static PyObject *on_line(PyObject *self, PyObject *const *args, Py_ssize_t nargs
     if (nargs < 2 || !pmt__state_active(st))
         Py_RETURN_NONE;
     pmt__code_entry *e = pmt__code_entry_of(st, args[0]);
+    if (e && (e->ignored || !pmt__entry_selected(e)) && st->disable) {
+        /* Lines of the tracer's own code, or of code the file/function filters exclude, are
+         * never reported: switched off at this location for this tool (not numbered, unlike
+         * dropped calls and returns, which keep the depth). */
+        lines_disabled = 1;
+        Py_INCREF(st->disable);
+        return st->disable;
+    }
     if (e && !e->ignored)
-        pmt__tracer_event(st->tracer, PMT_EV_LINE, e->file, e->function,
-                          (int32_t)PyLong_AsLong(args[1]), *pmt__depth_here(st, 0));
+        pmt__tracer_event_selected(st->tracer, PMT_EV_LINE, pmt__entry_selected(e), e->file,
+                                   e->function, (int32_t)PyLong_AsLong(args[1]),
+                                   *pmt__depth_here(st, 0));
     Py_RETURN_NONE;
 }
 
@@ -114,9 +149,9 @@ static PyObject *on_raise(PyObject *self, PyObject *const *args, Py_ssize_t narg
         Py_RETURN_NONE;
     pmt__code_entry *e = pmt__code_entry_of(st, args[0]);
     if (e && !e->ignored)
-        pmt__tracer_event(st->tracer, PMT_EV_EXCEPTION, e->file, e->function,
-                          pmt__code_line_at(st, e, args[0], PyLong_AsLong(args[1])),
-                          *pmt__depth_here(st, 0));
+        pmt__tracer_event_selected(
+            st->tracer, PMT_EV_EXCEPTION, pmt__entry_selected(e), e->file, e->function,
+            pmt__code_line_at(st, e, args[0], PyLong_AsLong(args[1])), *pmt__depth_here(st, 0));
     Py_RETURN_NONE;
 }
 
@@ -127,7 +162,7 @@ static PyMethodDef hook_defs[M_COUNT] = {
     {"pymemtrace_py_throw", FASTCALL(on_enter), METH_FASTCALL, NULL},
     {"pymemtrace_py_return", FASTCALL(on_leave), METH_FASTCALL, NULL},
     {"pymemtrace_py_yield", FASTCALL(on_leave), METH_FASTCALL, NULL},
-    {"pymemtrace_py_unwind", FASTCALL(on_leave), METH_FASTCALL, NULL},
+    {"pymemtrace_py_unwind", FASTCALL(on_unwind), METH_FASTCALL, NULL},
     {"pymemtrace_call", FASTCALL(on_call), METH_FASTCALL, NULL},
     {"pymemtrace_c_return", FASTCALL(on_c_return), METH_FASTCALL, NULL},
     {"pymemtrace_c_raise", FASTCALL(on_c_raise), METH_FASTCALL, NULL},
@@ -164,10 +199,11 @@ static PyObject *monitoring_module(void)
     return mon;
 }
 
-/* The first of the profiler-range tool ids nobody uses. */
+/* The first free tool id of those no standard tool claims (3, 4), then PROFILER_ID (2) last:
+ * cProfile and profile take 2 and refuse to start without it. */
 static int free_tool_id(PyObject *mon)
 {
-    static const int candidates[] = {2, 3, 4};
+    static const int candidates[] = {3, 4, 2};
     for (size_t i = 0; i < sizeof candidates / sizeof *candidates; i++) {
         PyObject *owner = PyObject_CallMethod(mon, "get_tool", "i", candidates[i]);
         if (!owner)
@@ -177,7 +213,7 @@ static int free_tool_id(PyObject *mon)
         if (is_free)
             return candidates[i];
     }
-    PyErr_SetString(PyExc_RuntimeError, "sys.monitoring tool ids 2, 3 and 4 are all in use");
+    PyErr_SetString(PyExc_RuntimeError, "sys.monitoring tool ids 3, 4 and 2 are all in use");
     return -1;
 }
 
@@ -249,6 +285,18 @@ int pmt__monitoring_attach(pmt__cpy_state *st)
     PyObject *mon = monitoring_module();
     if (!mon)
         return pmt__fail(PMT_EPYTHON, "sys.monitoring is not available");
+    if (!st->disable) {
+        st->disable = PyObject_GetAttrString(mon, "DISABLE");
+        if (!st->disable)
+            PyErr_Clear(); /* lines of excluded code are then dropped one by one */
+    }
+    if (lines_disabled) {
+        PyObject *r = PyObject_CallMethod(mon, "restart_events", NULL);
+        if (r)
+            lines_disabled = 0;
+        Py_XDECREF(r);
+        PyErr_Clear();
+    }
     int id = free_tool_id(mon);
     int rc = -1;
     if (id >= 0) {

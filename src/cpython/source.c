@@ -41,6 +41,7 @@ static void free_state(pmt__cpy_state *st)
     if (st->self_capsule && PyCapsule_SetPointer(st->self_capsule, &retired_state) != 0)
         PyErr_Clear();
     pmt__legacy_release(st);
+    Py_CLEAR(st->disable);
     for (size_t i = 0; i < sizeof st->monitor_hooks / sizeof *st->monitor_hooks; i++)
         Py_CLEAR(st->monitor_hooks[i]);
     pmt__code_cache_free(&st->cache);
@@ -63,6 +64,7 @@ static int attach(pmt_tracer *tracer, void **state)
         st->tracer = tracer;
         st->hexversion = hex;
         st->tool_id = -1;
+        st->resume_opcode = pmt__resume_opcode();
         st->self_capsule = PyCapsule_New(st, NULL, NULL);
         if (!st->self_capsule) {
             free(st);
