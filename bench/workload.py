@@ -47,6 +47,31 @@ def grow(n):
     return [[i] * 16 for i in range(n)]
 
 
+def churn(rounds=200, pages=64):
+    """RSS up and down by known amounts: anonymous maps written through, some kept a while, then
+    unmapped (a heap would keep freed pages; munmap gives them back). For bench.py --check."""
+    import mmap
+    size = pages * mmap.PAGESIZE
+    kept = []
+    for i in range(rounds):
+        kept.append(_mapped(size))
+        if len(kept) > 8:
+            _unmap(kept.pop(0))
+    for m in kept:
+        _unmap(m)
+
+
+def _mapped(size):
+    import mmap
+    m = mmap.mmap(-1, size)
+    m.write(b"x" * size)
+    return m
+
+
+def _unmap(m):
+    m.close()
+
+
 def run(scale=1.0):
     """One iteration; returns a checksum so nothing is optimised away."""
     total = fib(int(16 + 2 * scale))
