@@ -26,7 +26,7 @@
 #include <pymemtrace/pymemtrace.h>
 
 #define INTERPRETERS 3
-#define ROUNDS 3
+#define ROUNDS       3
 
 static void die(const char *fmt, ...)
 {
@@ -162,20 +162,19 @@ static void check_interpreters(const char *log_dir)
 
     PyThreadState_Swap(in[0].tstate);
     pthread_t thread;
-    Py_BEGIN_ALLOW_THREADS
-    if (pthread_create(&thread, NULL, mark_from_a_foreign_thread, in[0].tracer) != 0)
-        die("pthread_create failed");
+    Py_BEGIN_ALLOW_THREADS if (pthread_create(&thread, NULL, mark_from_a_foreign_thread,
+                                              in[0].tracer) != 0) die("pthread_create failed");
     pthread_join(thread, NULL);
     Py_END_ALLOW_THREADS
 
-    for (int i = 0; i < INTERPRETERS; i++) {
+        for (int i = 0; i < INTERPRETERS; i++)
+    {
         PyThreadState_Swap(in[i].tstate);
         check(pmt_tracer_stop(in[i].tracer), "pmt_tracer_stop");
         pmt_tracer_destroy(in[i].tracer);
         if (in[i].counts.events == 0 || in[i].counts.foreign != 0)
             die("interpreter %d: %llu events, %llu with another interpreter's id", i,
-                (unsigned long long)in[i].counts.events,
-                (unsigned long long)in[i].counts.foreign);
+                (unsigned long long)in[i].counts.events, (unsigned long long)in[i].counts.foreign);
         int marks = 0;
         check_log(&in[i], i, &marks);
         if (marks != (i == 0 ? 1 : 0))
