@@ -1,5 +1,6 @@
 /* The tracer's life cycle, parameters and collaborators. The event path is in pipeline.c. */
 #define _GNU_SOURCE /* strdup */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -89,104 +90,81 @@ void pmt_tracer_destroy(pmt_tracer *t)
     free(t);
 }
 
+/* Every parameter once: its bounds and where the tracer keeps it (an int64_t field; the event
+ * mask, kept as uint64_t with the always-on kinds, is handled apart). */
+typedef struct param_spec {
+    pmt_param param;
+    int64_t min, max;
+    size_t offset; /* of the int64_t field in pmt_tracer; 0 for the event mask */
+} param_spec;
+
+#define FIELD(name) offsetof(pmt_tracer, name)
+static const param_spec param_specs[] = {
+    {PMT_PARAM_D_RSS_TRIGGER, -1, INT64_MAX, FIELD(trigger_param)},
+    {PMT_PARAM_EVENT_MASK, 1, (int64_t)((UINT64_C(1) << PMT_EV_KIND_COUNT) - 1), 0},
+    {PMT_PARAM_RSS_MODE, PMT_RSS_AUTO, PMT_RSS_NONE, FIELD(rss_mode)},
+    {PMT_PARAM_RSS_INTERVAL_NS, 0, INT64_C(10000000000), FIELD(rss_interval_ns)},
+    {PMT_PARAM_MAX_DEPTH, -1, INT32_MAX, FIELD(max_depth)},
+    {PMT_PARAM_SAMPLE_EVERY, 1, INT64_MAX, FIELD(sample_every)},
+    {PMT_PARAM_TIME_FROM_NS, 0, INT64_MAX, FIELD(time_from_ns)},
+    {PMT_PARAM_TIME_UNTIL_NS, 0, INT64_MAX, FIELD(time_until_ns)},
+    {PMT_PARAM_RSS_ABOVE, 0, INT64_MAX, FIELD(rss_above)},
+    {PMT_PARAM_THREADS, PMT_THREADS_ALL, PMT_THREADS_CALLING, FIELD(threads_mode)},
+    {PMT_PARAM_ON_FORK, PMT_FORK_STOP, PMT_FORK_FOLLOW, FIELD(on_fork)},
+};
+#undef FIELD
+
+static const param_spec *spec_of(pmt_param param)
+{
+    for (size_t i = 0; i < sizeof param_specs / sizeof *param_specs; i++)
+        if (param_specs[i].param == param)
+            return &param_specs[i];
+    pmt__fail(PMT_ENOTSUP, "unknown parameter %d", (int)param);
+    return NULL;
+}
+
+static int64_t *field_of(pmt_tracer *t, const param_spec *spec)
+{
+    return (int64_t *)(void *)((char *)t + spec->offset);
+}
+
+static int64_t field_value(const pmt_tracer *t, const param_spec *spec)
+{
+    return *(const int64_t *)(const void *)((const char *)t + spec->offset);
+}
+
 int pmt_param_bounds(pmt_param param, int64_t *out_min, int64_t *out_max)
 {
     if (!out_min || !out_max)
         return pmt__fail(PMT_EINVAL, "pmt_param_bounds: NULL output");
-    switch (param) {
-    case PMT_PARAM_D_RSS_TRIGGER:
-        *out_min = -1;
-        *out_max = INT64_MAX;
-        return PMT_OK;
-    case PMT_PARAM_EVENT_MASK:
-        *out_min = 1;
-        *out_max = (int64_t)((UINT64_C(1) << PMT_EV_KIND_COUNT) - 1);
-        return PMT_OK;
-    case PMT_PARAM_RSS_MODE:
-        *out_min = PMT_RSS_AUTO;
-        *out_max = PMT_RSS_NONE;
-        return PMT_OK;
-    case PMT_PARAM_RSS_INTERVAL_NS:
-        *out_min = 0;
-        *out_max = INT64_C(10000000000);
-        return PMT_OK;
-    case PMT_PARAM_MAX_DEPTH:
-        *out_min = -1;
-        *out_max = INT32_MAX;
-        return PMT_OK;
-    case PMT_PARAM_SAMPLE_EVERY:
-        *out_min = 1;
-        *out_max = INT64_MAX;
-        return PMT_OK;
-    case PMT_PARAM_TIME_FROM_NS:
-    case PMT_PARAM_TIME_UNTIL_NS:
-    case PMT_PARAM_RSS_ABOVE:
-        *out_min = 0;
-        *out_max = INT64_MAX;
-        return PMT_OK;
-    case PMT_PARAM_THREADS:
-        *out_min = PMT_THREADS_ALL;
-        *out_max = PMT_THREADS_CALLING;
-        return PMT_OK;
-    case PMT_PARAM_ON_FORK:
-        *out_min = PMT_FORK_STOP;
-        *out_max = PMT_FORK_FOLLOW;
-        return PMT_OK;
-    }
-    return pmt__fail(PMT_ENOTSUP, "unknown parameter %d", (int)param);
+    const param_spec *spec = spec_of(param);
+    if (!spec)
+        return PMT_ENOTSUP;
+    *out_min = spec->min;
+    *out_max = spec->max;
+    return PMT_OK;
 }
 
 int pmt_tracer_set_param(pmt_tracer *t, pmt_param param, int64_t value)
 {
     if (!t)
         return pmt__fail(PMT_EINVAL, "pmt_tracer_set_param: tracer is NULL");
-    int64_t lo, hi;
-    int rc = pmt_param_bounds(param, &lo, &hi);
-    if (rc != PMT_OK)
-        return rc;
+    const param_spec *spec = spec_of(param);
+    if (!spec)
+        return PMT_ENOTSUP;
     if (t->state != PMT_STATE_CREATED)
         return pmt__fail(PMT_ESTATE, "parameters are fixed once the tracer has started");
-    if (value < lo || value > hi)
+    if (value < spec->min || value > spec->max)
         return pmt__fail(PMT_EINVAL, "parameter %d: %lld is outside [%lld, %lld]", (int)param,
-                         (long long)value, (long long)lo, (long long)hi);
-    switch (param) {
-    case PMT_PARAM_D_RSS_TRIGGER:
-        t->trigger_param = value;
-        break;
-    case PMT_PARAM_EVENT_MASK:
-        if (((uint64_t)value & all_hook_kinds) == 0)
-            return pmt__fail(PMT_EINVAL, "event mask 0x%llx selects no observable event",
-                             (unsigned long long)value);
-        t->event_mask = ((uint64_t)value & all_hook_kinds) | always_kinds;
-        break;
-    case PMT_PARAM_RSS_MODE:
-        t->rss_mode = value;
-        break;
-    case PMT_PARAM_RSS_INTERVAL_NS:
-        t->rss_interval_ns = value;
-        break;
-    case PMT_PARAM_MAX_DEPTH:
-        t->max_depth = value;
-        break;
-    case PMT_PARAM_SAMPLE_EVERY:
-        t->sample_every = value;
-        break;
-    case PMT_PARAM_TIME_FROM_NS:
-        t->time_from_ns = value;
-        break;
-    case PMT_PARAM_TIME_UNTIL_NS:
-        t->time_until_ns = value;
-        break;
-    case PMT_PARAM_RSS_ABOVE:
-        t->rss_above = value;
-        break;
-    case PMT_PARAM_THREADS:
-        t->threads_mode = value;
-        break;
-    case PMT_PARAM_ON_FORK:
-        t->on_fork = value;
-        break;
+                         (long long)value, (long long)spec->min, (long long)spec->max);
+    if (param != PMT_PARAM_EVENT_MASK) {
+        *field_of(t, spec) = value;
+        return PMT_OK;
     }
+    if (((uint64_t)value & all_hook_kinds) == 0)
+        return pmt__fail(PMT_EINVAL, "event mask 0x%llx selects no observable event",
+                         (unsigned long long)value);
+    t->event_mask = ((uint64_t)value & all_hook_kinds) | always_kinds;
     return PMT_OK;
 }
 
@@ -194,42 +172,12 @@ int pmt_tracer_get_param(const pmt_tracer *t, pmt_param param, int64_t *out_valu
 {
     if (!t || !out_value)
         return pmt__fail(PMT_EINVAL, "pmt_tracer_get_param: NULL argument");
-    switch (param) {
-    case PMT_PARAM_D_RSS_TRIGGER:
-        *out_value = t->trigger_param;
-        return PMT_OK;
-    case PMT_PARAM_EVENT_MASK:
-        *out_value = (int64_t)(t->event_mask & all_hook_kinds);
-        return PMT_OK;
-    case PMT_PARAM_RSS_MODE:
-        *out_value = t->rss_mode;
-        return PMT_OK;
-    case PMT_PARAM_RSS_INTERVAL_NS:
-        *out_value = t->rss_interval_ns;
-        return PMT_OK;
-    case PMT_PARAM_MAX_DEPTH:
-        *out_value = t->max_depth;
-        return PMT_OK;
-    case PMT_PARAM_SAMPLE_EVERY:
-        *out_value = t->sample_every;
-        return PMT_OK;
-    case PMT_PARAM_TIME_FROM_NS:
-        *out_value = t->time_from_ns;
-        return PMT_OK;
-    case PMT_PARAM_TIME_UNTIL_NS:
-        *out_value = t->time_until_ns;
-        return PMT_OK;
-    case PMT_PARAM_RSS_ABOVE:
-        *out_value = t->rss_above;
-        return PMT_OK;
-    case PMT_PARAM_THREADS:
-        *out_value = t->threads_mode;
-        return PMT_OK;
-    case PMT_PARAM_ON_FORK:
-        *out_value = t->on_fork;
-        return PMT_OK;
-    }
-    return pmt__fail(PMT_ENOTSUP, "unknown parameter %d", (int)param);
+    const param_spec *spec = spec_of(param);
+    if (!spec)
+        return PMT_ENOTSUP;
+    *out_value = param == PMT_PARAM_EVENT_MASK ? (int64_t)(t->event_mask & all_hook_kinds)
+                                               : field_value(t, spec);
+    return PMT_OK;
 }
 
 const char *pmt_tracer_rss_provider_name(const pmt_tracer *t)
