@@ -255,3 +255,11 @@ class AllocationScenarioTestCase(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls._tmp.cleanup()
+
+
+def frames_here():
+    """The caller's stack depth in frames, as events count it (a module's code is at 1)."""
+    depth, frame = 0, sys._getframe(1)
+    while frame is not None:
+        depth, frame = depth + 1, frame.f_back
+    return depth

@@ -49,7 +49,7 @@ import sys
 import unittest
 
 import pymemtrace
-from logparse import TempDirTestCase, child_env, parse_log
+from logparse import TempDirTestCase, child_env, frames_here, parse_log
 
 MONITORING = sys.version_info >= (3, 12)
 LOG_FORMATS = ("binary", "text")
@@ -235,14 +235,6 @@ def read_log(path):
 
 # ------------------------------------------------------------------------------------------------
 # Running a program untraced and traced.
-
-def frames_here():
-    """The caller's stack depth in frames, as events count it (a module's code is at 1)."""
-    depth, frame = 0, sys._getframe(1)
-    while frame is not None:
-        depth, frame = depth + 1, frame.f_back
-    return depth
-
 
 def outcome(program):
     """What a program did: ("returned", value) or ("raised", type, text), BaseException too."""

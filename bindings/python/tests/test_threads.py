@@ -5,7 +5,7 @@ import threading
 import unittest
 
 import pymemtrace
-from logparse import TempDirTestCase
+from logparse import TempDirTestCase, frames_here
 
 THREADS = 8
 CALLS = 2000
@@ -20,14 +20,6 @@ def work(n):
     for i in range(n):
         total += leaf(i)
     return total
-
-
-def frames_here():
-    """Frames on this thread's stack below (and including) the caller."""
-    count, frame = 0, sys._getframe(1)
-    while frame is not None:
-        count, frame = count + 1, frame.f_back
-    return count
 
 
 def run_workers(target, count=THREADS, args=(CALLS,)):
