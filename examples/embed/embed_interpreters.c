@@ -6,8 +6,9 @@
  * Checks, exiting 1 on the first failure:
  *  - the main interpreter and two sub-interpreters (Py_NewInterpreter) each get a tracer with a
  *    binary log and a counting sink; code runs in them in turn; every event a tracer delivers
- *    carries its own interpreter's id, and its log names only functions defined in its own
- *    interpreter (tracers do not see each other's events);
+ *    carries its own interpreter's id, as does its log (header and events read back), and its
+ *    log names only functions defined in its own interpreter (tracers do not see each other's
+ *    events);
  *  - a thread Python has never seen marks the main interpreter's log (pmt_tracer_mark takes the
  *    GIL itself) while the main thread waits with the GIL released;
  *  - CYCLES (default 1000) create/start/run/stop/destroy cycles of a tracer leave the C heap
@@ -105,11 +106,17 @@ static void check_log(const interpreter *in, int index, int *marks_out)
 {
     pmt_reader *r = NULL;
     check(pmt_reader_open(&r, in->log_path), "pmt_reader_open");
+    if (pmt_reader_info(r)->interpreter_id != in->id)
+        die("%s records interpreter %lld, not %lld", in->log_path,
+            (long long)pmt_reader_info(r)->interpreter_id, (long long)in->id);
     char own[32];
     snprintf(own, sizeof own, "work_%d", index);
     int own_calls = 0, marks = 0;
     const pmt_event *ev;
     while (pmt_reader_next(r, &ev) == 1) {
+        if (ev->interpreter_id != in->id)
+            die("%s: an event read back names interpreter %lld", in->log_path,
+                (long long)ev->interpreter_id);
         if (ev->kind == PMT_EV_MARK) {
             marks++;
             continue;

@@ -56,6 +56,8 @@ typedef struct pmt_log_info {
     uint64_t last_time_ns;       /**< Time of the last event. */
     const char *rss_accuracy;    /**< The RSS provider's accuracy contract ("" if unknown). */
     const char *filters;         /**< The filter stages (pmt_run_info.filters; "" if none). */
+    int64_t interpreter_id;      /**< The traced interpreter (0: the main one, or not recorded);
+                                      every event read carries it too. */
 } pmt_log_info;
 
 /**

@@ -42,6 +42,8 @@ typedef struct pmt_run_info {
      *  a space, a quote, a backslash or a control character is written in double quotes with
      *  backslash escapes. */
     const char *filters;
+    /** The traced interpreter (PyInterpreterState_GetID(): 0 for the main one). */
+    int64_t interpreter_id;
 } pmt_run_info;
 
 /**

@@ -37,6 +37,7 @@ enum pmt__header_tag {
     PMT__TAG_COMPRESSION = 11,
     PMT__TAG_RSS_ACCURACY = 12,
     PMT__TAG_FILTERS = 13,
+    PMT__TAG_INTERPRETER = 14,
 };
 
 enum pmt__dict_record { PMT__DICT_STRING = 1, PMT__DICT_LOCATION = 2 };

@@ -270,6 +270,11 @@ static int write_header(binary_sink *s, const pmt_run_info *info)
         if (info->struct_size >= offsetof(pmt_run_info, filters) + sizeof info->filters &&
             info->filters && *info->filters)
             put_field_string(&h, PMT__TAG_FILTERS, info->filters);
+        /* Only for a sub-interpreter: the main one's logs keep their header as it was. */
+        if (info->struct_size >=
+                offsetof(pmt_run_info, interpreter_id) + sizeof info->interpreter_id &&
+            info->interpreter_id != 0)
+            put_field_number(&h, PMT__TAG_INTERPRETER, (uint64_t)info->interpreter_id);
         put_field_number(&h, PMT__TAG_TRIGGER, info->d_rss_trigger);
         put_field_number(&h, PMT__TAG_EVENT_MASK, info->event_mask);
     }

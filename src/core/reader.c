@@ -186,6 +186,10 @@ static int parse_fields(pmt_reader *r, const unsigned char *p, size_t n)
         case PMT__TAG_FILTERS:
             info->filters = keep_string(r, 5, v, len);
             break;
+        case PMT__TAG_INTERPRETER:
+            info->interpreter_id = (int64_t)field_number(v, len);
+            r->event.interpreter_id = info->interpreter_id;
+            break;
         default: /* a field of a later minor version */
             break;
         }

@@ -307,6 +307,7 @@ void pmt__tracer_run_info(pmt_tracer *t, pmt_run_info *out)
     info.rss_accuracy = t->rss.accuracy ? t->rss.accuracy : "as its provider says";
     info.runtime = runtime ? runtime : "unknown";
     info.filters = t->filters;
+    info.interpreter_id = t->interpreter_id;
     *out = info;
 }
 

@@ -138,7 +138,8 @@ PIN(offsetof(pmt_run_info, rss_provider) == 56);
 PIN(offsetof(pmt_run_info, runtime) == 64);
 PIN(offsetof(pmt_run_info, rss_accuracy) == 72);
 PIN(offsetof(pmt_run_info, filters) == 80);
-PIN(sizeof(pmt_run_info) >= 88);
+PIN(offsetof(pmt_run_info, interpreter_id) == 88);
+PIN(sizeof(pmt_run_info) >= 96);
 
 PIN(offsetof(pmt_log_info, format_major) == 4);
 PIN(offsetof(pmt_log_info, format_minor) == 6);
@@ -160,7 +161,8 @@ PIN(offsetof(pmt_log_info, peak_rss) == 112);
 PIN(offsetof(pmt_log_info, last_time_ns) == 120);
 PIN(offsetof(pmt_log_info, rss_accuracy) == 128);
 PIN(offsetof(pmt_log_info, filters) == 136);
-PIN(sizeof(pmt_log_info) >= 144);
+PIN(offsetof(pmt_log_info, interpreter_id) == 144);
+PIN(sizeof(pmt_log_info) >= 152);
 
 PIN(offsetof(pmt_rss_provider, name) == 8);
 PIN(offsetof(pmt_rss_provider, read) == 16);
