@@ -20,15 +20,23 @@ enum legacy_what {
 static const char *const what_names[8] = {"call",   "exception",   "line",     "return",
                                           "c_call", "c_exception", "c_return", "opcode"};
 
-/* The event string is one of CPython's interned names: compare pointers first. */
+/* The event string is always the same object per kind, but not always the one interning the
+ * name gives (3.11 passes its static strings): compare pointers, and on a miss compare text once
+ * and remember the object CPython passes, so that every later event is a pointer compare. */
 static int what_of(pmt__cpy_state *st, PyObject *what)
 {
     for (int i = 0; i < 8; i++)
         if (what == st->what[i])
             return i;
-    for (int i = 0; i < 8; i++)
-        if (PyUnicode_Check(what) && PyUnicode_CompareWithASCIIString(what, what_names[i]) == 0)
+    for (int i = 0; i < 8; i++) {
+        if (PyUnicode_Check(what) && PyUnicode_CompareWithASCIIString(what, what_names[i]) == 0) {
+            PyObject *old = st->what[i];
+            Py_INCREF(what);
+            st->what[i] = what;
+            Py_XDECREF(old);
             return i;
+        }
+    }
     return -1;
 }
 
