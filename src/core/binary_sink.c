@@ -435,9 +435,8 @@ static int grow_locations(binary_sink *s)
 }
 
 /* Defines a location (and its names) in the pending DICT chunk, at slot i of the table. */
-static __attribute__((noinline)) int64_t define_location(binary_sink *s, size_t i, uint32_t tag,
-                                                         const char *file, const char *function,
-                                                         int32_t line)
+static PMT__NOINLINE int64_t define_location(binary_sink *s, size_t i, uint32_t tag,
+                                             const char *file, const char *function, int32_t line)
 {
     if (s->location_count == s->location_keys_size) {
         size_t size = s->location_keys_size ? s->location_keys_size * 2 : 256;
@@ -473,8 +472,7 @@ static __attribute__((noinline)) int64_t define_location(binary_sink *s, size_t 
 static inline int64_t location_id(binary_sink *s, const char *file, const char *function,
                                   int32_t line)
 {
-    if (__builtin_expect((s->location_count + 1) * 4 > s->location_capacity, 0) &&
-        grow_locations(s) != 0)
+    if (PMT__UNLIKELY((s->location_count + 1) * 4 > s->location_capacity) && grow_locations(s) != 0)
         return -1;
     uint64_t h = hash_key(file, function, line);
     uint32_t tag = (uint32_t)h;
@@ -577,7 +575,7 @@ static const char *own_name(binary_sink *s, const char *text)
 /* Where a record cannot simply follow the previous one: no chunk is open, the thread changed,
  * or the seq gap is too large for a record (or seq went back), which starts a chunk: the chunk
  * header holds the first seq whole. */
-static __attribute__((noinline)) int chunk_boundary(binary_sink *s, const pmt_event *ev)
+static PMT__NOINLINE int chunk_boundary(binary_sink *s, const pmt_event *ev)
 {
     if (s->chunk_open && ev->seq - s->prev_seq - 1 > PMT__MAX_SEQ_GAP && flush_chunks(s) != 0)
         return -1;
@@ -591,12 +589,11 @@ static __attribute__((noinline)) int chunk_boundary(binary_sink *s, const pmt_ev
 /* Appends the record of an event whose location (and message) ids are known. The events buffer
  * always has room for a thread record and an event record: a chunk is written as soon as the
  * next ones might not fit. */
-static inline __attribute__((always_inline)) int put_event(binary_sink *s, const pmt_event *ev,
-                                                           uint64_t location, int64_t message)
+static PMT__HOT_INLINE int put_event(binary_sink *s, const pmt_event *ev, uint64_t location,
+                                     int64_t message)
 {
-    if (__builtin_expect(!s->chunk_open || ev->thread_id != s->thread ||
-                             ev->seq - s->prev_seq - 1 > PMT__MAX_SEQ_GAP,
-                         0) &&
+    if (PMT__UNLIKELY(!s->chunk_open || ev->thread_id != s->thread ||
+                      ev->seq - s->prev_seq - 1 > PMT__MAX_SEQ_GAP) &&
         chunk_boundary(s, ev) != 0)
         return -1;
     byte_buffer *e = &s->events;
@@ -616,7 +613,7 @@ static inline __attribute__((always_inline)) int put_event(binary_sink *s, const
     uint64_t step = pmt__zigzag((int64_t)ev->depth - s->prev_depth);
     unsigned depth_code = step < 3 ? (unsigned)(DEPTH_CODES >> (2 * step)) & 3u : PMT__DEPTH_VARINT;
     kind |= depth_code << PMT__REC_DEPTH_SHIFT;
-    if (__builtin_expect(depth_code == PMT__DEPTH_VARINT, 0))
+    if (PMT__UNLIKELY(depth_code == PMT__DEPTH_VARINT))
         p += pmt__put_varint(p, step);
     if (ev->rss != s->prev_rss) {
         kind |= PMT__REC_RSS_CHANGED;
@@ -639,7 +636,7 @@ static inline __attribute__((always_inline)) int put_event(binary_sink *s, const
 }
 
 /* Events given with pmt_sink_write(), and marks: names copied or checked, then the record. */
-static __attribute__((noinline)) int write_slow(binary_sink *s, const pmt_event *ev)
+static PMT__NOINLINE int write_slow(binary_sink *s, const pmt_event *ev)
 {
     const char *file = ev->file, *function = ev->function;
     const char *text = ev->kind == PMT_EV_MARK ? ev->message : NULL;
@@ -666,12 +663,12 @@ static __attribute__((noinline)) int write_slow(binary_sink *s, const pmt_event 
 static int binary_write(const pmt_event *ev, void *user_data)
 {
     binary_sink *s = user_data;
-    if (__builtin_expect(s->failed, 0))
+    if (PMT__UNLIKELY(s->failed))
         return -1;
-    if (__builtin_expect(!s->sink->owned || ev->kind == PMT_EV_MARK, 0))
+    if (PMT__UNLIKELY(!s->sink->owned || ev->kind == PMT_EV_MARK))
         return write_slow(s, ev);
     int64_t location = location_id(s, ev->file, ev->function, ev->line);
-    if (__builtin_expect(location < 0, 0)) {
+    if (PMT__UNLIKELY(location < 0)) {
         s->failed = 1;
         return -1;
     }

@@ -4,11 +4,7 @@
 
 #include <pymemtrace/error.h>
 
-#if defined(__GNUC__)
-#define PMT__PRINTF(f, a) __attribute__((format(printf, f, a)))
-#else
-#define PMT__PRINTF(f, a)
-#endif
+#include "compiler.h"
 
 /* Sets the thread's message (and clears its OS error) and returns code. */
 int pmt__fail(int code, const char *fmt, ...) PMT__PRINTF(2, 3);

@@ -4,6 +4,7 @@
 #include "pipeline.h"
 
 #include "../os/os.h"
+#include "compiler.h"
 
 void pmt__pipeline_reset(pmt_tracer *t)
 {
@@ -87,21 +88,15 @@ static inline void advance(pmt_tracer *t, int written)
     t->current ^= 1;
 }
 
-/* Both entry points get their own copy: a compiler that split it out would add a call with an
- * argument on the stack to every event. */
-#if defined(__GNUC__)
-#define PMT__HOT_INLINE inline __attribute__((always_inline))
-#else
-#define PMT__HOT_INLINE inline
-#endif
-
+/* Both entry points get their own copy (PMT__HOT_INLINE): a compiler that split it out would
+ * add a call with an argument on the stack to every event. */
 /* selected: the code stage's answer when the source kept it, -1 to look it up here. */
 static PMT__HOT_INLINE void event(pmt_tracer *t, pmt_event_kind kind, int selected,
                                   const char *file, const char *function, int32_t line,
                                   int32_t depth)
 {
     /* fork.c: the first event of a child of fork, or one that stays silent. */
-    if (__builtin_expect(pmt__tracer_forked(t), 0) &&
+    if (PMT__UNLIKELY(pmt__tracer_forked(t)) &&
         !pmt__tracer_fork_event(t, file, function, line, depth))
         return;
     if (!pmt__tracer_wants(t, kind) || t->delivering)

@@ -74,8 +74,7 @@ struct pmt_reader {
     char reason[256];
 };
 
-static int stop(pmt_reader *r, int status, uint64_t offset, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+static int stop(pmt_reader *r, int status, uint64_t offset, const char *fmt, ...) PMT__PRINTF(4, 5);
 
 static int stop(pmt_reader *r, int status, uint64_t offset, const char *fmt, ...)
 {
