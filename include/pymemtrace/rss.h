@@ -46,8 +46,8 @@ PMT_API const char *pmt_rss_default_provider_name(void);
  * The log header records the provider chosen and its accuracy. See doc/rss-providers.md.
  */
 typedef enum pmt_rss_mode {
-    /** The best the process may use: #PMT_RSS_FAULT_GATE, else #PMT_RSS_INTERVAL
-     *  (#PMT_RSS_KERNEL_RING only when asked for, until it is proven exact). */
+    /** The best the process may use: #PMT_RSS_KERNEL_RING (exact; privileged, tracefs
+     *  mounted), else #PMT_RSS_FAULT_GATE, else #PMT_RSS_INTERVAL. */
     PMT_RSS_AUTO = 0,
     /** Read the OS counter at every event: exact, but a syscall each (Linux ~1.5-2 us). */
     PMT_RSS_EXACT = 1,
@@ -56,8 +56,9 @@ typedef enum pmt_rss_mode {
     /** Re-read after this thread's page faults, and at least once per
      *  #PMT_PARAM_RSS_INTERVAL_NS (decreases, other threads, kernel-mode faults). */
     PMT_RSS_FAULT_GATE = 3,
-    /** No syscall: the kernel streams each change (Linux: kmem:rss_stat perf rings; needs
-     *  CAP_PERFMON and a readable tracefs). Experimental: may end a few pages from statm. */
+    /** Exact, no syscall per event: the kernel streams each change (Linux: kmem:rss_stat perf
+     *  rings, one per CPU, polled by one load each; needs CAP_PERFMON or root and a readable
+     *  tracefs). */
     PMT_RSS_KERNEL_RING = 4,
     /** RSS is not read (always 0): what the event hook alone costs (bench/), or call flow
      *  without memory. */

@@ -32,6 +32,7 @@ typedef struct cpu_ring {
     const unsigned char *data;
     uint64_t data_size;
     size_t map_size;
+    uint64_t drained; /* the head as of the last drain: nothing new while it has not moved */
 } cpu_ring;
 
 typedef struct ring_provider {
@@ -127,6 +128,9 @@ static int drain(ring_provider *p, cpu_ring *r)
     /* A ring (nearly) full may have refused samples: the kernel writes its LOST notice only once
      * there is room again, so do not wait for it. */
     int lost = head - tail + MAX_RECORD > r->data_size;
+    r->drained = head;
+    if (tail == head && !lost)
+        return 0;
     while (tail < head) {
         struct perf_event_header h;
         ring_copy(r, tail, &h, sizeof h);
@@ -202,7 +206,7 @@ static int seed(ring_provider *p)
 /* This process's mm_id, as the tracepoint hashes it: from a sample caused on purpose. */
 static int learn_mm_id(long id, unsigned data_pages, uint32_t *out)
 {
-    cpu_ring r = {open_event(id, 0, -1, 0), NULL, NULL, 0, 0};
+    cpu_ring r = {open_event(id, 0, -1, 0), NULL, NULL, 0, 0, 0};
     if (r.fd < 0)
         return pmt__fail(PMT_ENOTSUP,
                          "perf_event_open(kmem:rss_stat) refused (%s): needs CAP_PERFMON, root "
@@ -287,6 +291,20 @@ static int open_rings(ring_provider *p)
     return rc;
 }
 
+/* The gate: a few loads, one per CPU ring; open when a ring got a record since its last drain
+ * (or in a child of fork, whose rings must be its own). */
+static int ring_gate(void *user_data, uint64_t now_ns)
+{
+    (void)now_ns;
+    ring_provider *p = user_data;
+    if (p->generation != pmt__fork_counter)
+        return 1;
+    for (int i = 0; i < p->ring_count; i++)
+        if (__atomic_load_n(&p->rings[i].meta->data_head, __ATOMIC_ACQUIRE) != p->rings[i].drained)
+            return 1;
+    return 0;
+}
+
 static int ring_read(void *user_data, uint64_t *out_bytes)
 {
     ring_provider *p = user_data;
@@ -329,8 +347,9 @@ int pmt__ring_provider(unsigned data_pages, pmt_rss_provider *out, void **user_d
     }
     pmt_rss_provider provider = PMT_RSS_PROVIDER_INIT;
     provider.name = "linux-rss_stat-ring";
-    provider.accuracy = "experimental: meant to be exact, may end a few pages from statm";
+    provider.accuracy = "exact at every event (the kernel streams each change)";
     provider.read = ring_read;
+    provider.may_have_changed = ring_gate;
     provider.release = ring_release;
     *out = provider;
     *user_data = p;

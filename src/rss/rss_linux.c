@@ -37,8 +37,9 @@ int pmt__rss_os_provider(pmt_rss_mode mode, uint64_t interval_ns, pmt_rss_provid
     case PMT_RSS_AUTO:
         break;
     }
-    /* AUTO: the best tier this process may use; each refusal is expected, not an error. The
-     * kernel ring joins AUTO once its exactness tests pass everywhere (doc/rss-providers.md). */
+    /* AUTO: the best tier this process may use; each refusal is expected, not an error. */
+    if (pmt__ring_provider(0, out, user_data) == PMT_OK)
+        return PMT_OK;
     if (pmt__statm_provider(PMT_RSS_FAULT_GATE,
                             interval_ns ? interval_ns : DEFAULT_MAX_STALENESS_NS, out,
                             user_data) == PMT_OK)

@@ -262,7 +262,7 @@ class Profile(_Wrapper):
     causes are not traced; a sink that raises is disabled (the exception goes to
     sys.unraisablehook), and the program and the log go on: sinks_failed says so after exit.
     rss_mode: how RSS is read at each event: "auto" (default: the best this process may use),
-    "kernel-ring" (experimental, privileged), "fault-gate", "interval", "exact" (a syscall per
+    "kernel-ring" (exact, privileged), "fault-gate", "interval", "exact" (a syscall per
     event) or "none" (not read: call flow only); rss_provider names the one used once entered.
     a forced mode this process cannot use raises RuntimeError at __enter__. The log header
     records the provider and its accuracy (doc/rss-providers.md).
