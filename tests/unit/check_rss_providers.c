@@ -240,16 +240,12 @@ START_TEST(auto_always_finds_a_provider_that_states_its_contract)
     ck_assert_int_eq(lo, PMT_RSS_AUTO);
     ck_assert_int_eq(hi, PMT_RSS_NONE);
     provider p;
-    int ring = ring_available();                              /* (as root, mounts tracefs) */
     ck_assert_int_eq(open_mode(PMT_RSS_AUTO, 0, &p), PMT_OK); /* AUTO always finds one */
     ck_assert_ptr_nonnull(p.ops.name);
     ck_assert_ptr_nonnull(p.ops.accuracy);
-    /* The exact tier first wherever it can be had; else one of the unprivileged ones. */
-    if (ring)
-        ck_assert_str_eq(p.ops.name, "linux-rss_stat-ring");
-    else
-        ck_assert(strcmp(p.ops.name, "linux-fault-gate") == 0 ||
-                  strcmp(p.ops.name, "linux-statm-interval") == 0);
+    /* Cheap to set up, privileged or not: never the ring, which takes milliseconds. */
+    ck_assert(strcmp(p.ops.name, "linux-fault-gate") == 0 ||
+              strcmp(p.ops.name, "linux-statm-interval") == 0);
     p.ops.release(p.state);
 }
 END_TEST
