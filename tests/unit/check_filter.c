@@ -11,12 +11,7 @@
 #include "suites.h"
 
 /* An event the fake source reports: the time and RSS the tracer will see at it. */
-typedef struct input {
-    pmt_event_kind kind;
-    uint64_t time, rss;
-    const char *file, *function;
-    int32_t line, depth;
-} input;
+typedef fake_input input;
 
 typedef struct expected {
     uint32_t reason, kind;
@@ -543,21 +538,8 @@ START_TEST(event_fields)
 }
 END_TEST
 
-static uint64_t next_random(uint64_t *state)
-{
-    /* xorshift64: deterministic, so a failure reproduces. */
-    uint64_t x = *state;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return *state = x;
-}
-
 START_TEST(random_walks_match_the_model)
 {
-    static const pmt_event_kind kinds[] = {PMT_EV_CALL,     PMT_EV_RETURN,      PMT_EV_C_CALL,
-                                           PMT_EV_C_RETURN, PMT_EV_C_EXCEPTION, PMT_EV_EXCEPTION,
-                                           PMT_EV_LINE};
     const int64_t triggers[] = {-1, 0, 1, 1000, 4096, 50000};
     const uint64_t masks[] = {PMT_EV_MASK_PROFILE, PMT_EV_MASK_TRACE,
                               PMT_EV_MASK_PROFILE | PMT_EV_MASK_TRACE};
@@ -567,22 +549,7 @@ START_TEST(random_walks_match_the_model)
     uint64_t state = 0x9e3779b97f4a7c15u;
     for (size_t k = 0; k < sizeof triggers / sizeof *triggers; k++) {
         for (size_t mi = 0; mi < 3; mi++) {
-            uint64_t value = 1u << 30;
-            for (size_t i = 0; i < N; i++) {
-                uint64_t r = next_random(&state);
-                /* Mostly small steps, now and then a big one, either way. */
-                int64_t step = (int64_t)(r % 3001) - 1500;
-                if (r % 17 == 0)
-                    step *= 40;
-                value = (uint64_t)((int64_t)value + step);
-                in[i].kind = kinds[(r >> 20) % 7];
-                in[i].time = 1000 + 1000 * (uint64_t)i;
-                in[i].rss = value;
-                in[i].file = files[(r >> 24) % 7];
-                in[i].function = functions[(r >> 28) % 7];
-                in[i].line = (int32_t)i;
-                in[i].depth = (int32_t)((r >> 32) % 50);
-            }
+            fake_random_events(in, N, &state, files, functions);
             run_against_model(triggers[k], masks[mi], in, N);
         }
     }

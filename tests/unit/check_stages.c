@@ -577,11 +577,18 @@ static int model_deliver(model *m, row r, uint32_t reason, int filtered)
     return 1;
 }
 
-static void model_event(model *m, const row *in)
+static void model_event(model *m, const fake_input *in)
 {
     if (!(m->s.mask & PMT_EV_BIT(in->kind)))
         return;
-    row r = *in;
+    row r = {0};
+    r.kind = (uint32_t)in->kind;
+    r.time = in->time;
+    r.rss = in->rss;
+    r.file = in->file;
+    r.function = in->function;
+    r.line = in->line;
+    r.depth = in->depth;
     r.seq = m->seq++;
     if (m->s.code && !model_code_passes(r.file, r.function))
         return;
@@ -611,16 +618,7 @@ static void model_event(model *m, const row *in)
     m->prev_valid = 1;
 }
 
-static uint64_t next_random(uint64_t *state)
-{
-    uint64_t x = *state;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return *state = x;
-}
-
-static void run_stages(const stages *s, const row *in, size_t n)
+static void run_stages(const stages *s, const fake_input *in, size_t n)
 {
     fake_clock clock = {0};
     fake_rss rss = {0};
@@ -647,8 +645,8 @@ static void run_stages(const stages *s, const row *in, size_t n)
     model_deliver(&m, first, PMT_REASON_FIRST, 0);
     m.prev_valid = m.prev_written = 1;
     for (size_t i = 0; i < n; i++) {
-        feed(t, &clock, &rss, (pmt_event_kind)in[i].kind, in[i].time, in[i].rss, in[i].file,
-             in[i].function, in[i].line, in[i].depth);
+        feed(t, &clock, &rss, in[i].kind, in[i].time, in[i].rss, in[i].file, in[i].function,
+             in[i].line, in[i].depth);
         model_event(&m, &in[i]);
     }
     ck_assert_uint_eq(stat_of(t, PMT_STAT_EVENTS_SEEN), m.seq);
@@ -673,28 +671,11 @@ static void run_stages(const stages *s, const row *in, size_t n)
 
 START_TEST(every_combination_matches_the_model)
 {
-    static const pmt_event_kind kinds[] = {PMT_EV_CALL,     PMT_EV_RETURN,      PMT_EV_C_CALL,
-                                           PMT_EV_C_RETURN, PMT_EV_C_EXCEPTION, PMT_EV_EXCEPTION,
-                                           PMT_EV_LINE};
     enum { N = 4000 };
-    row *in = calloc(N, sizeof *in);
+    fake_input *in = calloc(N, sizeof *in);
     ck_assert_ptr_nonnull(in);
     uint64_t state = 0x9e3779b97f4a7c15u;
-    uint64_t value = UINT64_C(1) << 30;
-    for (size_t i = 0; i < N; i++) {
-        uint64_t r = next_random(&state);
-        int64_t step = (int64_t)(r % 3001) - 1500;
-        if (r % 17 == 0)
-            step *= 40;
-        value = (uint64_t)((int64_t)value + step);
-        in[i].kind = kinds[(r >> 20) % 7];
-        in[i].time = 1000 + 1000 * (uint64_t)i;
-        in[i].rss = value;
-        in[i].file = model_files[(r >> 24) % 7];
-        in[i].function = model_functions[(r >> 28) % 7];
-        in[i].line = (int32_t)i;
-        in[i].depth = (int32_t)((r >> 32) % 50);
-    }
+    fake_random_events(in, N, &state, model_files, model_functions);
     const uint64_t all = PMT_EV_MASK_PROFILE | PMT_EV_MASK_TRACE;
     const int64_t until_none = INT64_MAX, level = INT64_C(1) << 30;
     /* Each stage alone, then together, under a few triggers and masks. Bit k of the loop

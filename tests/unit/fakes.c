@@ -299,3 +299,35 @@ void strbuf_free(strbuf *b)
     b->data = NULL;
     b->len = b->capacity = 0;
 }
+
+uint64_t fake_random(uint64_t *state)
+{
+    uint64_t x = *state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return *state = x;
+}
+
+void fake_random_events(fake_input *out, size_t n, uint64_t *state, const char *const files[7],
+                        const char *const functions[7])
+{
+    static const pmt_event_kind kinds[7] = {PMT_EV_CALL,     PMT_EV_RETURN,      PMT_EV_C_CALL,
+                                            PMT_EV_C_RETURN, PMT_EV_C_EXCEPTION, PMT_EV_EXCEPTION,
+                                            PMT_EV_LINE};
+    uint64_t value = UINT64_C(1) << 30;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t r = fake_random(state);
+        int64_t step = (int64_t)(r % 3001) - 1500;
+        if (r % 17 == 0)
+            step *= 40;
+        value = (uint64_t)((int64_t)value + step);
+        out[i].kind = kinds[(r >> 20) % 7];
+        out[i].time = 1000 + 1000 * (uint64_t)i;
+        out[i].rss = value;
+        out[i].file = files[(r >> 24) % 7];
+        out[i].function = functions[(r >> 28) % 7];
+        out[i].line = (int32_t)i;
+        out[i].depth = (int32_t)((r >> 32) % 50);
+    }
+}

@@ -64,6 +64,24 @@ typedef struct capture {
 pmt_sink *capture_sink(capture *cap);
 void capture_free(capture *cap);
 
+/* An event as a source reports it (with the clock and RSS it happens at), for scripted and
+ * random event streams. */
+typedef struct fake_input {
+    pmt_event_kind kind;
+    uint64_t time, rss;
+    const char *file, *function;
+    int32_t line, depth;
+} fake_input;
+
+/* xorshift64: deterministic, so that a failure reproduces. */
+uint64_t fake_random(uint64_t *state);
+
+/* n events of a random walk for the model-based tests: RSS from 1 GiB in mostly small steps,
+ * now and then a big one, either way; times 1000 ns apart from 1000; kinds of every hook and
+ * names drawn from seven each; lines 0, 1, ...; depths 0..49. */
+void fake_random_events(fake_input *out, size_t n, uint64_t *state, const char *const files[7],
+                        const char *const functions[7]);
+
 /* A tracer with the fake source, clock and RSS provider, the given trigger, and (if cap is not
  * NULL) a capturing sink. Resets g_source. */
 pmt_tracer *fake_tracer(fake_clock *clock, fake_rss *rss, int64_t trigger, capture *cap);
