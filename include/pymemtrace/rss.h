@@ -46,9 +46,8 @@ PMT_API const char *pmt_rss_default_provider_name(void);
  * The log header records the provider chosen and its accuracy. See doc/rss-providers.md.
  */
 typedef enum pmt_rss_mode {
-    /** The best the process may use for a tracer started at any moment: #PMT_RSS_FAULT_GATE,
-     *  else #PMT_RSS_INTERVAL (#PMT_RSS_KERNEL_RING, exact, costs 5-25 ms to set up: ask for it
-     *  by name for long runs). */
+    /** The best the process may use: #PMT_RSS_KERNEL_RING (exact; privileged, tracefs
+     *  mounted), else #PMT_RSS_FAULT_GATE, else #PMT_RSS_INTERVAL. */
     PMT_RSS_AUTO = 0,
     /** Read the OS counter at every event: exact, but a syscall each (Linux ~1.5-2 us). */
     PMT_RSS_EXACT = 1,
@@ -59,7 +58,8 @@ typedef enum pmt_rss_mode {
     PMT_RSS_FAULT_GATE = 3,
     /** Exact, no syscall per event: the kernel streams each change (Linux: kmem:rss_stat perf
      *  rings, one per CPU, polled by one load each; needs CAP_PERFMON or root and a readable
-     *  tracefs). Setting it up takes 5-25 ms. */
+     *  tracefs). The rings are opened once per process (milliseconds) and shared by its
+     *  tracers; they are disabled while no tracer uses them. */
     PMT_RSS_KERNEL_RING = 4,
     /** RSS is not read (always 0): what the event hook alone costs (bench/), or call flow
      *  without memory. */

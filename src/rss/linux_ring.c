@@ -6,12 +6,19 @@
  * than per thread. That needs CAP_PERFMON (or root, or perf_event_paranoid <= -1) and a readable
  * tracefs for the tracepoint's id; without them this provider is unavailable and AUTO falls back.
  * Each sample carries the member's absolute size, so a lost record is repaired by re-seeding the
- * members from /proc/self/status. */
+ * members from /proc/self/status.
+ *
+ * Opening and closing tracepoint events takes milliseconds (each waits for RCU), so the rings of
+ * the default size are opened once per process and shared by every tracer that uses them: the
+ * first tracer opens them, the last one to stop disables them (no samples while nobody traces),
+ * and the next one enables and re-seeds them. Each tracer keeps the version of the members it
+ * last read, so a drain made for one tracer opens the others' gates too. */
 #define _GNU_SOURCE
 #include "linux_ring.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <linux/perf_event.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,7 +53,20 @@ typedef struct ring_provider {
     uint64_t generation;
     uint64_t lost_records;
     uint64_t resyncs;
+    uint64_t version;     /* bumped whenever the members change */
+    int shared;           /* the process's rings (see above), else one tracer's own */
+    int users;            /* shared: tracers using them; 0 = disabled */
+    pthread_mutex_t lock; /* shared: drains of tracers of interpreters with their own GIL */
 } ring_provider;
+
+/* What a tracer holds: the rings and the members' version it last read. */
+typedef struct ring_user {
+    ring_provider *p;
+    uint64_t seen;
+} ring_user;
+
+static ring_provider *shared_rings; /* opened on first use, never closed: see above */
+static pthread_mutex_t shared_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Raw tracepoint record of kmem:rss_stat (its format file): mm_id@8, curr@12, member@16,
  * size@24. */
@@ -152,6 +172,7 @@ static int drain(ring_provider *p, cpu_ring *r)
             if (mm_id == p->mm_id && member >= 0 && member < 4 && time >= p->member_time[member]) {
                 p->members[member] = size > 0 ? (uint64_t)size : 0;
                 p->member_time[member] = time;
+                p->version++;
             }
         } else if (h.type == PERF_RECORD_LOST) {
             lost = 1;
@@ -199,6 +220,7 @@ static int seed(ring_provider *p)
     for (int i = 0; i < 4; i++)
         p->member_time[i] = p->seeded_at;
     int rc = pmt__status_members(p->members);
+    p->version++;
     provoke_samples();
     return rc;
 }
@@ -291,13 +313,15 @@ static int open_rings(ring_provider *p)
     return rc;
 }
 
-/* The gate: a few loads, one per CPU ring; open when a ring got a record since its last drain
- * (or in a child of fork, whose rings must be its own). */
+/* The gate: a few loads, one per CPU ring; open when a ring got a record since its last drain,
+ * when another tracer's drain changed the members since this one read them, or in a child of
+ * fork, whose rings must be its own. */
 static int ring_gate(void *user_data, uint64_t now_ns)
 {
     (void)now_ns;
-    ring_provider *p = user_data;
-    if (p->generation != pmt__fork_counter)
+    const ring_user *u = user_data;
+    const ring_provider *p = u->p;
+    if (p->generation != pmt__fork_counter || u->seen != p->version)
         return 1;
     for (int i = 0; i < p->ring_count; i++)
         if (__atomic_load_n(&p->rings[i].meta->data_head, __ATOMIC_ACQUIRE) != p->rings[i].drained)
@@ -305,9 +329,8 @@ static int ring_gate(void *user_data, uint64_t now_ns)
     return 0;
 }
 
-static int ring_read(void *user_data, uint64_t *out_bytes)
+static int refresh(ring_provider *p)
 {
-    ring_provider *p = user_data;
     if (p->generation != pmt__fork_generation()) {
         /* The rings are filtered to the parent's mm: a forked child needs its own. */
         close_rings(p);
@@ -322,29 +345,108 @@ static int ring_read(void *user_data, uint64_t *out_bytes)
         p->resyncs++;
         seed(p);
     }
+    return PMT_OK;
+}
+
+static int ring_read(void *user_data, uint64_t *out_bytes)
+{
+    ring_user *u = user_data;
+    ring_provider *p = u->p;
+    if (p->shared)
+        pthread_mutex_lock(&p->lock);
+    int rc = refresh(p);
+    u->seen = p->version;
     *out_bytes = p->members[PMT__MM_FILEPAGES] + p->members[PMT__MM_ANONPAGES] +
                  p->members[PMT__MM_SHMEMPAGES];
-    return PMT_OK;
+    if (p->shared)
+        pthread_mutex_unlock(&p->lock);
+    return rc;
+}
+
+static void set_enabled(ring_provider *p, int enabled)
+{
+    for (int i = 0; i < p->ring_count; i++)
+        ioctl(p->rings[i].fd, enabled ? PERF_EVENT_IOC_ENABLE : PERF_EVENT_IOC_DISABLE, 0);
 }
 
 static void ring_release(void *user_data)
 {
-    ring_provider *p = user_data;
-    close_rings(p);
-    free(p);
+    ring_user *u = user_data;
+    ring_provider *p = u->p;
+    free(u);
+    if (!p->shared) {
+        close_rings(p);
+        free(p);
+        return;
+    }
+    pthread_mutex_lock(&shared_lock);
+    if (--p->users == 0)
+        set_enabled(p, 0); /* nobody reads them: no sample costs the process anything */
+    pthread_mutex_unlock(&shared_lock);
 }
 
-int pmt__ring_provider(unsigned data_pages, pmt_rss_provider *out, void **user_data)
+/* The process's rings, opened on first use; enabled and re-seeded when they were idle. */
+static int use_shared_rings(ring_provider **out)
+{
+    pthread_mutex_lock(&shared_lock);
+    ring_provider *p = shared_rings;
+    int rc = PMT_OK;
+    if (!p) {
+        p = calloc(1, sizeof *p);
+        if (!p) {
+            pthread_mutex_unlock(&shared_lock);
+            return pmt__fail(PMT_ENOMEM, "out of memory for the RSS ring provider");
+        }
+        p->data_pages = PMT__RING_DEFAULT_PAGES;
+        p->shared = 1;
+        pthread_mutex_init(&p->lock, NULL);
+        rc = open_rings(p);
+        if (rc == PMT_OK)
+            shared_rings = p;
+        else
+            free(p);
+    } else if (p->generation != pmt__fork_generation()) {
+        close_rings(p); /* the parent's, inherited: this process needs its own */
+        rc = open_rings(p);
+    } else if (p->users == 0) {
+        set_enabled(p, 1);
+        rc = seed(p); /* nothing was recorded while they were off */
+    }
+    if (rc == PMT_OK) {
+        p->users++;
+        *out = p;
+    }
+    pthread_mutex_unlock(&shared_lock);
+    return rc;
+}
+
+/* Rings of a size of their own (the tests of lost records), for one tracer. */
+static int own_rings(unsigned data_pages, ring_provider **out)
 {
     ring_provider *p = calloc(1, sizeof *p);
     if (!p)
         return pmt__fail(PMT_ENOMEM, "out of memory for the RSS ring provider");
-    p->data_pages = data_pages ? data_pages : PMT__RING_DEFAULT_PAGES;
+    p->data_pages = data_pages;
     int rc = open_rings(p);
     if (rc != PMT_OK) {
         free(p);
         return rc;
     }
+    *out = p;
+    return PMT_OK;
+}
+
+int pmt__ring_provider(unsigned data_pages, pmt_rss_provider *out, void **user_data)
+{
+    ring_user *u = calloc(1, sizeof *u);
+    if (!u)
+        return pmt__fail(PMT_ENOMEM, "out of memory for the RSS ring provider");
+    int rc = data_pages == 0 ? use_shared_rings(&u->p) : own_rings(data_pages, &u->p);
+    if (rc != PMT_OK) {
+        free(u);
+        return rc;
+    }
+    u->seen = u->p->version - 1; /* the first event reads */
     pmt_rss_provider provider = PMT_RSS_PROVIDER_INIT;
     provider.name = "linux-rss_stat-ring";
     provider.accuracy = "exact at every event (the kernel streams each change)";
@@ -352,11 +454,11 @@ int pmt__ring_provider(unsigned data_pages, pmt_rss_provider *out, void **user_d
     provider.may_have_changed = ring_gate;
     provider.release = ring_release;
     *out = provider;
-    *user_data = p;
+    *user_data = u;
     return PMT_OK;
 }
 
 uint64_t pmt__ring_resyncs(void *user_data)
 {
-    return ((ring_provider *)user_data)->resyncs;
+    return ((ring_user *)user_data)->p->resyncs;
 }

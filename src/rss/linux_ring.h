@@ -7,7 +7,8 @@
 enum { PMT__RING_DEFAULT_PAGES = 64 }; /* data pages per CPU: 256 KiB with 4 KiB pages */
 
 /* PMT_ENOTSUP (with the reason) where privileges or tracefs are missing. data_pages must be a
- * power of two; 0 means the default. */
+ * power of two; 0 means the default size, in rings the process's tracers share (opened once,
+ * disabled while no tracer uses them). */
 int pmt__ring_provider(unsigned data_pages, pmt_rss_provider *out, void **user_data);
 
 /* How often lost records forced a re-seed from /proc (tests and benchmarks). */

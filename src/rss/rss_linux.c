@@ -38,9 +38,9 @@ int pmt__rss_os_provider(pmt_rss_mode mode, uint64_t interval_ns, pmt_rss_provid
         break;
     }
     /* AUTO: the best tier this process may use; each refusal is expected, not an error. The
-     * kernel ring is exact but takes 5-25 ms to set up (a tracepoint perf event per CPU, each
-     * open and close waiting for RCU), which a tracer started per call cannot afford: it is
-     * asked for by name until one ring serves every tracer of the process. */
+     * exact ring first: opened once per process (milliseconds), then shared by every tracer. */
+    if (pmt__ring_provider(0, out, user_data) == PMT_OK)
+        return PMT_OK;
     if (pmt__statm_provider(PMT_RSS_FAULT_GATE,
                             interval_ns ? interval_ns : DEFAULT_MAX_STALENESS_NS, out,
                             user_data) == PMT_OK)

@@ -229,6 +229,36 @@ START_TEST(ring_survives_lost_records)
 }
 END_TEST
 
+/* Two tracers share the process's rings: each sees every change, whichever of them drained it;
+ * after both stop the rings are off, and the next tracer finds them re-seeded, exact again. */
+START_TEST(ring_is_shared_and_comes_back_exact)
+{
+    if (!ring_available())
+        return;
+    provider a, b;
+    ck_assert_int_eq(open_mode(PMT_RSS_KERNEL_RING, 0, &a), PMT_OK);
+    ck_assert_int_eq(open_mode(PMT_RSS_KERNEL_RING, 0, &b), PMT_OK);
+    uint64_t last_a = 0, last_b = 0;
+    assert_exact(&a, &last_a);
+    assert_exact(&b, &last_b);
+    unsigned char *m = touch(TOUCHED);
+    assert_exact(&a, &last_a); /* a drains what b has not seen yet */
+    assert_exact(&b, &last_b); /* b's gate must open all the same */
+    a.ops.release(a.state);
+    munmap(m, TOUCHED);
+    assert_exact(&b, &last_b);
+    b.ops.release(b.state);
+    unsigned char *idle = touch(TOUCHED); /* while no tracer uses the rings */
+    provider c;
+    ck_assert_int_eq(open_mode(PMT_RSS_KERNEL_RING, 0, &c), PMT_OK);
+    uint64_t last_c = 0;
+    assert_exact(&c, &last_c);
+    munmap(idle, TOUCHED);
+    assert_exact(&c, &last_c);
+    c.ops.release(c.state);
+}
+END_TEST
+
 START_TEST(ring_in_a_forked_child_follows_the_child)
 {
     if (!ring_available())
@@ -262,12 +292,16 @@ START_TEST(auto_always_finds_a_provider_that_states_its_contract)
     ck_assert_int_eq(lo, PMT_RSS_AUTO);
     ck_assert_int_eq(hi, PMT_RSS_NONE);
     provider p;
+    int ring = ring_available();                              /* (as root, mounts tracefs) */
     ck_assert_int_eq(open_mode(PMT_RSS_AUTO, 0, &p), PMT_OK); /* AUTO always finds one */
     ck_assert_ptr_nonnull(p.ops.name);
     ck_assert_ptr_nonnull(p.ops.accuracy);
-    /* Cheap to set up, privileged or not: never the ring, which takes milliseconds. */
-    ck_assert(strcmp(p.ops.name, "linux-fault-gate") == 0 ||
-              strcmp(p.ops.name, "linux-statm-interval") == 0);
+    /* The exact tier first wherever it can be had; else one of the unprivileged ones. */
+    if (ring)
+        ck_assert_str_eq(p.ops.name, "linux-rss_stat-ring");
+    else
+        ck_assert(strcmp(p.ops.name, "linux-fault-gate") == 0 ||
+                  strcmp(p.ops.name, "linux-statm-interval") == 0);
     p.ops.release(p.state);
 }
 END_TEST
@@ -306,6 +340,7 @@ Suite *rss_providers_suite(void)
     tcase_add_test(tc, ring_is_exact_at_every_step);
     tcase_add_test(tc, ring_sees_another_threads_growth);
     tcase_add_test(tc, ring_survives_lost_records);
+    tcase_add_test(tc, ring_is_shared_and_comes_back_exact);
     tcase_add_test(tc, ring_in_a_forked_child_follows_the_child);
     tcase_add_test(tc, auto_always_finds_a_provider_that_states_its_contract);
     tcase_add_test(tc, none_reads_nothing_and_is_named);
