@@ -26,6 +26,13 @@ static const char *const event_names[M_COUNT] = {
     "CALL",     "C_RETURN",  "C_RAISE",  "LINE",      "RAISE",
 };
 
+/* The line of the event at (code, offset) = args[0..1], for an event the code filter keeps: a
+ * filtered one is dropped before its line matters. */
+static int32_t line_if_selected(pmt__cpy_state *st, pmt__code_entry *e, PyObject *const *args)
+{
+    return pmt__entry_selected(e) ? pmt__code_line_at(st, e, args[0], PyLong_AsLong(args[1])) : 0;
+}
+
 /* Every frame entry: a call, a generator resume, a throw() into a generator. */
 static PyObject *on_enter(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -35,9 +42,8 @@ static PyObject *on_enter(PyObject *self, PyObject *const *args, Py_ssize_t narg
     int32_t depth = ++*pmt__depth_here(st, 1);
     pmt__code_entry *e = pmt__code_entry_of(st, args[0]);
     if (e && !e->ignored && pmt__tracer_wants(st->tracer, PMT_EV_CALL))
-        pmt__tracer_event_selected(
-            st->tracer, PMT_EV_CALL, pmt__entry_selected(e), e->file, e->function,
-            pmt__code_line_at(st, e, args[0], PyLong_AsLong(args[1])), depth);
+        pmt__tracer_event_selected(st->tracer, PMT_EV_CALL, pmt__entry_selected(e), e->file,
+                                   e->function, line_if_selected(st, e, args), depth);
     Py_RETURN_NONE;
 }
 
@@ -53,9 +59,8 @@ static PyObject *on_leave(PyObject *self, PyObject *const *args, Py_ssize_t narg
         (*counter)--;
     pmt__code_entry *e = pmt__code_entry_of(st, args[0]);
     if (e && !e->ignored && pmt__tracer_wants(st->tracer, PMT_EV_RETURN))
-        pmt__tracer_event_selected(
-            st->tracer, PMT_EV_RETURN, pmt__entry_selected(e), e->file, e->function,
-            pmt__code_line_at(st, e, args[0], PyLong_AsLong(args[1])), depth);
+        pmt__tracer_event_selected(st->tracer, PMT_EV_RETURN, pmt__entry_selected(e), e->file,
+                                   e->function, line_if_selected(st, e, args), depth);
     Py_RETURN_NONE;
 }
 
