@@ -52,34 +52,39 @@ static void die(const char *what)
 
 /* --- a source that attaches to nothing ----------------------------------------------------- */
 
-static int source_check_thread(void)
+static int source_check_thread(void *self)
 {
+    (void)self;
     return PMT_OK;
 }
 
-static int source_attach(pmt_tracer *tracer, void **state)
+static int source_attach(void *self, pmt_tracer *tracer, void **state)
 {
+    (void)self;
     (void)tracer;
     (void)state;
     return PMT_OK;
 }
 
-static int source_detach(pmt_tracer *tracer, void *state)
+static int source_detach(void *self, pmt_tracer *tracer, void *state)
 {
+    (void)self;
     (void)tracer;
     (void)state;
     return PMT_OK;
 }
 
-static void source_release(pmt_tracer *tracer, void *state)
+static void source_release(void *self, pmt_tracer *tracer, void *state)
 {
+    (void)self;
     (void)tracer;
     (void)state;
 }
 
-static void source_locate(pmt_tracer *tracer, void *state, const char **file, const char **function,
-                          int32_t *line, int32_t *depth)
+static void source_locate(void *self, pmt_tracer *tracer, void *state, const char **file,
+                          const char **function, int32_t *line, int32_t *depth)
 {
+    (void)self;
     (void)tracer;
     (void)state;
     *file = "bench.py";
@@ -201,7 +206,7 @@ typedef struct config {
 static pmt_tracer *make_tracer(const config *c)
 {
     pmt_tracer *t;
-    if (pmt__tracer_create_with_source(&t, &bench_source) != PMT_OK)
+    if (pmt__tracer_create_with_source(&t, &bench_source, NULL) != PMT_OK)
         die("create");
     pmt_rss_provider p = PMT_RSS_PROVIDER_INIT;
     p.name = "constant";

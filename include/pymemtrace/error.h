@@ -53,6 +53,14 @@ PMT_API const char *pmt_last_error_message(void);
  */
 PMT_API int pmt_last_os_error(void);
 
+/**
+ * @brief Forget the calling thread's last failure: afterwards pmt_last_error_message() is ""
+ *        and pmt_last_os_error() is 0, until the thread's next failing call. Useful before a
+ *        call whose message is to be shown only if that call fails.
+ * @par Thread safety: per thread.
+ */
+PMT_API void pmt_error_clear(void);
+
 PMT_END_DECLS
 
 #endif /* PYMEMTRACE_ERROR_H */

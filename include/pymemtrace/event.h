@@ -35,10 +35,16 @@ typedef enum pmt_event_kind {
 /** @brief The bit of kind @p k in an event mask (see #PMT_PARAM_EVENT_MASK). */
 #define PMT_EV_BIT(k) (UINT64_C(1) << (k))
 
-/** @brief Events a profiler records: Python and C calls and returns, C exceptions. */
+/** @brief Python calls and returns only: what Python's `pymemtrace.Profile()` records by
+ *         default. */
+#define PMT_EV_MASK_CALLS (PMT_EV_BIT(PMT_EV_CALL) | PMT_EV_BIT(PMT_EV_RETURN))
+
+/** @brief Python and C calls and returns, C exceptions: what pymemtrace's
+ *         `cPyMemTrace.Profile` records, Python's `Profile(c_calls=True)`, and a new tracer's
+ *         default event mask. */
 #define PMT_EV_MASK_PROFILE                                                                        \
-    (PMT_EV_BIT(PMT_EV_CALL) | PMT_EV_BIT(PMT_EV_RETURN) | PMT_EV_BIT(PMT_EV_C_CALL) |             \
-     PMT_EV_BIT(PMT_EV_C_RETURN) | PMT_EV_BIT(PMT_EV_C_EXCEPTION))
+    (PMT_EV_MASK_CALLS | PMT_EV_BIT(PMT_EV_C_CALL) | PMT_EV_BIT(PMT_EV_C_RETURN) |                 \
+     PMT_EV_BIT(PMT_EV_C_EXCEPTION))
 
 /** @brief Events a line tracer records: Python calls, returns, lines and exceptions. */
 #define PMT_EV_MASK_TRACE                                                                          \
@@ -66,7 +72,10 @@ typedef struct pmt_event {
     uint32_t struct_size; /**< sizeof the struct as the library filled it. */
     uint32_t kind;        /**< A #pmt_event_kind. */
     uint32_t reason;      /**< A #pmt_event_reason. */
-    int32_t depth;        /**< Python stack depth of the thread (frames), 0 at the bottom. */
+    /** The number of Python frames on the thread's stack at the event, its own frame included
+     *  (a CALL counts the frame it enters, a RETURN the frame it leaves); 0 when no Python frame
+     *  runs (a mark from a thread outside Python). */
+    int32_t depth;
     uint64_t seq;         /**< Event number: counts every event seen, written or not. */
     uint64_t time_ns;     /**< Monotonic clock in nanoseconds (CLOCK_MONOTONIC on POSIX). */
     uint64_t thread_id;   /**< OS thread id of the thread the event happened on. */

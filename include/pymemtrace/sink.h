@@ -59,18 +59,40 @@ typedef struct pmt_sink_ops {
     int (*flush)(void *user_data);
     /** Optional: called exactly once, when the sink is destroyed. */
     void (*close)(void *user_data);
-    /** Optional: called once when the tracer starts, before the first event. Return 0, or a
-     *  negative value to disable this sink. */
+    /** Optional: called once when the tracer starts, before the first event. The file,
+     *  function and message strings of the events a tracer delivers after it live as long as
+     *  the tracer (events given with pmt_sink_write() are valid during the call only). Return
+     *  0, or a negative value to disable this sink. */
     int (*begin)(const pmt_run_info *info, void *user_data);
     /** Optional: write what ends the log (an EOF row, an index) and push everything out; called
      *  once, before close, unless the sink failed. Return 0, or a negative value. */
     int (*finish)(void *user_data);
+    /**
+     * Optional: the sink's destination belongs to the parent process. Called once in a child of
+     * fork() (see #PMT_PARAM_ON_FORK), before any other call there: drop what is buffered
+     * without writing it (the parent's copy of the sink writes it) and let go of the
+     * destination without finishing it (close an own descriptor unwritten). After it, the sink
+     * gets no call but close, unless @p reopen gives it a destination of the child's own.
+     * A sink without forget is shared by both processes: in a following child it goes on
+     * receiving the child's events, from the child's START event on, without a second begin.
+     */
+    void (*forget)(void *user_data);
+    /**
+     * Optional, with @p forget: in a child whose tracer follows (#PMT_FORK_FOLLOW), make a
+     * destination of the child's own, e.g. a file named after the parent's with
+     * @p child_pid in it. Return 0: begin is called again with the child's run before its
+     * first event; a negative value, or no reopen, leaves the sink silent in the child.
+     */
+    int (*reopen)(int64_t child_pid, void *user_data);
+    /** Optional: the path of the file the sink writes now (the child's after a reopen), for
+     *  pmt_sink_path(); NULL if it has none. */
+    const char *(*path)(void *user_data);
 } pmt_sink_ops;
 
 /** @brief Initialiser for a #pmt_sink_ops with every function empty. */
 #define PMT_SINK_OPS_INIT                                                                          \
     {                                                                                              \
-        sizeof(pmt_sink_ops), 0, 0, 0, 0, 0                                                        \
+        sizeof(pmt_sink_ops), 0, 0, 0, 0, 0, 0, 0, 0                                               \
     }
 
 /**
@@ -185,8 +207,9 @@ PMT_API int pmt_sink_write(pmt_sink *sink, const pmt_event *event);
  *        reached the destination (the last buffered rows, EOF, the index).
  * @param sink A sink that belongs to no tracer.
  * @return #PMT_OK; #PMT_EINVAL (NULL, or the sink belongs to a tracer: nothing is done);
- *         #PMT_ECALLBACK when the sink failed now or earlier (it is destroyed all the same; for
- *         file sinks pmt_last_os_error() tells why).
+ *         #PMT_EIO when a file sink's write failed now (pmt_last_os_error() tells why);
+ *         #PMT_ECALLBACK when the sink failed earlier, or a caller's sink failed. The sink is
+ *         destroyed all the same.
  */
 PMT_API int pmt_sink_close(pmt_sink *sink);
 

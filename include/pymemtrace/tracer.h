@@ -252,6 +252,15 @@ PMT_API int pmt_tracer_get_param(const pmt_tracer *tracer, pmt_param param, int6
 PMT_API int pmt_param_bounds(pmt_param param, int64_t *out_min, int64_t *out_max);
 
 /**
+ * @brief The default of a parameter: the value a new tracer has. Bindings and command lines read
+ *        defaults and bounds here, so that every front end agrees with the library.
+ * @param param The parameter.
+ * @param[out] out_value Receives the default.
+ * @return #PMT_OK, #PMT_EINVAL (NULL output), #PMT_ENOTSUP (unknown parameter).
+ */
+PMT_API int pmt_param_default(pmt_param param, int64_t *out_value);
+
+/**
  * @brief The name of the RSS provider a started tracer uses (the one
  *        pmt_tracer_set_rss_provider() installed, or the one #PMT_PARAM_RSS_MODE chose, e.g.
  *        "linux-fault-gate"), as its log headers record it.

@@ -2,15 +2,15 @@
  * and the filters' summary for log headers. Globs are matched here rather than by fnmatch(3) so
  * that the result does not depend on the locale and `?` takes a whole UTF-8 character. */
 #define _GNU_SOURCE /* strdup */
-#include "filter.h"
+#include "core/filter.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "error.h"
-#include "tracer_internal.h"
+#include "common/error.h"
+#include "core/tracer_internal.h"
 
 void pmt__code_filter_free(pmt__code_filter *f)
 {

@@ -1,12 +1,18 @@
 /* The event path: the filter stages in the order tracer.h documents, then the sinks. The stages
  * before the RSS read compare the event with values resolved at start, so that an event they
  * drop costs a few loads and compares: no clock read unless a time window is set, no RSS read. */
-#include "pipeline.h"
+#include "core/pipeline.h"
 
-#include "../os/os.h"
-#include "compiler.h"
+#include <stdio.h>
 
-void pmt__pipeline_reset(pmt_tracer *t)
+#include "common/compiler.h"
+#include "core/fork.h"
+#include "core/run_info.h"
+#include "platform/os.h"
+
+/* Resets the filter for a new run and resolves the stages' parameters for the hot path (the
+ * time window from t->start_ns, which must be set first). */
+static void reset(pmt_tracer *t)
 {
     t->current = 0;
     t->previous_valid = 0;
@@ -88,6 +94,26 @@ static inline void advance(pmt_tracer *t, int written)
     t->current ^= 1;
 }
 
+/* The hot path's way out when the tracer is a copy in a child of fork: fork.c decides, a
+ * following child's run starts at this event's place. Returns whether the event goes on. */
+static PMT__NOINLINE int after_fork(pmt_tracer *t, const char *file, const char *function,
+                                    int32_t line, int32_t depth)
+{
+    if (t->fork_silent)
+        return 0;
+    pmt__run_origin origin = {file, function, line, depth, 0};
+    switch (pmt__fork_notice(t, &origin.parent_pid)) {
+    case PMT__FORK_DROP:
+        return 0;
+    case PMT__FORK_NEW_RUN:
+        pmt__pipeline_start_run(t, &origin);
+        return t->state == PMT_STATE_RUNNING;
+    case PMT__FORK_NOT_STARTED:
+        break;
+    }
+    return 0;
+}
+
 /* Both entry points get their own copy (PMT__HOT_INLINE): a compiler that split it out would
  * add a call with an argument on the stack to every event. */
 /* selected: the code stage's answer when the source kept it, -1 to look it up here. */
@@ -95,9 +121,8 @@ static PMT__HOT_INLINE void event(pmt_tracer *t, pmt_event_kind kind, int select
                                   const char *file, const char *function, int32_t line,
                                   int32_t depth)
 {
-    /* fork.c: the first event of a child of fork, or one that stays silent. */
-    if (PMT__UNLIKELY(pmt__tracer_forked(t)) &&
-        !pmt__tracer_fork_event(t, file, function, line, depth))
+    /* The first event of a child of fork, or one that stays silent. */
+    if (PMT__UNLIKELY(pmt__tracer_forked(t)) && !after_fork(t, file, function, line, depth))
         return;
     if (!pmt__tracer_wants(t, kind) || t->delivering)
         return; /* a sink's own work (a Python callback) is not the program's */
@@ -159,20 +184,53 @@ void pmt__pipeline_write_always(pmt_tracer *t, pmt_event_kind kind, pmt_event_re
     advance(t, 1);
 }
 
-void pmt__pipeline_begin(pmt_tracer *t, const pmt_run_info *info)
+/* Begins the sinks that have not been for their current destination (all of them at a start;
+ * in a following child, those that reopened); a sink whose begin fails is disabled. */
+static void begin_sinks(pmt_tracer *t)
 {
+    pmt_run_info info;
+    pmt__run_info_fill(t, &info);
     for (size_t i = 0; i < t->sink_count; i++) {
         pmt_sink *sink = t->sinks[i];
-        if (!sink->failed && sink->ops.begin && sink->ops.begin(info, sink->user_data) < 0)
-            disable_sink(t, sink);
+        if (!sink->failed && !sink->begun && pmt__sink_begin(sink, &info) < 0)
+            t->sinks_failed++;
     }
+}
+
+void pmt__pipeline_start_run(pmt_tracer *t, const pmt__run_origin *o)
+{
+    t->owner_pid = pmt__process_id();
+    t->seq = 0;
+    t->written = 0;
+    t->start_ns = t->clock(t->clock_user_data);
+    reset(t);
+    if (o->parent_pid) {
+        /* The parent's last value is not the child's RSS, and a gated provider may not read
+         * again for a while. */
+        uint64_t rss;
+        if (t->rss.read && t->rss.read(t->rss_user_data, &rss) == 0)
+            t->last_rss = rss;
+    }
+    begin_sinks(t);
+    pmt__pipeline_write_always(t, PMT_EV_START, PMT_REASON_FIRST, o->file, o->function, o->line,
+                               o->depth, NULL);
+    if (!o->parent_pid)
+        return;
+    char text[96];
+    int n = snprintf(text, sizeof text, "Forked: this is process %ld, a child of process %ld.",
+                     t->owner_pid, o->parent_pid);
+    const char *kept = n > 0 ? pmt__strings_intern(&t->strings, text, (size_t)n) : NULL;
+    if (kept)
+        pmt__pipeline_write_always(t, PMT_EV_MARK, PMT_REASON_MESSAGE, o->file, o->function,
+                                   o->line, o->depth, kept);
+    pmt__pipeline_flush(t); /* the child's log is on disk from its first rows */
 }
 
 void pmt__pipeline_flush(pmt_tracer *t)
 {
     for (size_t i = 0; i < t->sink_count; i++) {
         pmt_sink *sink = t->sinks[i];
-        if (!sink->failed && sink->ops.flush && sink->ops.flush(sink->user_data) < 0)
-            disable_sink(t, sink);
+        if (!sink->failed && pmt__sink_flush(sink) < 0)
+            t->sinks_failed++;
     }
 }

@@ -3,19 +3,26 @@
 #ifndef PMT_CORE_PIPELINE_H
 #define PMT_CORE_PIPELINE_H
 
-#include "tracer_internal.h"
+#include "core/tracer_internal.h"
 
 /* Writes an event that bypasses the trigger (start, stop, mark) at the given location. */
 void pmt__pipeline_write_always(pmt_tracer *t, pmt_event_kind kind, pmt_event_reason reason,
                                 const char *file, const char *function, int32_t line, int32_t depth,
                                 const char *message);
 
-/* Tells every sink the run's facts; a sink whose begin fails is disabled. */
-void pmt__pipeline_begin(pmt_tracer *t, const pmt_run_info *info);
+/* Where and why a run starts: the calling thread's place, and for a following child of fork
+ * the parent's process id (0 for pmt_tracer_start()). */
+typedef struct pmt__run_origin {
+    const char *file, *function;
+    int32_t line, depth;
+    long parent_pid;
+} pmt__run_origin;
 
-/* Resets the filter for a new run and resolves the stages' parameters for the hot path (the
- * time window from t->start_ns, which must be set first). */
-void pmt__pipeline_reset(pmt_tracer *t);
+/* Begins a run, the one way both pmt_tracer_start() (after the source attached) and a following
+ * child of fork do: numbering from 0, the clock origin, the stages' parameters resolved for the
+ * hot path, a fresh RSS in a child, the sinks begun with the run's facts, the START event (and
+ * in a child a mark naming both processes, flushed at once). */
+void pmt__pipeline_start_run(pmt_tracer *t, const pmt__run_origin *origin);
 
 /* Asks every live sink to flush; a failing sink is disabled. */
 void pmt__pipeline_flush(pmt_tracer *t);

@@ -4,46 +4,11 @@
 
 #include <pymemtrace/tracer.h>
 
-#include "../os/os.h"
-#include "filter.h"
-#include "strings.h"
-
-/* What a tracer needs from whatever produces its events (the CPython event source, or a fake in
- * the tests). All calls happen with the interpreter's GIL held. */
-typedef struct pmt__source_ops {
-    /* PMT_OK when the calling thread may use the interpreter, else a failure (PMT_ENOTHREAD). */
-    int (*check_thread)(void);
-    /* Install hooks; on the first call *state is NULL and may be set. Emits nothing. */
-    int (*attach)(pmt_tracer *tracer, void **state);
-    /* Remove hooks; state stays for a later attach. */
-    int (*detach)(pmt_tracer *tracer, void *state);
-    /* Drop every reference into the interpreter and free state (at stop, GIL held). */
-    void (*release)(pmt_tracer *tracer, void *state);
-    /* Where the calling thread is now, for start, stop and mark events. */
-    void (*locate)(pmt_tracer *tracer, void *state, const char **file, const char **function,
-                   int32_t *line, int32_t *depth);
-    /* Optional: the traced runtime, e.g. "CPython 3.12.1", for log headers. */
-    const char *(*runtime)(pmt_tracer *tracer, void *state);
-    /* Optional: make the calling thread, whatever it is, safe to emit a mark from (take the
-     * GIL); leave undoes it. enter returns PMT_OK or a failure. */
-    int (*enter)(uintptr_t *token);
-    void (*leave)(uintptr_t token);
-} pmt__source_ops;
-
-struct pmt_sink {
-    pmt_sink_ops ops;
-    void *user_data;
-    char *path;   /* file sinks only; owned */
-    int owned;    /* handed to a tracer */
-    int failed;   /* a callback failed: no more calls but close */
-    int finished; /* finish (or the final flush) has run */
-    /* File sinks, for a tracer in a child of fork (fork.c). forget: drop the buffered bytes and
-     * close the descriptor without a write, for the parent's copy writes them. reopen: create the
-     * child's log at path (as pmt__log_file_create) and write what a new file starts with;
-     * *out_path gets the name used. NULL reopen: the sink cannot have a log of its own. */
-    void (*forget)(void *user_data);
-    int (*reopen)(void *user_data, const char *path, char **out_path);
-};
+#include "common/strings.h"
+#include "core/filter.h"
+#include "core/sink_internal.h"
+#include "core/source.h"
+#include "platform/os.h"
 
 struct pmt_tracer {
     int state; /* pmt_tracer_state */
@@ -74,6 +39,7 @@ struct pmt_tracer {
     pmt_sink **sinks;
     size_t sink_count;
     const pmt__source_ops *source;
+    void *source_self; /* the source's own object, passed to each of its ops */
     void *source_state;
     pmt__strings strings;
     char *own_code_prefix; /* files starting with this are the tracer's own: never reported */
@@ -113,12 +79,6 @@ struct pmt_tracer {
  * something it could not trace (its hook was taken away). GIL held. */
 void pmt__tracer_note(pmt_tracer *tracer, const char *text);
 
-/* Frees a sink: flush, close, free (the tracer's own sinks and unowned ones alike). */
-void pmt__sink_free(pmt_sink *sink);
-
-/* Creates a tracer whose events come from source (tests pass a fake). */
-int pmt__tracer_create_with_source(pmt_tracer **out, const pmt__source_ops *source);
-
 /* Declares the files of the tracer's own wrapper code (e.g. the Python package's directory):
  * their events keep depths right but are never reported. */
 int pmt__tracer_set_own_code_prefix(pmt_tracer *tracer, const char *prefix);
@@ -156,22 +116,6 @@ static inline int pmt__tracer_forked(const pmt_tracer *tracer)
 {
     return tracer->fork_generation != pmt__fork_counter;
 }
-
-/* fork.c: the hot path's way out when pmt__tracer_forked(): applies PMT_PARAM_ON_FORK with
- * the event's place as the START of a following child's run. Returns whether the event goes on
- * (a following child's running tracer) or is dropped. */
-int pmt__tracer_fork_event(pmt_tracer *tracer, const char *file, const char *function, int32_t line,
-                           int32_t depth);
-
-/* fork.c: the same at an API call (GIL held, outside any hook); a silent child's tracer also
- * removes its hooks. PMT_OK, or the failure of that removal. */
-int pmt__tracer_fork_sync(pmt_tracer *tracer);
-
-/* fork.c: at destroy, a child that has not noticed the fork stays silent: no child log. */
-void pmt__tracer_fork_silence(pmt_tracer *tracer);
-
-/* tracer.c: the run's facts for the sinks' begin. */
-void pmt__tracer_run_info(pmt_tracer *tracer, pmt_run_info *info);
 
 /* Is kind observed by this tracer? Lets a source skip work for masked kinds. */
 static inline int pmt__tracer_wants(const pmt_tracer *tracer, pmt_event_kind kind)

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cpython.h"
+#include "cpython/cpython.h"
 
 static size_t hash_keys(uintptr_t k1, uintptr_t k2)
 {

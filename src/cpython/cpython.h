@@ -7,8 +7,8 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
-#include "../core/filter.h"
-#include "../core/tracer_internal.h"
+#include "core/filter.h"
+#include "core/tracer_internal.h"
 
 /* Where a code object or C function came from, resolved once and kept for the tracer's run. */
 typedef struct pmt__code_entry {

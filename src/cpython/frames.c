@@ -1,5 +1,5 @@
 /* Walking the calling thread's Python stack: only at start, resume, stop and marks. */
-#include "cpython.h"
+#include "cpython/cpython.h"
 
 /* New reference to frame.f_back, or NULL at the bottom. */
 static PyObject *back_of(PyObject *frame)

@@ -4,8 +4,8 @@
  * later through threading.setprofile/settrace, and threads already running cannot be reached
  * (documented with PMT_THREADS_ALL). A thread keeps the hook after detach until its next call:
  * the hook then removes itself from that thread. */
-#include "../core/error.h"
-#include "cpython.h"
+#include "common/error.h"
+#include "cpython/cpython.h"
 
 enum legacy_what {
     W_CALL,

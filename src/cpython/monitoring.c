@@ -3,8 +3,8 @@
  * is a Python-level module, so it is driven through attribute calls: the limited API has no C
  * API for it. Callbacks receive (code, instruction offset): line numbers come from a per-code
  * table built once, never from PyFrame_GetLineNumber (~950 instructions on 3.12). */
-#include "../core/error.h"
-#include "cpython.h"
+#include "common/error.h"
+#include "cpython/cpython.h"
 
 enum monitored {
     M_PY_START,

@@ -3,11 +3,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../core/error.h"
-#include "cpython.h"
+#include "common/error.h"
+#include "cpython/cpython.h"
 
-static int check_thread(void)
+static int check_thread(void *self)
 {
+    (void)self;
     if (!Py_IsInitialized())
         return pmt__fail(PMT_ENOTHREAD, "Python is not initialized");
     /* PyGILState_Check is not in the limited API; a thread without a thread state cannot hold
@@ -49,8 +50,9 @@ static void free_state(pmt__cpy_state *st)
     free(st);
 }
 
-static int attach(pmt_tracer *tracer, void **state)
+static int attach(void *self, pmt_tracer *tracer, void **state)
 {
+    (void)self;
     pmt__cpy_state *st = *state;
     int first = st == NULL;
     if (first) {
@@ -89,24 +91,27 @@ static int attach(pmt_tracer *tracer, void **state)
     return PMT_OK;
 }
 
-static int detach(pmt_tracer *tracer, void *state)
+static int detach(void *self, pmt_tracer *tracer, void *state)
 {
+    (void)self;
     (void)tracer;
     pmt__cpy_state *st = state;
     st->running = 0;
     return uses_monitoring(st) ? pmt__monitoring_detach(st) : pmt__legacy_detach(st);
 }
 
-static void release(pmt_tracer *tracer, void *state)
+static void release(void *self, pmt_tracer *tracer, void *state)
 {
+    (void)self;
     (void)tracer;
     if (state)
         free_state(state);
 }
 
-static void locate(pmt_tracer *tracer, void *state, const char **file, const char **function,
-                   int32_t *line, int32_t *depth)
+static void locate(void *self, pmt_tracer *tracer, void *state, const char **file,
+                   const char **function, int32_t *line, int32_t *depth)
 {
+    (void)self;
     (void)tracer;
     pmt__cpy_state *st = state;
     if (!st)
@@ -116,8 +121,9 @@ static void locate(pmt_tracer *tracer, void *state, const char **file, const cha
 }
 
 /* "CPython 3.12.1" from sys.implementation.name and sys.version_info, once per tracer. */
-static const char *runtime(pmt_tracer *tracer, void *state)
+static const char *runtime(void *self, pmt_tracer *tracer, void *state)
 {
+    (void)self;
     pmt__cpy_state *st = state;
     if (!st)
         return NULL;
@@ -137,16 +143,18 @@ static const char *runtime(pmt_tracer *tracer, void *state)
 
 /* Marks may come from any thread: PyGILState_Ensure takes the GIL whether or not the thread
  * holds it or has a thread state. */
-static int enter(uintptr_t *token)
+static int enter(void *self, uintptr_t *token)
 {
+    (void)self;
     if (!Py_IsInitialized())
         return pmt__fail(PMT_ENOTHREAD, "Python is not initialized");
     *token = (uintptr_t)PyGILState_Ensure();
     return PMT_OK;
 }
 
-static void leave(uintptr_t token)
+static void leave(void *self, uintptr_t token)
 {
+    (void)self;
     PyGILState_Release((PyGILState_STATE)token);
 }
 
@@ -156,5 +164,5 @@ static const pmt__source_ops cpython_source = {
 
 int pmt_tracer_create(pmt_tracer **out)
 {
-    return pmt__tracer_create_with_source(out, &cpython_source);
+    return pmt__tracer_create_with_source(out, &cpython_source, NULL);
 }

@@ -3,7 +3,7 @@
  * runs in), so each thread keeps a few (run, depth) slots, the most recent first. A thread
  * starts counting at its first event of a run from its real stack depth, so threads that were
  * running before the tracer started, and runs after a pause, get true depths. */
-#include "cpython.h"
+#include "cpython/cpython.h"
 
 _Thread_local pmt__thread_depth pmt__thread_depths[PMT__THREAD_DEPTH_SLOTS];
 

@@ -172,6 +172,11 @@ PIN(offsetof(pmt_rss_provider, accuracy) == 40);
 PIN(sizeof(pmt_rss_provider) >= 48);
 PIN(offsetof(pmt_sink_ops, finish) == 40);
 PIN(sizeof(pmt_sink_ops) >= 48);
+/* Appended so that a sink of the caller's can follow a fork as the built-in file sinks do. */
+PIN(offsetof(pmt_sink_ops, forget) == 48);
+PIN(offsetof(pmt_sink_ops, reopen) == 56);
+PIN(offsetof(pmt_sink_ops, path) == 64);
+PIN(sizeof(pmt_sink_ops) == 72);
 #endif
 
 /* The initialisers compile and fill struct_size. */
@@ -183,7 +188,7 @@ int pmt_abi_layout_check(void)
     const pmt_binary_options options = PMT_BINARY_OPTIONS_INIT;
     return ops.struct_size == sizeof ops && provider.struct_size == sizeof provider &&
                    options.struct_size == sizeof options && options.compression == 0 &&
-                   options.chunk_bytes == 0 && ops.begin == 0
+                   options.chunk_bytes == 0 && ops.begin == 0 && ops.path == 0
                ? 0
                : 1;
 }

@@ -9,8 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/binary_format.h"
-#include "core/bytes.h"
+#include "log/binary/format.h"
+#include "common/bytes.h"
 
 enum { FILES = 37, FUNCTIONS = 53, BATCH = 7 };
 static const uint64_t T0 = 1000000000u;

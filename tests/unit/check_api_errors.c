@@ -16,7 +16,7 @@ static pmt_tracer *plain_tracer(void)
 {
     fake_source_reset();
     pmt_tracer *t = NULL;
-    ck_assert_int_eq(pmt__tracer_create_with_source(&t, &fake_source_ops), PMT_OK);
+    ck_assert_int_eq(pmt__tracer_create_with_source(&t, &fake_source_ops, &g_source), PMT_OK);
     return t;
 }
 
@@ -45,7 +45,7 @@ START_TEST(null_arguments_are_einval)
     int64_t value = 0, lo = 0, hi = 0;
     uint64_t u = 0;
 
-    ck_assert_int_eq(pmt__tracer_create_with_source(NULL, &fake_source_ops), PMT_EINVAL);
+    ck_assert_int_eq(pmt__tracer_create_with_source(NULL, &fake_source_ops, &g_source), PMT_EINVAL);
     ck_assert_int_eq(pmt_tracer_set_param(NULL, PMT_PARAM_D_RSS_TRIGGER, 0), PMT_EINVAL);
     ck_assert_int_eq(pmt_tracer_get_param(NULL, PMT_PARAM_D_RSS_TRIGGER, &value), PMT_EINVAL);
     ck_assert_int_eq(pmt_tracer_get_param(t, PMT_PARAM_D_RSS_TRIGGER, NULL), PMT_EINVAL);

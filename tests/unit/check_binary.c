@@ -10,9 +10,9 @@
 #include <unistd.h>
 
 #include "binlog.h"
-#include "core/binary_format.h"
-#include "core/bytes.h"
-#include "core/crc32c.h"
+#include "log/binary/format.h"
+#include "common/bytes.h"
+#include "common/crc32c.h"
 #include "fakes.h"
 #include "suites.h"
 

@@ -12,8 +12,8 @@
 #include <unistd.h>
 
 #include "binlog.h"
-#include "core/binary_format.h"
-#include "core/bytes.h"
+#include "log/binary/format.h"
+#include "common/bytes.h"
 #include "fakes.h"
 #include "suites.h"
 
@@ -221,7 +221,7 @@ static void killed_writer(const char *path, volatile uint64_t *produced)
     pmt_tracer *t = NULL;
     pmt_sink *sink = NULL;
     pmt_rss_provider p = fake_rss_provider(0);
-    if (pmt__tracer_create_with_source(&t, &fake_source_ops) != PMT_OK)
+    if (pmt__tracer_create_with_source(&t, &fake_source_ops, &g_source) != PMT_OK)
         _exit(2);
     pmt__tracer_set_clock(t, fake_clock_read, &clock);
     if (pmt_tracer_set_rss_provider(t, &p, &rss) != PMT_OK ||

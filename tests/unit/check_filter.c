@@ -261,7 +261,7 @@ END_TEST
 START_TEST(trigger_minus_one_is_page_size)
 {
     pmt_tracer *t = NULL;
-    ck_assert_int_eq(pmt__tracer_create_with_source(&t, &fake_source_ops), PMT_OK);
+    ck_assert_int_eq(pmt__tracer_create_with_source(&t, &fake_source_ops, &g_source), PMT_OK);
     int64_t value = 0;
     ck_assert_int_eq(pmt_tracer_get_param(t, PMT_PARAM_D_RSS_TRIGGER, &value), PMT_OK);
     ck_assert_int_eq(value, -1); /* the documented default */

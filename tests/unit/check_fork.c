@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "binlog.h"
-#include "core/log_file.h"
+#include "log/file_sink.h"
 #include "expect_text.h"
 #include "fakes.h"
 #include "suites.h"

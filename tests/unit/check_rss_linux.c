@@ -123,7 +123,7 @@ START_TEST(a_forked_child_measures_itself)
     pmt_tracer *t = NULL;
     capture cap = {0};
     /* The default provider, opened in the parent before the fork. */
-    ck_assert_int_eq(pmt__tracer_create_with_source(&t, &fake_source_ops), PMT_OK);
+    ck_assert_int_eq(pmt__tracer_create_with_source(&t, &fake_source_ops, &g_source), PMT_OK);
     ck_assert_int_eq(pmt_tracer_set_param(t, PMT_PARAM_D_RSS_TRIGGER, 0), PMT_OK);
     /* The child's copy goes on tracing (the default would leave it silent). */
     ck_assert_int_eq(pmt_tracer_set_param(t, PMT_PARAM_ON_FORK, PMT_FORK_FOLLOW), PMT_OK);

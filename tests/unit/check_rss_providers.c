@@ -15,9 +15,9 @@
 
 #include <pymemtrace/pymemtrace.h>
 
-#include "os/os.h"
-#include "rss/linux_ring.h"
-#include "rss/rss_internal.h"
+#include "platform/os.h"
+#include "platform/linux/linux_ring.h"
+#include "platform/rss_os.h"
 #include "core/tracer_internal.h"
 #include "fakes.h"
 #include "suites.h"
@@ -310,7 +310,7 @@ START_TEST(none_reads_nothing_and_is_named)
 {
     pmt_tracer *t = NULL;
     capture cap = {0};
-    ck_assert_int_eq(pmt__tracer_create_with_source(&t, &fake_source_ops), PMT_OK);
+    ck_assert_int_eq(pmt__tracer_create_with_source(&t, &fake_source_ops, &g_source), PMT_OK);
     fake_source_reset();
     ck_assert_int_eq(pmt_tracer_set_param(t, PMT_PARAM_RSS_MODE, PMT_RSS_NONE), PMT_OK);
     ck_assert_int_eq(pmt_tracer_set_param(t, PMT_PARAM_D_RSS_TRIGGER, 0), PMT_OK);

@@ -180,7 +180,7 @@ END_TEST
 START_TEST(params_bounds_defaults_and_state)
 {
     pmt_tracer *t = NULL;
-    ck_assert_int_eq(pmt__tracer_create_with_source(&t, &fake_source_ops), PMT_OK);
+    ck_assert_int_eq(pmt__tracer_create_with_source(&t, &fake_source_ops, &g_source), PMT_OK);
     static const struct {
         pmt_param param;
         int64_t lo, hi, value;
@@ -705,7 +705,7 @@ END_TEST
 START_TEST(filters_described_in_stage_order)
 {
     pmt_tracer *t = NULL;
-    ck_assert_int_eq(pmt__tracer_create_with_source(&t, &fake_source_ops), PMT_OK);
+    ck_assert_int_eq(pmt__tracer_create_with_source(&t, &fake_source_ops, &g_source), PMT_OK);
     char *text = pmt__filters_describe(t);
     ck_assert_str_eq(text, "");
     free(text);

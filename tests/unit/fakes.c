@@ -13,51 +13,56 @@
 
 fake_source g_source;
 
-static int source_check_thread(void)
+static int source_check_thread(void *self)
 {
-    g_source.check_calls++;
-    return g_source.check_result;
+    fake_source *src = self;
+    src->check_calls++;
+    return src->check_result;
 }
 
-static int source_attach(pmt_tracer *tracer, void **state)
+static int source_attach(void *self, pmt_tracer *tracer, void **state)
 {
     (void)tracer;
-    g_source.attach_calls++;
-    if (g_source.attach_result != PMT_OK)
-        return g_source.attach_result;
-    *state = &g_source;
+    fake_source *src = self;
+    src->attach_calls++;
+    if (src->attach_result != PMT_OK)
+        return src->attach_result;
+    *state = src;
     return PMT_OK;
 }
 
-static int source_detach(pmt_tracer *tracer, void *state)
+static int source_detach(void *self, pmt_tracer *tracer, void *state)
 {
     (void)tracer;
-    ck_assert_ptr_eq(state, &g_source);
-    g_source.detach_calls++;
+    fake_source *src = self;
+    ck_assert_ptr_eq(state, src);
+    src->detach_calls++;
     return PMT_OK;
 }
 
-static void source_release(pmt_tracer *tracer, void *state)
+static void source_release(void *self, pmt_tracer *tracer, void *state)
 {
     (void)tracer;
     (void)state;
-    g_source.release_calls++;
+    ((fake_source *)self)->release_calls++;
 }
 
-static void source_locate(pmt_tracer *tracer, void *state, const char **file, const char **function,
-                          int32_t *line, int32_t *depth)
+static void source_locate(void *self, pmt_tracer *tracer, void *state, const char **file,
+                          const char **function, int32_t *line, int32_t *depth)
 {
     (void)tracer;
     (void)state;
-    g_source.locate_calls++;
-    *file = g_source.file;
-    *function = g_source.function;
-    *line = g_source.line;
-    *depth = g_source.depth;
+    fake_source *src = self;
+    src->locate_calls++;
+    *file = src->file;
+    *function = src->function;
+    *line = src->line;
+    *depth = src->depth;
 }
 
-static const char *source_runtime(pmt_tracer *tracer, void *state)
+static const char *source_runtime(void *self, pmt_tracer *tracer, void *state)
 {
+    (void)self;
     (void)tracer;
     (void)state;
     return "fake runtime 1.0";
@@ -191,7 +196,7 @@ pmt_tracer *fake_tracer(fake_clock *clock, fake_rss *rss, int64_t trigger, captu
 {
     fake_source_reset();
     pmt_tracer *t = NULL;
-    ck_assert_int_eq(pmt__tracer_create_with_source(&t, &fake_source_ops), PMT_OK);
+    ck_assert_int_eq(pmt__tracer_create_with_source(&t, &fake_source_ops, &g_source), PMT_OK);
     ck_assert_ptr_nonnull(t);
     pmt__tracer_set_clock(t, fake_clock_read, clock);
     pmt_rss_provider p = fake_rss_provider(0);

@@ -10,7 +10,7 @@
 
 #include "core/tracer_internal.h"
 
-/* The source: one global instance, because pmt__source_ops has no user data of its own. */
+/* The source the tests drive; fake_tracer() and the tests pass g_source as the ops' self. */
 typedef struct fake_source {
     int check_result; /* what check_thread returns */
     int attach_result;

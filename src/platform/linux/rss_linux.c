@@ -2,17 +2,17 @@
  * The providers themselves: linux_ring.c (exact, kernel-streamed), linux_statm_providers.c
  * (exact-slow, interval, fault gate), on top of linux_proc.c. */
 #define _GNU_SOURCE
-#include "rss_internal.h"
+#include "platform/rss_os.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/resource.h>
 
-#include "../core/error.h"
-#include "linux_proc.h"
-#include "linux_ring.h"
-#include "linux_statm_providers.h"
+#include "common/error.h"
+#include "platform/linux/linux_proc.h"
+#include "platform/linux/linux_ring.h"
+#include "platform/linux/linux_statm_providers.h"
 
 enum {
     DEFAULT_INTERVAL_NS = 100000,      /* 100 us: ~2% of a dense workload at 1.5 us a read */

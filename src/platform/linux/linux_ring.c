@@ -14,7 +14,7 @@
  * and the next one enables and re-seeds them. Each tracer keeps the version of the members it
  * last read, so a drain made for one tracer opens the others' gates too. */
 #define _GNU_SOURCE
-#include "linux_ring.h"
+#include "platform/linux/linux_ring.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -29,9 +29,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../core/error.h"
-#include "../os/os.h"
-#include "linux_proc.h"
+#include "common/error.h"
+#include "platform/os.h"
+#include "platform/linux/linux_proc.h"
 
 typedef struct cpu_ring {
     int fd;

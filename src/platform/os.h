@@ -1,6 +1,6 @@
 /* The few operating-system services the core needs, one implementation file per OS family. */
-#ifndef PMT_OS_H
-#define PMT_OS_H
+#ifndef PMT_PLATFORM_OS_H
+#define PMT_PLATFORM_OS_H
 
 #include <stddef.h>
 #include <stdint.h>

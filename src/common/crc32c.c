@@ -1,4 +1,4 @@
-#include "crc32c.h"
+#include "common/crc32c.h"
 
 #include <pthread.h>
 #include <string.h>

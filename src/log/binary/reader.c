@@ -14,11 +14,11 @@
 
 #include <pymemtrace/sink.h>
 
-#include "binary_format.h"
-#include "bytes.h"
-#include "codec.h"
-#include "crc32c.h"
-#include "error.h"
+#include "log/binary/format.h"
+#include "common/bytes.h"
+#include "log/binary/codec.h"
+#include "common/crc32c.h"
+#include "common/error.h"
 
 enum { MAX_HEADER_FIELDS = 1 << 20 };
 
@@ -39,7 +39,7 @@ struct pmt_reader {
     uint64_t data_end;   /* trailer start, or size */
     int has_trailer;
     pmt_log_info info;
-    char *info_strings[6];
+    char *info_strings[PMT__TAG_LIMIT]; /* the header's strings, by tag */
 
     char **strings;
     size_t string_count, string_size;
@@ -146,49 +146,22 @@ static int parse_fields(pmt_reader *r, const unsigned char *p, size_t n)
         const unsigned char *v = c.p;
         c.p += len;
         switch (tag) {
-        case PMT__TAG_LIBRARY_VERSION:
-            info->library_version = keep_string(r, 0, v, len);
-            break;
-        case PMT__TAG_PID:
-            info->process_id = (int64_t)field_number(v, len);
-            break;
-        case PMT__TAG_RUNTIME:
-            info->runtime = keep_string(r, 1, v, len);
-            break;
-        case PMT__TAG_CLOCK_ORIGIN:
-            info->clock_origin_ns = field_number(v, len);
-            break;
-        case PMT__TAG_CLOCK_UNITS:
-            info->clock_units = field_number(v, len);
-            break;
-        case PMT__TAG_REALTIME:
-            info->start_realtime_ns = field_number(v, len);
-            break;
-        case PMT__TAG_RSS_PROVIDER:
-            info->rss_provider = keep_string(r, 2, v, len);
-            break;
-        case PMT__TAG_TRIGGER:
-            info->d_rss_trigger = field_number(v, len);
-            break;
-        case PMT__TAG_MESSAGE:
-            info->message = keep_string(r, 3, v, len);
-            break;
-        case PMT__TAG_EVENT_MASK:
-            info->event_mask = field_number(v, len);
-            break;
-        case PMT__TAG_COMPRESSION:
-            info->compression = (uint32_t)field_number(v, len);
-            break;
-        case PMT__TAG_RSS_ACCURACY:
-            info->rss_accuracy = keep_string(r, 4, v, len);
-            break;
-        case PMT__TAG_FILTERS:
-            info->filters = keep_string(r, 5, v, len);
-            break;
-        case PMT__TAG_INTERPRETER:
-            info->interpreter_id = (int64_t)field_number(v, len);
-            r->event.interpreter_id = info->interpreter_id;
-            break;
+#define READ_STRING(tag, member) info->member = keep_string(r, tag, v, len)
+#define READ_NUMBER(tag, member) info->member = field_number(v, len)
+#define READ_RUN_FIELD(name, tag, type, member, log, when)                                         \
+    case tag:                                                                                      \
+        READ_##type(tag, log);                                                                     \
+        break;
+#define READ_SINK_FIELD(name, tag, type, log)                                                      \
+    case tag:                                                                                      \
+        READ_##type(tag, log);                                                                     \
+        break;
+            PMT__RUN_HEADER_FIELDS(READ_RUN_FIELD)
+            PMT__SINK_HEADER_FIELDS(READ_SINK_FIELD)
+#undef READ_SINK_FIELD
+#undef READ_RUN_FIELD
+#undef READ_NUMBER
+#undef READ_STRING
         default: /* a field of a later minor version */
             break;
         }
@@ -227,6 +200,7 @@ static int read_header(pmt_reader *r, const char *path)
         rc = pmt__fail(PMT_EFORMAT, "'%s': header checksum mismatch", path);
     else if (parse_fields(r, fields, n) != 0)
         rc = pmt__fail(PMT_EFORMAT, "'%s': malformed header fields", path);
+    r->event.interpreter_id = r->info.interpreter_id; /* every event of the log carries it */
     free(fields);
     r->data_start = PMT__FILE_FIXED_SIZE + (uint64_t)n + 4;
     return rc;

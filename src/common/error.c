@@ -1,4 +1,6 @@
-#include "error.h"
+/* The XSI strerror_r (int result), thread-safe unlike strerror. */
+#define _POSIX_C_SOURCE 200809L
+#include "common/error.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -50,6 +52,12 @@ int pmt_last_os_error(void)
     return last_os_error;
 }
 
+void pmt_error_clear(void)
+{
+    last_message[0] = '\0';
+    last_os_error = 0;
+}
+
 int pmt__fail(int code, const char *fmt, ...)
 {
     va_list ap;
@@ -66,8 +74,12 @@ int pmt__fail_os(int os_error, const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(last_message, sizeof last_message, fmt, ap);
     va_end(ap);
-    if (n >= 0 && (size_t)n < sizeof last_message)
-        snprintf(last_message + n, sizeof last_message - (size_t)n, ": %s", strerror(os_error));
+    if (n >= 0 && (size_t)n + 2 < sizeof last_message) {
+        char reason[256];
+        if (strerror_r(os_error, reason, sizeof reason) != 0)
+            snprintf(reason, sizeof reason, "error %d", os_error);
+        snprintf(last_message + n, sizeof last_message - (size_t)n, ": %s", reason);
+    }
     last_os_error = os_error;
     return PMT_EIO;
 }

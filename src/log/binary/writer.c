@@ -8,13 +8,15 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "binary_format.h"
-#include "bytes.h"
-#include "codec.h"
-#include "crc32c.h"
-#include "error.h"
-#include "log_file.h"
-#include "tracer_internal.h"
+#include <pymemtrace/sink.h>
+
+#include "log/binary/format.h"
+#include "common/bytes.h"
+#include "log/binary/codec.h"
+#include "common/crc32c.h"
+#include "common/error.h"
+#include "common/struct_copy.h"
+#include "log/file_sink.h"
 
 enum {
     DEFAULT_CHUNK_BYTES = 64 * 1024,
@@ -67,8 +69,8 @@ typedef struct index_entry {
 } index_entry;
 
 typedef struct binary_sink {
-    pmt_sink *sink; /* its sink object: owned by a tracer or not */
-    int fd;
+    pmt__log_file file;
+    int names_live; /* begun by a tracer: event names live as long as it, known by address */
     int failed;
     int finished; /* the index and trailer are written (or failed to be) */
     int header_written;
@@ -138,33 +140,12 @@ static inline size_t hash_ptr(const void *p, uint64_t salt)
 
 static int write_all(binary_sink *s, const struct iovec *iov, int count)
 {
-    size_t total = 0;
-    for (int i = 0; i < count; i++)
-        total += iov[i].iov_len;
-    struct iovec local[2];
-    memcpy(local, iov, (size_t)count * sizeof *iov);
-    struct iovec *v = local;
-    size_t done = 0;
-    while (done < total) {
-        ssize_t n = writev(s->fd, v, count);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            s->failed = 1;
-            return -1;
-        }
-        done += (size_t)n;
-        while (count > 0 && (size_t)n >= v->iov_len) {
-            n -= (ssize_t)v->iov_len;
-            v++;
-            count--;
-        }
-        if (count > 0) {
-            v->iov_base = (char *)v->iov_base + n;
-            v->iov_len -= (size_t)n;
-        }
+    if (pmt__log_file_writev(&s->file, iov, count) != 0) {
+        s->failed = 1;
+        return -1;
     }
-    s->offset += total;
+    for (int i = 0; i < count; i++)
+        s->offset += iov[i].iov_len;
     return 0;
 }
 
@@ -257,30 +238,33 @@ static int write_header(binary_sink *s, const pmt_run_info *info)
         return -1;
     }
     h.used = PMT__FILE_FIXED_SIZE; /* the fixed part is filled in once the fields are known */
+    /* The run's fields (format.h), each when the caller's run info has its member. */
+#define COVERS(member)           (info->struct_size >= offsetof(pmt_run_info, member) + sizeof info->member)
+#define SET_STRING(v)            ((v) && *(v))
+#define SET_NUMBER(v)            ((v) != 0)
+#define WANTED_ALWAYS(type, v)   1
+#define WANTED_WHEN_SET(type, v) SET_##type(v)
+#define PUT_STRING(tag, v)       put_field_string(&h, tag, v)
+#define PUT_NUMBER(tag, v)       put_field_number(&h, tag, (uint64_t)(v))
+#define WRITE_RUN_FIELD(name, tag, type, member, log, when)                                        \
+    if (COVERS(member) && WANTED_##when(type, info->member))                                       \
+        PUT_##type(PMT__TAG_##name, info->member);
     if (info) {
-        put_field_string(&h, PMT__TAG_LIBRARY_VERSION, info->library_version);
-        put_field_number(&h, PMT__TAG_PID, (uint64_t)info->process_id);
-        put_field_string(&h, PMT__TAG_RUNTIME, info->runtime);
-        put_field_number(&h, PMT__TAG_CLOCK_ORIGIN, info->start_time_ns);
-        put_field_number(&h, PMT__TAG_REALTIME, info->start_realtime_ns);
-        put_field_string(&h, PMT__TAG_RSS_PROVIDER, info->rss_provider);
-        if (info->struct_size >= offsetof(pmt_run_info, rss_accuracy) + sizeof info->rss_accuracy)
-            put_field_string(&h, PMT__TAG_RSS_ACCURACY, info->rss_accuracy);
-        /* Only when a stage filters: an unfiltered log's header stays as it was. */
-        if (info->struct_size >= offsetof(pmt_run_info, filters) + sizeof info->filters &&
-            info->filters && *info->filters)
-            put_field_string(&h, PMT__TAG_FILTERS, info->filters);
-        /* Only for a sub-interpreter: the main one's logs keep their header as it was. */
-        if (info->struct_size >=
-                offsetof(pmt_run_info, interpreter_id) + sizeof info->interpreter_id &&
-            info->interpreter_id != 0)
-            put_field_number(&h, PMT__TAG_INTERPRETER, (uint64_t)info->interpreter_id);
-        put_field_number(&h, PMT__TAG_TRIGGER, info->d_rss_trigger);
-        put_field_number(&h, PMT__TAG_EVENT_MASK, info->event_mask);
+        PMT__RUN_HEADER_FIELDS(WRITE_RUN_FIELD)
     }
-    put_field_number(&h, PMT__TAG_CLOCK_UNITS, 1000000000u);
-    put_field_number(&h, PMT__TAG_COMPRESSION, (uint64_t)s->codec);
-    put_field_string(&h, PMT__TAG_MESSAGE, s->message);
+    const uint64_t clock_units = 1000000000u, compression = (uint64_t)s->codec;
+    const char *message = s->message;
+#define WRITE_SINK_FIELD(name, tag, type, member) PUT_##type(PMT__TAG_##name, member);
+    PMT__SINK_HEADER_FIELDS(WRITE_SINK_FIELD)
+#undef WRITE_SINK_FIELD
+#undef WRITE_RUN_FIELD
+#undef PUT_NUMBER
+#undef PUT_STRING
+#undef WANTED_WHEN_SET
+#undef WANTED_ALWAYS
+#undef SET_NUMBER
+#undef SET_STRING
+#undef COVERS
     int rc = -1;
     if (reserve(&h, 4) == 0) {
         memcpy(h.data, pmt__file_magic, PMT__FILE_MAGIC_SIZE);
@@ -640,7 +624,7 @@ static PMT__NOINLINE int write_slow(binary_sink *s, const pmt_event *ev)
 {
     const char *file = ev->file, *function = ev->function;
     const char *text = ev->kind == PMT_EV_MARK ? ev->message : NULL;
-    if (!s->sink->owned) {
+    if (!s->names_live) {
         /* A tracer's names live as long as it does and are identified by address; a caller's
          * may be reused buffers. */
         file = own_name(s, file);
@@ -665,7 +649,7 @@ static int binary_write(const pmt_event *ev, void *user_data)
     binary_sink *s = user_data;
     if (PMT__UNLIKELY(s->failed))
         return -1;
-    if (PMT__UNLIKELY(!s->sink->owned || ev->kind == PMT_EV_MARK))
+    if (PMT__UNLIKELY(!s->names_live || ev->kind == PMT_EV_MARK))
         return write_slow(s, ev);
     int64_t location = location_id(s, ev->file, ev->function, ev->line);
     if (PMT__UNLIKELY(location < 0)) {
@@ -680,6 +664,7 @@ static int binary_begin(const pmt_run_info *info, void *user_data)
     binary_sink *s = user_data;
     if (s->failed)
         return -1;
+    s->names_live = 1;
     return s->header_written ? 0 : write_header(s, info);
 }
 
@@ -745,8 +730,7 @@ static void binary_close(void *user_data)
     binary_sink *s = user_data;
     if (!s->finished) /* finish is skipped for a sink that failed: nothing more is written */
         binary_finish(s);
-    if (s->fd >= 0)
-        close(s->fd);
+    pmt__log_file_close(&s->file);
     free(s->events.data);
     free(s->dict.data);
     free(s->packed.data);
@@ -771,19 +755,17 @@ static void binary_forget(void *user_data)
     s->chunk_open = 0;
     s->failed = 1;
     s->finished = 1; /* close must not write an index */
-    if (s->fd >= 0)
-        close(s->fd);
-    s->fd = -1;
+    s->names_live = 0;
+    pmt__log_file_forget(&s->file);
 }
 
 /* A following child's own log: a new file whose DICT chunks define every name again, its header
  * written at begin with the child's run. The tables keep their memory, emptied. */
-static int binary_reopen(void *user_data, const char *path, char **out_path)
+static int binary_reopen(int64_t child_pid, void *user_data)
 {
     binary_sink *s = user_data;
-    int rc = pmt__log_file_create(path, ".pmt", out_path, &s->fd);
-    if (rc != PMT_OK)
-        return rc;
+    if (pmt__log_file_reopen_child(&s->file, child_pid, ".pmt") != PMT_OK)
+        return -1;
     s->failed = 0;
     s->finished = 0;
     s->header_written = 0;
@@ -798,19 +780,22 @@ static int binary_reopen(void *user_data, const char *path, char **out_path)
     s->string_count = 0;
     s->index_count = 0;
     s->seen = s->written = s->peak_rss = s->last_time = 0;
-    return PMT_OK;
+    return 0;
+}
+
+static const char *binary_path(void *user_data)
+{
+    return ((binary_sink *)user_data)->file.path;
 }
 
 static int read_options(binary_sink *s, const pmt_binary_options *options)
 {
     pmt_binary_options o = PMT_BINARY_OPTIONS_INIT;
-    if (options) {
-        if (options->struct_size < offsetof(pmt_binary_options, level) ||
-            options->struct_size > sizeof o)
-            return pmt__fail(PMT_EVERSION, "pmt_binary_options: unknown struct_size %u",
-                             (unsigned)options->struct_size);
-        memcpy(&o, options, options->struct_size);
-    }
+    int rc = options ? PMT__STRUCT_COPY(&o, options, offsetof(pmt_binary_options, level),
+                                        "pmt_binary_options")
+                     : PMT_OK;
+    if (rc != PMT_OK)
+        return rc;
     if (!pmt_compression_supported((int)o.compression))
         return pmt__fail(o.compression <= PMT_COMPRESS_LZ4 ? PMT_ENOTSUP : PMT_EINVAL,
                          "compression %u is not available in this build", o.compression);
@@ -840,9 +825,9 @@ int pmt_sink_binary_open(pmt_sink **out, const char *path, const char *message,
         rc = pmt__fail(PMT_ENOMEM, "out of memory for the message");
     if (rc == PMT_OK && reserve(&s->events, s->chunk_bytes + 2 * RECORD_MAX) != 0)
         rc = pmt__fail(PMT_ENOMEM, "out of memory for a chunk");
-    char *used_path = NULL;
+    s->file.fd = -1;
     if (rc == PMT_OK)
-        rc = pmt__log_file_create(path, ".pmt", &used_path, &s->fd);
+        rc = pmt__log_file_create(&s->file, path, ".pmt");
     if (rc != PMT_OK) {
         free(s->events.data);
         free(s->message);
@@ -855,15 +840,11 @@ int pmt_sink_binary_open(pmt_sink **out, const char *path, const char *message,
     ops.close = binary_close;
     ops.begin = binary_begin;
     ops.finish = binary_finish;
+    ops.forget = binary_forget;
+    ops.reopen = binary_reopen;
+    ops.path = binary_path;
     rc = pmt_sink_create(out, &ops, s);
-    if (rc != PMT_OK) {
+    if (rc != PMT_OK)
         binary_close(s);
-        free(used_path);
-        return rc;
-    }
-    (*out)->path = used_path;
-    (*out)->forget = binary_forget;
-    (*out)->reopen = binary_reopen;
-    s->sink = *out;
-    return PMT_OK;
+    return rc;
 }

@@ -1,13 +1,13 @@
 #define _GNU_SOURCE
-#include "linux_proc.h"
+#include "platform/linux/linux_proc.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "../core/error.h"
-#include "../os/os.h"
+#include "common/error.h"
+#include "platform/os.h"
 
 int pmt__statm_open(pmt__statm *r)
 {

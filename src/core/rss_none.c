@@ -1,6 +1,6 @@
 /* PMT_RSS_NONE: RSS is never read. The gate always says "unchanged", so the pipeline costs what
  * it costs without a provider: the benchmark's "hook only" row. */
-#include "rss_internal.h"
+#include "core/rss_none.h"
 
 #include <stddef.h>
 

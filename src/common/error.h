@@ -1,10 +1,10 @@
 /* Recording failures: each failing call sets the calling thread's message and returns its code. */
-#ifndef PMT_CORE_ERROR_H
-#define PMT_CORE_ERROR_H
+#ifndef PMT_COMMON_ERROR_H
+#define PMT_COMMON_ERROR_H
 
 #include <pymemtrace/error.h>
 
-#include "compiler.h"
+#include "common/compiler.h"
 
 /* Sets the thread's message (and clears its OS error) and returns code. */
 int pmt__fail(int code, const char *fmt, ...) PMT__PRINTF(2, 3);

@@ -1,6 +1,6 @@
 /* POSIX implementation of os.h (Linux, macOS, FreeBSD). */
 #define _GNU_SOURCE
-#include "os.h"
+#include "platform/os.h"
 
 #include <pthread.h>
 #include <time.h>

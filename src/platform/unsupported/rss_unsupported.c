@@ -1,7 +1,7 @@
 /* Platforms without an RSS provider yet (macOS, FreeBSD and Windows get their own files). */
-#include "rss_internal.h"
+#include "platform/rss_os.h"
 
-#include "../core/error.h"
+#include "common/error.h"
 
 int pmt__rss_os_provider(pmt_rss_mode mode, uint64_t interval_ns, pmt_rss_provider *out,
                          void **user_data)

@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
-#include "log_file.h"
+/* File sinks' shared base: safe creation, whole writes, the fork protocol. */
+#include "log/file_sink.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -8,8 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../os/os.h"
-#include "error.h"
+#include "common/error.h"
+#include "platform/os.h"
 
 enum { MAX_ORDINAL = 100000 };
 
@@ -60,7 +61,7 @@ char *pmt__log_file_child_name(const char *path, long pid)
     return with_infix(path, infix);
 }
 
-int pmt__log_file_create(const char *path, const char *extension, char **out_path, int *out_fd)
+static int create(const char *path, const char *extension, char **out_path, int *out_fd)
 {
     char *base = path ? strdup(path) : default_name(extension);
     if (!base)
@@ -94,4 +95,97 @@ int pmt__log_file_create(const char *path, const char *extension, char **out_pat
     int rc = pmt__fail_os(EEXIST, "no free log file name near '%s'", base);
     free(base);
     return rc;
+}
+
+int pmt__log_file_create(pmt__log_file *file, const char *path, const char *extension)
+{
+    file->fd = -1;
+    file->owns_fd = 1;
+    file->path = NULL;
+    return create(path, extension, &file->path, &file->fd);
+}
+
+void pmt__log_file_adopt(pmt__log_file *file, int fd)
+{
+    file->fd = fd;
+    file->owns_fd = 0;
+    file->path = NULL;
+}
+
+int pmt__log_file_writev(pmt__log_file *file, const struct iovec *iov, int count)
+{
+    size_t total = 0;
+    for (int i = 0; i < count; i++)
+        total += iov[i].iov_len;
+    struct iovec local[2];
+    if (count < 0 || count > 2) {
+        errno = EINVAL;
+        return -1;
+    }
+    memcpy(local, iov, (size_t)count * sizeof *iov);
+    struct iovec *v = local;
+    size_t done = 0;
+    while (done < total) {
+        ssize_t n = writev(file->fd, v, count);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        done += (size_t)n;
+        while (count > 0 && (size_t)n >= v->iov_len) {
+            n -= (ssize_t)v->iov_len;
+            v++;
+            count--;
+        }
+        if (count > 0) {
+            v->iov_base = (char *)v->iov_base + n;
+            v->iov_len -= (size_t)n;
+        }
+    }
+    return 0;
+}
+
+int pmt__log_file_write(pmt__log_file *file, const void *data, size_t size)
+{
+    struct iovec iov = {(void *)data, size};
+    return pmt__log_file_writev(file, &iov, 1);
+}
+
+void pmt__log_file_forget(pmt__log_file *file)
+{
+    if (file->owns_fd && file->fd >= 0)
+        close(file->fd);
+    if (file->owns_fd)
+        file->fd = -1;
+}
+
+int pmt__log_file_reopen_child(pmt__log_file *file, int64_t pid, const char *extension)
+{
+    if (!file->owns_fd || !file->path)
+        return pmt__fail(PMT_ENOTSUP, "a caller's descriptor has no name for a child's log");
+    char *name = pmt__log_file_child_name(file->path, (long)pid);
+    if (!name)
+        return pmt__fail(PMT_ENOMEM, "out of memory for a child's log name");
+    char *used = NULL;
+    int fd = -1;
+    int rc = create(name, extension, &used, &fd);
+    free(name);
+    if (rc != PMT_OK)
+        return rc;
+    if (file->fd >= 0)
+        close(file->fd);
+    free(file->path);
+    file->fd = fd;
+    file->path = used;
+    return PMT_OK;
+}
+
+void pmt__log_file_close(pmt__log_file *file)
+{
+    if (file->owns_fd && file->fd >= 0)
+        close(file->fd);
+    file->fd = -1;
+    free(file->path);
+    file->path = NULL;
 }

@@ -1,5 +1,5 @@
 #define _POSIX_C_SOURCE 200809L /* strnlen */
-#include "strings.h"
+#include "common/strings.h"
 
 #include <stdlib.h>
 #include <string.h>

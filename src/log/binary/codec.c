@@ -1,4 +1,4 @@
-#include "codec.h"
+#include "log/binary/codec.h"
 
 #include <pymemtrace/sink.h>
 

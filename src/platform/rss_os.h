@@ -1,6 +1,7 @@
-/* The seam between the tracer and the per-OS RSS files: exactly one rss_<os>.c is compiled. */
-#ifndef PMT_RSS_INTERNAL_H
-#define PMT_RSS_INTERNAL_H
+/* The seam between the tracer and the per-OS RSS files: exactly one rss_<os>.c is compiled (CMake
+ * picks it), which also implements pmt_rss_current() and pmt_rss_peak(). */
+#ifndef PMT_PLATFORM_RSS_OS_H
+#define PMT_PLATFORM_RSS_OS_H
 
 #include <pymemtrace/rss.h>
 
@@ -9,8 +10,5 @@
  * PMT_ENOTSUP (the mode is not available here; the message says why). */
 int pmt__rss_os_provider(pmt_rss_mode mode, uint64_t interval_ns, pmt_rss_provider *out,
                          void **user_data);
-
-/* The provider of PMT_RSS_NONE, the same on every OS: never reads, always 0. */
-int pmt__rss_none_provider(pmt_rss_provider *out, void **user_data);
 
 #endif

@@ -6,7 +6,7 @@
  *    syscall), and at least once per max staleness to catch what faults do not show: decreases
  *    (munmap, madvise), other threads, and faults taken in kernel mode. */
 #define _GNU_SOURCE
-#include "linux_statm_providers.h"
+#include "platform/linux/linux_statm_providers.h"
 
 #include <errno.h>
 #include <linux/perf_event.h>
@@ -16,9 +16,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "../core/error.h"
-#include "../os/os.h"
-#include "linux_proc.h"
+#include "common/error.h"
+#include "platform/os.h"
+#include "platform/linux/linux_proc.h"
 
 typedef struct statm_provider {
     pmt__statm statm;

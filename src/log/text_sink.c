@@ -16,9 +16,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "error.h"
-#include "log_file.h"
-#include "tracer_internal.h"
+#include <pymemtrace/sink.h>
+
+#include "common/error.h"
+#include "log/file_sink.h"
 
 enum {
     BUFFER_SIZE = 64 * 1024,
@@ -34,8 +35,7 @@ enum {
 static const uint64_t flush_interval_ns = 1000000000u;
 
 typedef struct text_sink {
-    int fd;
-    int owns_fd;
+    pmt__log_file file;
     int failed;
     char *message; /* the first line, for a forked child's log (PMT_FORK_FOLLOW) */
     size_t used;
@@ -44,26 +44,11 @@ typedef struct text_sink {
     char buf[BUFFER_SIZE];
 } text_sink;
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 static int flush_buffer(text_sink *s)
 {
     if (s->failed)
         return -1;
-    if (s->used && write_all(s->fd, s->buf, s->used) != 0)
+    if (s->used && pmt__log_file_write(&s->file, s->buf, s->used) != 0)
         s->failed = 1;
     s->used = 0;
     return s->failed ? -1 : 0;
@@ -74,7 +59,7 @@ static void put(text_sink *s, const char *p, size_t n)
     if (s->used + n > BUFFER_SIZE)
         flush_buffer(s);
     if (n > BUFFER_SIZE) {
-        if (!s->failed && write_all(s->fd, p, n) != 0)
+        if (!s->failed && pmt__log_file_write(&s->file, p, n) != 0)
             s->failed = 1;
         return;
     }
@@ -301,8 +286,7 @@ static int text_finish(void *user_data)
 static void text_close(void *user_data)
 {
     text_sink *s = user_data;
-    if (s->owns_fd && s->fd >= 0)
-        close(s->fd);
+    pmt__log_file_close(&s->file);
     free(s->message);
     free(s);
 }
@@ -313,31 +297,29 @@ static void text_forget(void *user_data)
     text_sink *s = user_data;
     s->used = 0;
     s->failed = 1;
-    if (s->owns_fd && s->fd >= 0)
-        close(s->fd); /* a caller's descriptor stays the caller's */
-    if (s->owns_fd)
-        s->fd = -1;
+    pmt__log_file_forget(&s->file);
 }
 
 static void put_header(text_sink *s, const char *message);
 
 /* A following child's own log: a new file that starts as the parent's did. */
-static int text_reopen(void *user_data, const char *path, char **out_path)
+static int text_reopen(int64_t child_pid, void *user_data)
 {
     text_sink *s = user_data;
-    int fd;
-    int rc = pmt__log_file_create(path, ".log", out_path, &fd);
-    if (rc != PMT_OK)
-        return rc;
-    s->fd = fd;
-    s->owns_fd = 1;
+    if (pmt__log_file_reopen_child(&s->file, child_pid, ".log") != PMT_OK)
+        return -1;
     s->failed = 0;
     s->used = 0;
     s->have_origin = 0;
     put_header(s, s->message);
     if (flush_buffer(s) != 0)
-        return pmt__fail_os(errno, "cannot write log file '%s'", *out_path);
-    return PMT_OK;
+        return pmt__fail_os(errno, "cannot write log file '%s'", s->file.path);
+    return 0;
+}
+
+static const char *text_path(void *user_data)
+{
+    return ((text_sink *)user_data)->file.path;
 }
 
 static void put_header(text_sink *s, const char *message)
@@ -371,35 +353,31 @@ static void put_header(text_sink *s, const char *message)
     put(s, "\n", 1);
 }
 
-/* Wraps an open descriptor; takes ownership of s and path (freed on failure). */
-static int make_text_sink(pmt_sink **out, text_sink *s, char *path, const char *message)
+/* Wraps s, whose file is open; takes ownership of s (freed on failure). */
+static int make_text_sink(pmt_sink **out, text_sink *s, const char *message)
 {
     put_header(s, message);
     int rc = PMT_OK;
     if (message && !(s->message = strdup(message)))
         rc = pmt__fail(PMT_ENOMEM, "out of memory for the message");
     else if (flush_buffer(s) != 0)
-        rc = pmt__fail_os(errno, "cannot write log file '%s'", path ? path : "(descriptor)");
+        rc = pmt__fail_os(errno, "cannot write log file '%s'",
+                          s->file.path ? s->file.path : "(descriptor)");
     pmt_sink_ops ops = PMT_SINK_OPS_INIT;
     ops.write = text_write;
     ops.flush = text_flush;
     ops.close = text_close;
     ops.finish = text_finish;
     ops.begin = text_begin;
+    ops.forget = text_forget;
+    ops.reopen =
+        s->file.owns_fd ? text_reopen : NULL; /* a caller's descriptor stays the parent's */
+    ops.path = text_path;
     if (rc == PMT_OK)
         rc = pmt_sink_create(out, &ops, s);
-    if (rc != PMT_OK) {
-        if (s->owns_fd)
-            close(s->fd);
-        free(s->message);
-        free(s);
-        free(path);
-        return rc;
-    }
-    (*out)->path = path;
-    (*out)->forget = text_forget;
-    (*out)->reopen = s->owns_fd ? text_reopen : NULL;
-    return PMT_OK;
+    if (rc != PMT_OK)
+        text_close(s);
+    return rc;
 }
 
 int pmt_sink_text_open(pmt_sink **out, const char *path, const char *message)
@@ -410,14 +388,12 @@ int pmt_sink_text_open(pmt_sink **out, const char *path, const char *message)
     text_sink *s = calloc(1, sizeof *s);
     if (!s)
         return pmt__fail(PMT_ENOMEM, "out of memory for a text sink");
-    char *used_path;
-    int rc = pmt__log_file_create(path, ".log", &used_path, &s->fd);
+    int rc = pmt__log_file_create(&s->file, path, ".log");
     if (rc != PMT_OK) {
         free(s);
         return rc;
     }
-    s->owns_fd = 1;
-    return make_text_sink(out, s, used_path, message);
+    return make_text_sink(out, s, message);
 }
 
 int pmt_sink_text_fd(pmt_sink **out, int fd, const char *message)
@@ -428,6 +404,6 @@ int pmt_sink_text_fd(pmt_sink **out, int fd, const char *message)
     text_sink *s = calloc(1, sizeof *s);
     if (!s)
         return pmt__fail(PMT_ENOMEM, "out of memory for a text sink");
-    s->fd = fd;
-    return make_text_sink(out, s, NULL, message);
+    pmt__log_file_adopt(&s->file, fd);
+    return make_text_sink(out, s, message);
 }

@@ -1,0 +1,80 @@
+/* Constants of the binary log format, shared by the writer and the reader (doc/format.md). */
+#ifndef PMT_CORE_BINARY_FORMAT_H
+#define PMT_CORE_BINARY_FORMAT_H
+
+#include <stdint.h>
+
+enum {
+    PMT__FORMAT_MAJOR = 1,
+    PMT__FORMAT_MINOR = 0,
+    PMT__FILE_MAGIC_SIZE = 8,
+    PMT__FILE_FIXED_SIZE = 20, /* magic, versions, byte order, fields length */
+    PMT__CHUNK_HEADER_SIZE = 48,
+    PMT__CHUNK_CRC_OFFSET = 44,
+    PMT__TRAILER_SIZE = 24,
+    PMT__MAX_CHUNK_RAW = 16 << 20,
+};
+
+static const unsigned char pmt__file_magic[PMT__FILE_MAGIC_SIZE] = {0x89, 'P',  'M',  'T',
+                                                                    '\r', '\n', 0x1A, '\n'};
+#define PMT__CHUNK_MAGIC      0x43544D50u /* "PMTC" */
+#define PMT__TRAILER_MAGIC    0x45544D50u /* "PMTE" */
+#define PMT__BYTE_ORDER_CHECK 0x01020304u
+
+enum pmt__chunk_type { PMT__CHUNK_DICT = 1, PMT__CHUNK_EVENTS = 2, PMT__CHUNK_INDEX = 3 };
+
+/* Every header field once, in the order the writer writes them (golden files pin it): its tag,
+ * its type (STRING or NUMBER), the pmt_run_info member it is written from and the pmt_log_info
+ * member it is read into. A field is written only when the run info's struct_size covers its
+ * member; WHEN_SET fields only when non-empty / non-zero, so that logs without them keep the
+ * header they always had. The writer and the reader expand this list (writer.c, reader.c). */
+#define PMT__RUN_HEADER_FIELDS(X)                                                                  \
+    X(LIBRARY_VERSION, 1, STRING, library_version, library_version, ALWAYS)                        \
+    X(PID, 2, NUMBER, process_id, process_id, ALWAYS)                                              \
+    X(RUNTIME, 3, STRING, runtime, runtime, ALWAYS)                                                \
+    X(CLOCK_ORIGIN, 4, NUMBER, start_time_ns, clock_origin_ns, ALWAYS)                             \
+    X(REALTIME, 6, NUMBER, start_realtime_ns, start_realtime_ns, ALWAYS)                           \
+    X(RSS_PROVIDER, 7, STRING, rss_provider, rss_provider, ALWAYS)                                 \
+    X(RSS_ACCURACY, 12, STRING, rss_accuracy, rss_accuracy, ALWAYS)                                \
+    X(FILTERS, 13, STRING, filters, filters, WHEN_SET)                                             \
+    X(INTERPRETER, 14, NUMBER, interpreter_id, interpreter_id, WHEN_SET)                           \
+    X(TRIGGER, 8, NUMBER, d_rss_trigger, d_rss_trigger, ALWAYS)                                    \
+    X(EVENT_MASK, 10, NUMBER, event_mask, event_mask, ALWAYS)
+
+/* The fields the sink writes of its own, after the run's: tag, type, pmt_log_info member. */
+#define PMT__SINK_HEADER_FIELDS(X)                                                                 \
+    X(CLOCK_UNITS, 5, NUMBER, clock_units)                                                         \
+    X(COMPRESSION, 11, NUMBER, compression)                                                        \
+    X(MESSAGE, 9, STRING, message)
+
+#define PMT__RUN_TAG(name, tag, type, info, log, when) PMT__TAG_##name = tag,
+#define PMT__SINK_TAG(name, tag, type, log)            PMT__TAG_##name = tag,
+enum pmt__header_tag {
+    PMT__RUN_HEADER_FIELDS(PMT__RUN_TAG) PMT__SINK_HEADER_FIELDS(PMT__SINK_TAG) PMT__TAG_LIMIT =
+        16 /* tags are below this: the reader keeps a string per tag */
+};
+#undef PMT__RUN_TAG
+#undef PMT__SINK_TAG
+
+enum pmt__dict_record { PMT__DICT_STRING = 1, PMT__DICT_LOCATION = 2 };
+
+/* The first byte of an EVENTS record: the type in the low nibble; for an event, flags above. */
+enum {
+    PMT__REC_MAX_EVENT_KIND = 13,
+    PMT__REC_THREAD = 14,
+    PMT__REC_EXTENSION = 15,
+    PMT__REC_SEQ_REASON = 0x10, /* varint (seq gap << 3 | reason) follows; else gap 0, TRIGGER */
+    PMT__REC_DEPTH_SHIFT = 5,   /* bits 5-6: depth step, one of the PMT__DEPTH_* */
+    PMT__REC_DEPTH_MASK = 0x60,
+    PMT__REC_RSS_CHANGED = 0x80, /* svarint RSS step follows */
+    PMT__DEPTH_SAME = 0,
+    PMT__DEPTH_UP = 1,     /* previous depth + 1 */
+    PMT__DEPTH_DOWN = 2,   /* previous depth - 1 */
+    PMT__DEPTH_VARINT = 3, /* svarint depth step follows */
+    PMT__REASON_BITS = 3,
+    PMT__DEFAULT_REASON = 1, /* PMT_REASON_TRIGGER */
+};
+/* The largest seq gap a record holds (gap << 3 must fit 64 bits); a larger one starts a chunk. */
+#define PMT__MAX_SEQ_GAP ((UINT64_C(1) << 61) - 1)
+
+#endif
