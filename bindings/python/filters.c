@@ -64,11 +64,19 @@ static int parse_globs(PyObject *obj, const char *name, PyObject **out)
     return 0;
 }
 
-/* An int within [lo, hi], or None (none_value). */
-static int parse_int(PyObject *obj, const char *name, long long lo, long long hi,
-                     long long none_value, const char *rule, long long *out)
+/* An int within the parameter's bounds (the library's table), or None for its default. A
+ * negative default that is also the lowest bound is a sentinel ("no limit"), spelled None in
+ * Python, so the int itself must be above it. */
+static int parse_param(PyObject *obj, const char *name, pmt_param param, const char *rule,
+                       long long *out)
 {
-    *out = none_value;
+    int64_t fallback = 0, lo = 0, hi = 0;
+    if (pmt_param_default(param, &fallback) != PMT_OK ||
+        pmt_param_bounds(param, &lo, &hi) != PMT_OK)
+        return pmt_py_raise(PMT_ENOTSUP, NULL) ? 0 : -1;
+    if (fallback < 0 && fallback == lo)
+        lo = fallback + 1;
+    *out = fallback;
     if (!obj || obj == Py_None)
         return 0;
     if (PyBool_Check(obj) || !PyLong_Check(obj))
@@ -156,13 +164,13 @@ int pmt_py_filters_parse(PyObject *const args[PMT_PY_FILTER_ARGS], pmt_py_filter
             return -1;
         }
     }
-    if (parse_int(args[4], "max_depth", 0, INT32_MAX, -1,
-                  "an int >= 0 (the deepest stack depth kept) or None", &f->max_depth) != 0 ||
-        parse_int(args[5], "sample_every", 1, INT64_MAX, 1, "an int >= 1 (keep 1 event in N)",
-                  &f->sample_every) != 0 ||
+    if (parse_param(args[4], "max_depth", PMT_PARAM_MAX_DEPTH,
+                    "an int >= 0 (the deepest stack depth kept) or None", &f->max_depth) != 0 ||
+        parse_param(args[5], "sample_every", PMT_PARAM_SAMPLE_EVERY,
+                    "an int >= 1 (keep 1 event in N)", &f->sample_every) != 0 ||
         parse_window(args[6], &f->time_from_ns, &f->time_until_ns) != 0 ||
-        parse_int(args[7], "rss_above", 0, INT64_MAX, 0, "a number of bytes >= 0", &f->rss_above) !=
-            0) {
+        parse_param(args[7], "rss_above", PMT_PARAM_RSS_ABOVE, "a number of bytes >= 0",
+                    &f->rss_above) != 0) {
         pmt_py_filters_clear(f);
         return -1;
     }

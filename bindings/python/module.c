@@ -47,6 +47,53 @@ static PyMethodDef module_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
+/* PARAMS: {name: (default, min, max)} from the library's one table, for the Python checks and
+ * the command line's defaults. */
+static int add_params(PyObject *module)
+{
+    static const struct {
+        const char *name;
+        pmt_param param;
+    } params[] = {
+        {"d_rss_trigger", PMT_PARAM_D_RSS_TRIGGER},
+        {"event_mask", PMT_PARAM_EVENT_MASK},
+        {"rss_mode", PMT_PARAM_RSS_MODE},
+        {"rss_interval_ns", PMT_PARAM_RSS_INTERVAL_NS},
+        {"max_depth", PMT_PARAM_MAX_DEPTH},
+        {"sample_every", PMT_PARAM_SAMPLE_EVERY},
+        {"time_from_ns", PMT_PARAM_TIME_FROM_NS},
+        {"time_until_ns", PMT_PARAM_TIME_UNTIL_NS},
+        {"rss_above", PMT_PARAM_RSS_ABOVE},
+        {"threads", PMT_PARAM_THREADS},
+        {"on_fork", PMT_PARAM_ON_FORK},
+    };
+    PyObject *table = PyDict_New();
+    if (!table)
+        return -1;
+    for (size_t i = 0; i < sizeof params / sizeof *params; i++) {
+        int64_t fallback = 0, lo = 0, hi = 0;
+        if (pmt_param_default(params[i].param, &fallback) != PMT_OK ||
+            pmt_param_bounds(params[i].param, &lo, &hi) != PMT_OK) {
+            Py_DECREF(table);
+            PyErr_Format(PyExc_RuntimeError, "parameter %s: %s", params[i].name,
+                         pmt_last_error_message());
+            return -1;
+        }
+        PyObject *row = Py_BuildValue("(LLL)", (long long)fallback, (long long)lo, (long long)hi);
+        if (!row || PyDict_SetItemString(table, params[i].name, row) < 0) {
+            Py_XDECREF(row);
+            Py_DECREF(table);
+            return -1;
+        }
+        Py_DECREF(row);
+    }
+    if (PyModule_AddObject(module, "PARAMS", table) < 0) {
+        Py_DECREF(table);
+        return -1;
+    }
+    return 0;
+}
+
 static int add_constants(PyObject *module)
 {
     static const struct {
@@ -60,6 +107,7 @@ static int add_constants(PyObject *module)
         {"EV_C_EXCEPTION", PMT_EV_C_EXCEPTION},
         {"EV_EXCEPTION", PMT_EV_EXCEPTION},
         {"EV_LINE", PMT_EV_LINE},
+        {"MASK_CALLS", (long long)PMT_EV_MASK_CALLS},
         {"MASK_PROFILE", (long long)PMT_EV_MASK_PROFILE},
         {"MASK_TRACE", (long long)PMT_EV_MASK_TRACE},
         {"COMPRESS_NONE", PMT_COMPRESS_NONE},
@@ -82,6 +130,8 @@ static int add_constants(PyObject *module)
         }
     }
     if (PyModule_AddStringConstant(module, "library_version", pmt_version_string()) < 0)
+        return -1;
+    if (add_params(module) < 0)
         return -1;
     return PyModule_AddStringConstant(module, "rss_provider", pmt_rss_default_provider_name());
 }

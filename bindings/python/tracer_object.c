@@ -151,7 +151,9 @@ static int Tracer_init(TracerObject *self, PyObject *args, PyObject *kwargs)
         return -1;
     }
     long long events = PyLong_AsLongLong(events_obj);
-    long long trigger = trigger_obj ? PyLong_AsLongLong(trigger_obj) : -1;
+    int64_t default_trigger = 0;
+    pmt_param_default(PMT_PARAM_D_RSS_TRIGGER, &default_trigger);
+    long long trigger = trigger_obj ? PyLong_AsLongLong(trigger_obj) : (long long)default_trigger;
     if (PyErr_Occurred()) {
         PyErr_Clear();
         PyErr_SetString(PyExc_ValueError, "events or d_rss_trigger out of range");

@@ -2,9 +2,11 @@
  * @file rss.h
  * @brief Resident set size: the process-wide helpers and the provider interface.
  *
- * A tracer asks its RSS provider for the current RSS at every event. The default provider is the
- * operating system's (on Linux a `pread` of `/proc/self/statm` on a descriptor kept open and
- * reopened after `fork`). Applications and tests may install their own with
+ * A tracer asks its RSS provider for the current RSS at every event that reaches the RSS stage.
+ * Unless one is installed, the tracer takes the operating system's provider for its
+ * #PMT_PARAM_RSS_MODE at start: by default #PMT_RSS_AUTO, which on Linux tries the exact kernel
+ * ring first, then the page-fault gate, then a `statm` read at most every 100 us (see
+ * #pmt_rss_mode and doc/rss-providers.md). Applications and tests may install their own with
  * pmt_tracer_set_rss_provider().
  */
 #ifndef PYMEMTRACE_RSS_H

@@ -18,40 +18,24 @@
  * @endcode
  *
  * @par Filters
- * Every event a hook reports goes through these stages, in this order, before the sinks; the
- * first stage that drops it ends its way:
- * -# kind mask (#PMT_PARAM_EVENT_MASK): kinds outside it are not observed at all, so they are
- *    not numbered either;
- * -# code: file and function globs (pmt_tracer_add_code_filter());
- * -# maximum depth (#PMT_PARAM_MAX_DEPTH);
- * -# time window (#PMT_PARAM_TIME_FROM_NS, #PMT_PARAM_TIME_UNTIL_NS);
- * -# 1 in N (#PMT_PARAM_SAMPLE_EVERY);
- * -# the RSS is read;
- * -# RSS above (#PMT_PARAM_RSS_ABOVE);
- * -# dRSS trigger (#PMT_PARAM_D_RSS_TRIGGER), which also writes the event before a written one
- *    (#PMT_REASON_BEFORE): the last event that reached this stage;
- * -# the caller's filter (pmt_tracer_set_filter()), on each event the trigger stage writes;
- * -# the sinks.
- *
- * Start, stop and mark events pass every stage. Event numbers (pmt_event.seq) count every
- * observed event, whichever stage drops it, so the gap between two written events is the number
- * of events between them. Stages are combined by passing through all of them; each is off by
- * default and, like every parameter, fixed once the tracer has started. The log header records
- * them (pmt_run_info.filters).
+ * Events pass a fixed order of filter stages (kind mask, code globs, maximum depth, time window,
+ * 1 in N, RSS above, dRSS trigger, the caller's filter) before the sinks; event numbers count
+ * every observed event, whichever stage drops it. doc/filters.md is the reference.
  *
  * @par Fork
- * A tracer belongs to the process that created it. In a child of fork() its copy never writes
- * the parent's logs: the rows its file sinks had buffered are dropped (the parent's copy writes
- * them) and their descriptors are closed without a write. Then #PMT_PARAM_ON_FORK decides:
- * #PMT_FORK_STOP (default) leaves the child's tracer silent, #PMT_FORK_FOLLOW carries on into
- * logs of the child's own. The child's copy notices at its first event (one compare on the hot
- * path) or at its first call of this API with it, whichever comes first;
- * pmt_tracer_after_fork() makes it notice at once.
+ * A tracer belongs to the process that created it: in a child of fork() its copy never writes
+ * the parent's logs, and #PMT_PARAM_ON_FORK says whether it falls silent or follows into logs of
+ * the child's own. doc/children.md is the reference.
  *
- * @par Thread safety
- * A tracer is used by one thread at a time. start, stop, pause, resume and mark must be called
- * with the GIL of the traced interpreter held; sinks are called with it held too. Events come
- * from the thread that started the tracer.
+ * @par Threads
+ * A tracer sees every thread of its interpreter by default (#PMT_PARAM_THREADS). start, stop,
+ * pause and resume are called with the GIL held; pmt_tracer_mark() may be called from any
+ * thread and takes the GIL itself. Sinks are called with the GIL held, one event at a time.
+ * doc/threads.md is the reference.
+ *
+ * @par Parameters
+ * Each parameter's documentation ends with its default and bounds, as pmt_param_default() and
+ * pmt_param_bounds() return them (a test compares the two).
  */
 #ifndef PYMEMTRACE_TRACER_H
 #define PYMEMTRACE_TRACER_H
@@ -74,69 +58,68 @@ typedef struct pmt_tracer pmt_tracer;
  */
 typedef enum pmt_param {
     /**
-     * Which events pass to the sinks by |RSS change| (bytes): -1 (default) means one page,
-     * 0 means every event, N > 0 means an event is written when |RSS - RSS of the last
-     * written event| >= N. When events were skipped before a written one, the event just
-     * before it is written first (#PMT_REASON_BEFORE). Start, stop and mark events are always
-     * written and never preceded by such a row. Bounds: [-1, INT64_MAX].
+     * Which events pass to the sinks by |RSS change| (bytes): -1 means one page, 0 means every
+     * event, N > 0 means an event is written when |RSS - RSS of the last written event| >= N.
+     * When events were skipped before a written one, the event just before it is written first
+     * (#PMT_REASON_BEFORE). Start, stop and mark events are always written and never preceded
+     * by such a row. Default: -1. Bounds: [-1, INT64_MAX].
      */
     PMT_PARAM_D_RSS_TRIGGER = 1,
     /**
-     * Which event kinds to observe: an OR of PMT_EV_BIT(kind). Default #PMT_EV_MASK_PROFILE.
-     * Only kinds a hook can produce count (CALL .. LINE); START, STOP and MARK are always on.
-     * Bounds: [1, 2^PMT_EV_KIND_COUNT - 1].
+     * Which event kinds to observe: an OR of PMT_EV_BIT(kind). Only kinds a hook can produce
+     * count (CALL .. LINE); START, STOP and MARK are always on.
+     * Default: #PMT_EV_MASK_PROFILE. Bounds: [1, 2^PMT_EV_KIND_COUNT - 1].
      */
     PMT_PARAM_EVENT_MASK = 2,
     /**
-     * How the default RSS provider reads RSS: a #pmt_rss_mode, default #PMT_RSS_AUTO. A mode
-     * the process cannot use makes pmt_tracer_start() fail with #PMT_ENOTSUP (AUTO falls back
-     * instead). Ignored when pmt_tracer_set_rss_provider() installed a provider.
-     * Bounds: [0, 4].
+     * How the default RSS provider reads RSS: a #pmt_rss_mode. A mode the process cannot use
+     * makes pmt_tracer_start() fail with #PMT_ENOTSUP (AUTO falls back instead). Ignored when
+     * pmt_tracer_set_rss_provider() installed a provider.
+     * Default: #PMT_RSS_AUTO. Bounds: [#PMT_RSS_AUTO, #PMT_RSS_NONE].
      */
     PMT_PARAM_RSS_MODE = 3,
     /**
      * #PMT_RSS_INTERVAL: the longest time a value is reused; #PMT_RSS_FAULT_GATE: the longest
-     * time without a re-read. Nanoseconds; 0 (default) means 100000 for the interval and
-     * 1000000 for the fault gate. Bounds: [0, 10^10].
+     * time without a re-read. Nanoseconds; 0 means 100000 for the interval and 1000000 for the
+     * fault gate. Default: 0. Bounds: [0, 10^10].
      */
     PMT_PARAM_RSS_INTERVAL_NS = 4,
     /**
      * Filter stage "maximum depth": events whose depth (pmt_event.depth, the number of Python
      * frames on the thread's stack, the event's own included) is above this are dropped.
-     * -1 (default) means no limit. Bounds: [-1, INT32_MAX].
+     * -1 means no limit. Default: -1. Bounds: [-1, INT32_MAX].
      */
     PMT_PARAM_MAX_DEPTH = 5,
     /**
      * Filter stage "1 in N": of the events that passed the stages before it, the first and
-     * then every Nth is kept (1, N+1, 2N+1, ...). 1 (default) keeps all. Bounds:
-     * [1, INT64_MAX].
+     * then every Nth is kept (1, N+1, 2N+1, ...). 1 keeps all. Default: 1.
+     * Bounds: [1, INT64_MAX].
      */
     PMT_PARAM_SAMPLE_EVERY = 6,
     /**
      * Filter stage "time window", its start: events earlier than this many nanoseconds after
-     * pmt_tracer_start() are dropped. Default 0. Bounds: [0, INT64_MAX].
+     * pmt_tracer_start() are dropped. Default: 0. Bounds: [0, INT64_MAX].
      */
     PMT_PARAM_TIME_FROM_NS = 7,
     /**
      * Filter stage "time window", its end: events this many nanoseconds or more after
-     * pmt_tracer_start() are dropped. INT64_MAX (default) means no end; a window that ends
-     * before it starts drops every event. Bounds: [0, INT64_MAX].
+     * pmt_tracer_start() are dropped. INT64_MAX means no end; a window that ends before it
+     * starts drops every event. Default: INT64_MAX. Bounds: [0, INT64_MAX].
      */
     PMT_PARAM_TIME_UNTIL_NS = 8,
     /**
      * Filter stage "RSS above": only events whose RSS is at least this many bytes pass.
-     * 0 (default) passes all. Bounds: [0, INT64_MAX].
+     * 0 passes all. Default: 0. Bounds: [0, INT64_MAX].
      */
     PMT_PARAM_RSS_ABOVE = 9,
     /**
-     * Which threads are traced: a #pmt_threads_mode, default #PMT_THREADS_ALL (every thread
-     * of the tracer's interpreter, those already running and those started later).
-     * Bounds: [0, 1].
+     * Which threads are traced: a #pmt_threads_mode (doc/threads.md).
+     * Default: #PMT_THREADS_ALL. Bounds: [#PMT_THREADS_ALL, #PMT_THREADS_CALLING].
      */
     PMT_PARAM_THREADS = 10,
     /**
-     * What the tracer does in a child of fork(): a #pmt_fork_mode, default #PMT_FORK_STOP
-     * (see "Fork" above and doc/children.md). Bounds: [0, 1].
+     * What the tracer does in a child of fork(): a #pmt_fork_mode (doc/children.md).
+     * Default: #PMT_FORK_STOP. Bounds: [#PMT_FORK_STOP, #PMT_FORK_FOLLOW].
      */
     PMT_PARAM_ON_FORK = 11
 } pmt_param;
@@ -144,11 +127,8 @@ typedef enum pmt_param {
 /** @brief Values of #PMT_PARAM_THREADS. */
 typedef enum pmt_threads_mode {
     /**
-     * Every thread of the interpreter. Each event carries its thread id and the depth of that
-     * thread's stack; RSS and dRSS are the process's (RSS is per process, not per thread).
-     * On CPython 3.10 and 3.11 (no sys.monitoring), threads that were already running when
-     * the tracer started are not traced: the hook can only be installed in the calling thread
-     * and in threads started later (threading.setprofile/settrace).
+     * Every thread of the interpreter; on CPython 3.10 and 3.11, threads already running at
+     * start are not reached (doc/threads.md).
      */
     PMT_THREADS_ALL = 0,
     /** Only the thread that called pmt_tracer_start() (pymemtrace's reference behaviour). */
@@ -157,7 +137,7 @@ typedef enum pmt_threads_mode {
 
 /**
  * @brief Values of #PMT_PARAM_ON_FORK: what a tracer that exists when its process forks does in
- *        the child. In both, the child never writes the parent's logs (see "Fork" above).
+ *        the child. In both, the child never writes the parent's logs (doc/children.md).
  */
 typedef enum pmt_fork_mode {
     /**
@@ -181,12 +161,13 @@ typedef enum pmt_fork_mode {
      * naming both processes; dRSS is against 0 again; the time window and the 1-in-N count
      * restart; the counters (pmt_tracer_get_stat()) count the child's run.
      *
-     * Callback sinks (pmt_sink_create()) keep receiving events, from that START event on,
-     * without a second begin: one that writes where the parent writes too must tell the two
-     * processes apart itself. A text sink on a caller's descriptor (pmt_sink_text_fd()) stops
-     * in the child: the descriptor is the parent's too. A tracer that was stopped when the
-     * process forked, or that the child destroys before it notices the fork, writes no child
-     * log. A created tracer's file sinks get their child files when it notices; it may then be
+     * Sinks follow as their pmt_sink_ops say: a sink with forget and reopen (the file sinks,
+     * or a caller's) gets a destination of the child's own and is begun again; a sink without
+     * forget (a plain callback) keeps receiving events, from that START event on, without a
+     * second begin; a sink with forget but no reopen (a text sink on a caller's descriptor,
+     * pmt_sink_text_fd()) stops in the child. A tracer that was stopped when the process
+     * forked, or that the child destroys before it notices the fork, writes no child log. A
+     * created tracer's file sinks get their child files when it notices; it may then be
      * started.
      */
     PMT_FORK_FOLLOW = 1

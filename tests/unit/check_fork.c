@@ -5,6 +5,7 @@
  * the child. */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -502,6 +503,157 @@ END_TEST
 
 /* --- the parameter and the name rule -------------------------------------------------------- */
 
+/* --- a caller's sink ------------------------------------------------------------------------ */
+
+/* A sink written as a user of the public API would: rows buffered in memory, written at flush,
+ * its own file; in a child of fork it forgets the parent's rows and file and, when asked, opens
+ * "<path>.child<PID>" of its own. */
+typedef struct user_log {
+    char *path;
+    int fd;
+    strbuf pending;
+    int begins;
+} user_log;
+
+static int user_open(user_log *u, const char *path)
+{
+    free(u->path);
+    u->path = strdup(path);
+    u->fd = open(u->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    return u->fd >= 0 ? 0 : -1;
+}
+
+static int user_write(const pmt_event *ev, void *user_data)
+{
+    user_log *u = user_data;
+    strbuf_printf(&u->pending, "%llu %s %s %s\n", (unsigned long long)ev->seq,
+                  pmt_event_kind_name((int)ev->kind), ev->function,
+                  ev->message ? ev->message : "-");
+    return 0;
+}
+
+static int user_flush(void *user_data)
+{
+    user_log *u = user_data;
+    ssize_t n = u->pending.len ? write(u->fd, u->pending.data, u->pending.len) : 0;
+    int ok = n == (ssize_t)u->pending.len;
+    u->pending.len = 0;
+    return ok ? 0 : -1;
+}
+
+static int user_begin(const pmt_run_info *info, void *user_data)
+{
+    user_log *u = user_data;
+    u->begins++;
+    strbuf_printf(&u->pending, "begin pid %lld\n", (long long)info->process_id);
+    return 0;
+}
+
+static void user_forget(void *user_data)
+{
+    user_log *u = user_data;
+    u->pending.len = 0; /* the parent's rows: its copy writes them */
+    close(u->fd);
+    u->fd = -1;
+}
+
+static int user_reopen(int64_t child_pid, void *user_data)
+{
+    user_log *u = user_data;
+    char *path = NULL;
+    if (asprintf(&path, "%s.child%lld", u->path, (long long)child_pid) < 0)
+        return -1;
+    int rc = user_open(u, path);
+    free(path);
+    return rc;
+}
+
+static const char *user_path(void *user_data)
+{
+    return ((user_log *)user_data)->path;
+}
+
+static void user_close(void *user_data)
+{
+    user_log *u = user_data;
+    if (u->fd >= 0)
+        close(u->fd);
+    strbuf_free(&u->pending);
+    free(u->path);
+}
+
+static int user_sink_child(fork_run *r)
+{
+    r->clock.now = 50000;
+    r->rss.value = CHILD_RSS;
+    pmt__tracer_event(r->t, PMT_EV_CALL, "child.py", "child_work", 7, 2);
+    if (pmt_tracer_stop(r->t) != PMT_OK)
+        return 20;
+    pmt_tracer_destroy(r->t);
+    return 0;
+}
+
+START_TEST(user_sink_follows_fork)
+{
+    char *dir = temp_dir_create();
+    fork_run r;
+    memset(&r, 0, sizeof r);
+    r.rss.value = PARENT_RSS;
+    r.t = fake_tracer(&r.clock, &r.rss, 0, NULL);
+    ck_assert_int_eq(pmt_tracer_set_param(r.t, PMT_PARAM_ON_FORK, PMT_FORK_FOLLOW), PMT_OK);
+    static user_log u;
+    memset(&u, 0, sizeof u);
+    char *path = NULL;
+    ck_assert_int_gt(asprintf(&path, "%s/user.txt", dir), 0);
+    ck_assert_int_eq(user_open(&u, path), 0);
+    pmt_sink_ops ops = PMT_SINK_OPS_INIT;
+    ops.write = user_write;
+    ops.flush = user_flush;
+    ops.begin = user_begin;
+    ops.forget = user_forget;
+    ops.reopen = user_reopen;
+    ops.path = user_path;
+    ops.close = user_close;
+    pmt_sink *sink = NULL;
+    ck_assert_int_eq(pmt_sink_create(&sink, &ops, &u), PMT_OK);
+    ck_assert_str_eq(pmt_sink_path(sink), path);
+    ck_assert_int_eq(pmt_tracer_add_sink(r.t, sink), PMT_OK);
+    ck_assert_int_eq(pmt_tracer_start(r.t), PMT_OK);
+    parent_events(&r, 1, 2); /* buffered in the parent when it forks */
+    pid_t pid = fork_child(&r, user_sink_child);
+    wait_child(pid);
+    parent_events(&r, 3, 3);
+    ck_assert_int_eq(pmt_tracer_stop(r.t), PMT_OK);
+    pmt_tracer_destroy(r.t);
+
+    strbuf want = {0};
+    strbuf_printf(&want,
+                  "begin pid %ld\n0 START <module> -\n1 CALL parent_work -\n"
+                  "2 CALL parent_work -\n3 CALL parent_work -\n4 STOP <module> -\n",
+                  (long)getpid());
+    char *got = read_whole_file(path, NULL);
+    ck_assert_ptr_nonnull(got);
+    ck_assert_str_eq(got, want.data);
+    free(got);
+    want.len = 0;
+    strbuf_printf(&want,
+                  "begin pid %ld\n0 START child_work -\n"
+                  "1 MARK child_work Forked: this is process %ld, a child of process %ld.\n"
+                  "2 CALL child_work -\n3 STOP <module> -\n",
+                  (long)pid, (long)pid, (long)getpid());
+    char *child_path_name = NULL;
+    ck_assert_int_gt(asprintf(&child_path_name, "%s.child%ld", path, (long)pid), 0);
+    got = read_whole_file(child_path_name, NULL);
+    ck_assert_msg(got != NULL, "no child log %s", child_path_name);
+    ck_assert_str_eq(got, want.data);
+    free(got);
+    free(child_path_name);
+    strbuf_free(&want);
+    free(path);
+    temp_dir_remove(dir);
+}
+END_TEST
+
 START_TEST(on_fork_parameter)
 {
     fake_clock clock = {0};
@@ -552,6 +704,7 @@ Suite *fork_suite(void)
     tcase_add_test(tc, after_fork_and_grandchildren);
     tcase_add_test(tc, descriptor_sink_stops_in_child);
     tcase_add_loop_test(tc, created_by_the_parent_started_by_the_child, 0, 2); /* stop, follow */
+    tcase_add_test(tc, user_sink_follows_fork);
     tcase_add_test(tc, on_fork_parameter);
     tcase_add_test(tc, child_log_names);
     suite_add_tcase(s, tc);

@@ -12,20 +12,9 @@ static const struct {
     const char *name;
     Suite *(*make)(void);
 } suites[] = {
-    {"filter", filter_suite},
-    {"stages", stages_suite},
-    {"text_sink", text_sink_suite},
-    {"log_file", log_file_suite},
-    {"crash", crash_suite},
-    {"api_errors", api_errors_suite},
-    {"version", version_suite},
-    {"binary", binary_suite},
-    {"binary_damage", binary_damage_suite},
-    {"fork", fork_suite},
-#if defined(__linux__)
-    {"rss_linux", rss_linux_suite},
-    {"rss_providers", rss_providers_suite},
-#endif
+#define PMT_SUITE(name) {#name, name##_suite},
+#include "suites.def"
+#undef PMT_SUITE
 };
 
 TCase *unit_tcase(const char *name)

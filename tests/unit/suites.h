@@ -4,20 +4,14 @@
 
 #include <check.h>
 
-Suite *filter_suite(void);
-Suite *stages_suite(void);
-Suite *text_sink_suite(void);
-Suite *log_file_suite(void);
-Suite *crash_suite(void);
-Suite *api_errors_suite(void);
-Suite *version_suite(void);
-Suite *binary_suite(void);
-Suite *binary_damage_suite(void);
-Suite *fork_suite(void);
 #if defined(__linux__)
-Suite *rss_linux_suite(void);
-Suite *rss_providers_suite(void);
+#define PMT_SUITE_LINUX(name) PMT_SUITE(name)
+#else
+#define PMT_SUITE_LINUX(name)
 #endif
+#define PMT_SUITE(name) Suite *name##_suite(void);
+#include "suites.def"
+#undef PMT_SUITE
 
 /* A test case with a timeout long enough for sanitizer builds on a busy machine. */
 TCase *unit_tcase(const char *name);

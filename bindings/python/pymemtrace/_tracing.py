@@ -51,10 +51,14 @@ def _stack(kind, threads="all"):
     return _process_stacks[kind] if threads == "all" else _thread_stack(kind)
 
 
+# The library's parameter table: (default, lowest, highest).
+TRIGGER_DEFAULT, TRIGGER_MIN, TRIGGER_MAX = _pymemtrace.PARAMS["d_rss_trigger"]
+
+
 def _check_arguments(d_rss_trigger, message, filepath):
     if isinstance(d_rss_trigger, bool) or not isinstance(d_rss_trigger, int):
         raise TypeError(f"d_rss_trigger must be int, not {type(d_rss_trigger).__name__}")
-    if not -1 <= d_rss_trigger < 1 << 63:
+    if not TRIGGER_MIN <= d_rss_trigger <= TRIGGER_MAX:
         raise ValueError(f"d_rss_trigger must be -1 (one page), 0 (every event) or a number of "
                          f"bytes > 0, not {d_rss_trigger}")
     if message is not None and not isinstance(message, str):
@@ -113,7 +117,7 @@ class _Wrapper:
     _KIND = ""
     _EVENTS = 0
 
-    def __init__(self, d_rss_trigger=-1, message=None, filepath=None, *, log_format="text",
+    def __init__(self, d_rss_trigger=TRIGGER_DEFAULT, message=None, filepath=None, *, log_format="text",
                  compression=None, sink=None, rss_mode="auto", threads="all",
                  c_calls=None, include_files=None, exclude_files=None, include_functions=None,
                  exclude_functions=None, max_depth=None, sample_every=1, time_window=None,
@@ -239,13 +243,8 @@ class _Wrapper:
                 f"log_path={self.log_path!r}>")
 
 
-def _bit(kind):
-    return 1 << kind
-
-
-_PYTHON_CALLS = _bit(_pymemtrace.EV_CALL) | _bit(_pymemtrace.EV_RETURN)
-_C_EVENTS = (_bit(_pymemtrace.EV_C_CALL) | _bit(_pymemtrace.EV_C_RETURN)
-             | _bit(_pymemtrace.EV_C_EXCEPTION))
+_PYTHON_CALLS = _pymemtrace.MASK_CALLS
+_C_EVENTS = _pymemtrace.MASK_PROFILE & ~_pymemtrace.MASK_CALLS
 
 
 class Profile(_Wrapper):

@@ -24,8 +24,8 @@ class Profile(_tracing.Profile):
     """pymemtrace.Profile as cPyMemTrace had it: C calls recorded, only the entering thread
     traced (pymemtrace installed its hook with PyEval_SetProfile, per thread)."""
 
-    def __init__(self, d_rss_trigger=-1, message=None, filepath=None, *, threads="calling",
-                 c_calls=True, **options):
+    def __init__(self, d_rss_trigger=_tracing.TRIGGER_DEFAULT, message=None, filepath=None, *,
+                 threads="calling", c_calls=True, **options):
         super().__init__(d_rss_trigger, message, filepath, threads=threads, c_calls=c_calls,
                          **options)
 
@@ -33,8 +33,8 @@ class Profile(_tracing.Profile):
 class Trace(_tracing.Trace):
     """pymemtrace.Trace as cPyMemTrace had it: only the entering thread traced."""
 
-    def __init__(self, d_rss_trigger=-1, message=None, filepath=None, *, threads="calling",
-                 **options):
+    def __init__(self, d_rss_trigger=_tracing.TRIGGER_DEFAULT, message=None, filepath=None, *,
+                 threads="calling", **options):
         super().__init__(d_rss_trigger, message, filepath, threads=threads, **options)
 
 

@@ -1,0 +1,67 @@
+"""python -m pymemtrace: trace a script, or read a log (binary or text).
+
+    python -m pymemtrace run [--trace] [--binary [--compression NAME]] [-d BYTES] [-o LOG]
+                             [--follow-children] script.py [args...]
+    python -m pymemtrace top LOG [-n N]      where RSS grew most
+    python -m pymemtrace dump LOG [-o OUT]   the text log of a binary log
+    python -m pymemtrace csv LOG [-o OUT]    one CSV row per event
+    python -m pymemtrace json LOG [-o OUT]   one JSON object per line per event
+    python -m pymemtrace stats LOG [-n N]    counts, peak RSS, duration, top functions
+    python -m pymemtrace info LOG            header, summary and whether the log is complete
+
+Each command is a module of this package with a register(commands) function; COMMANDS is their
+order in --help.
+
+Exit status: 0 success; 1 the log is truncated or damaged (what was readable is printed, and a
+warning on stderr says where it stops); 2 usage errors, files that cannot be read or are not
+pymemtrace logs, output that cannot be written; 141 the output was closed early (as a tool killed
+by SIGPIPE: `| head`).
+"""
+import argparse
+import os
+import sys
+
+from . import export, info, run, stats, top
+from .common import EXIT_BROKEN_PIPE, CliError
+
+COMMANDS = (run, top, export, stats, info)
+
+
+def parser():
+    result = argparse.ArgumentParser(prog="python -m pymemtrace",
+                                     description="Find where a Python process grows in memory.")
+    commands = result.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in COMMANDS:
+        module.register(commands)
+    return result
+
+
+def main(argv=None):
+    command_line = parser()
+    args = command_line.parse_args(argv)
+    if getattr(args, "compression", None) and not args.binary:
+        command_line.error("--compression needs --binary")
+    try:
+        status = args.handler(args)
+        sys.stdout.flush()  # here, where a closed pipe can still be handled
+        return status
+    except CliError as error:
+        print(f"pymemtrace: {error}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # the reader went away (`| head -1`)
+        _drop_stdout()
+        return EXIT_BROKEN_PIPE
+    except OSError as error:
+        if args.handler is run.run:  # the traced script's own error: its traceback, as python's
+            raise
+        _drop_stdout()  # e.g. a full disk
+        print(f"pymemtrace: {args.command}: {error}", file=sys.stderr)
+        return 2
+
+
+def _drop_stdout():
+    """Point stdout at /dev/null: the interpreter's final flush of what could not be written
+    would fail again and print an error of its own."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)

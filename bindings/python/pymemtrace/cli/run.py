@@ -1,0 +1,92 @@
+"""run: a script under Profile (or Trace), then where RSS grew."""
+import argparse
+import os
+import runpy
+import sys
+
+from .. import Profile, Trace, _children
+from .._tracing import TRIGGER_DEFAULT, TRIGGER_MAX, TRIGGER_MIN
+from ..logs import open_log
+from .common import CliError, count
+from .top import print_top
+
+
+def trigger(text):
+    """An argparse type: a d_rss_trigger within the library's bounds."""
+    value = int(text)
+    if not TRIGGER_MIN <= value <= TRIGGER_MAX:
+        raise argparse.ArgumentTypeError("must be -1 (one page), 0 (every event) or a number of "
+                                         f"bytes, not {value}")
+    return value
+
+
+def run(args):
+    wrapper = Trace if args.trace else Profile
+    script = os.path.abspath(args.script)
+    if not os.path.isfile(script):
+        raise CliError(f"no such script: {args.script}")
+    log_format = "binary" if args.binary else "text"
+    try:
+        tracer = wrapper(args.d_rss_trigger, args.message, args.output, log_format=log_format,
+                         compression=args.compression,
+                         on_fork="follow" if args.follow_children else None)
+    except ValueError as error:  # a codec this build lacks
+        raise CliError(str(error)) from None
+    sys.argv = [script] + args.args
+    sys.path.insert(0, os.path.dirname(script))
+    status = 0
+    try:
+        with tracer:
+            if args.follow_children:
+                follow_children(args, log_format, tracer.log_path)
+            runpy.run_path(script, run_name="__main__")
+    except SystemExit as exit_:
+        status = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+    except OSError as error:
+        if tracer.log_path is None:  # entering failed: the log could not be created
+            raise CliError(f"cannot write the log: {error}") from None
+        raise
+    sys.stdout.flush()  # the script's output first, then the summary
+    print(f"pymemtrace: {tracer.events_seen} events, {tracer.events_written} written to "
+          f"{tracer.log_path}", file=sys.stderr)
+    if args.follow_children:
+        children = _children.child_log_path(tracer.log_path, "<PID>")
+        print(f"pymemtrace: child processes write {children}", file=sys.stderr)
+    if args.top:
+        with open_log(tracer.log_path) as log:
+            print_top(log, args.top, out=sys.stderr)
+    return status
+
+
+def follow_children(args, log_format, log_path):
+    """Forked children follow (on_fork="follow"); the environment makes every Python process
+    started from here on trace itself from interpreter start with these settings, into a log named
+    after this one with its pid."""
+    settings = {"kind": "trace" if args.trace else "profile", "d_rss_trigger": args.d_rss_trigger,
+                "message": args.message, "filepath": os.path.abspath(log_path),
+                "log_format": log_format, "compression": args.compression}
+    os.environ.update(_children.environment(settings))
+
+
+def register(commands):
+    command = commands.add_parser("run", help="run a script under Profile (or Trace)")
+    command.add_argument("--trace", action="store_true", help="record lines instead of C calls")
+    command.add_argument("-d", "--d-rss-trigger", type=trigger, default=TRIGGER_DEFAULT,
+                         help=f"-1: one page, 0: every event, N: |dRSS| >= N bytes "
+                              f"(default {TRIGGER_DEFAULT})")
+    command.add_argument("-o", "--output",
+                         help="log path (default YYMMDD_HHMMSS_PID.log, or .pmt with --binary)")
+    command.add_argument("-m", "--message", help="first line of the log")
+    command.add_argument("--binary", action="store_true", help="write the compact binary log")
+    command.add_argument("--compression", choices=("zstd", "lz4"),
+                         help="compress the binary log's chunks")
+    command.add_argument("--follow-children", action="store_true",
+                         help="child processes write logs of their own, named after this one "
+                              "with .pid<PID>: forked ones follow, and Python processes started "
+                              "from here (multiprocessing's spawn and forkserver too) trace "
+                              "themselves")
+    command.add_argument("--top", type=count, default=10, metavar="N",
+                         help="print the N places where RSS grew most (0: none)")
+    command.add_argument("script")
+    command.add_argument("args", nargs=argparse.REMAINDER)
+    command.set_defaults(handler=run)
