@@ -18,6 +18,7 @@
 
 #include <pymemtrace/sink.h>
 
+#include "common/compiler.h"
 #include "common/error.h"
 #include "log/file_sink.h"
 
@@ -54,13 +55,24 @@ static int flush_buffer(text_sink *s)
     return s->failed ? -1 : 0;
 }
 
-static void put(text_sink *s, const char *p, size_t n)
+/* The buffer is full: write it, then the text (through the buffer, or straight when larger). */
+static PMT__NOINLINE void put_slow(text_sink *s, const char *p, size_t n)
 {
-    if (s->used + n > BUFFER_SIZE)
-        flush_buffer(s);
+    flush_buffer(s);
     if (n > BUFFER_SIZE) {
         if (!s->failed && pmt__log_file_write(&s->file, p, n) != 0)
             s->failed = 1;
+        return;
+    }
+    memcpy(s->buf + s->used, p, n);
+    s->used += n;
+}
+
+/* Small enough to inline everywhere: a constant n becomes a store. */
+static inline void put(text_sink *s, const char *p, size_t n)
+{
+    if (PMT__UNLIKELY(s->used + n > BUFFER_SIZE)) {
+        put_slow(s, p, n);
         return;
     }
     memcpy(s->buf + s->used, p, n);
