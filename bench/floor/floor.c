@@ -80,8 +80,15 @@ static int exec_module(PyObject *module)
 static PyModuleDef_Slot slots[] = {{Py_mod_exec, exec_module}, {0, NULL}};
 
 static struct PyModuleDef floor_module = {
-    PyModuleDef_HEAD_INIT, "_pmt_floor", "Floor probes for bench/instructions.py.", 0, methods,
-    slots, NULL, NULL, NULL,
+    PyModuleDef_HEAD_INIT,
+    "_pmt_floor",
+    "Floor probes for bench/instructions.py.",
+    0,
+    methods,
+    slots,
+    NULL,
+    NULL,
+    NULL,
 };
 
 PyMODINIT_FUNC PyInit__pmt_floor(void);

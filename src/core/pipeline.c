@@ -33,10 +33,17 @@ static void disable_sink(pmt_tracer *t, pmt_sink *sink)
     t->sinks_failed++;
 }
 
-/* Gives ev to the sinks, unless the caller's filter (asked for filtered events only) drops it.
- * Returns whether it was written. */
-static int deliver(pmt_tracer *t, pmt_event *ev, pmt_event_reason reason, int filtered)
+/* Gives the slot's event to the sinks, unless the caller's filter (asked for filtered events
+ * only) drops it. Returns whether it was written. */
+static int deliver(pmt_tracer *t, pmt__slot *slot, pmt_event_reason reason, int filtered)
 {
+    pmt_event *ev = &slot->ev;
+    if (slot->where) { /* the line, now that the event is written */
+        ev->line = t->source->line_at ? t->source->line_at(t->source_self, t->source_state,
+                                                           slot->where, slot->offset)
+                                      : 0;
+        slot->where = NULL;
+    }
     ev->reason = reason;
     ev->d_rss = (int64_t)(ev->rss - t->last_written_rss);
     t->delivering = 1; /* what the filter and the sinks do is not the program's work */
@@ -67,12 +74,20 @@ static inline uint64_t current_rss(pmt_tracer *t, uint64_t now_ns)
     return t->last_rss;
 }
 
-/* Fills the current slot with everything but the reason and dRSS. */
-static inline pmt_event *stamp(pmt_tracer *t, pmt_event_kind kind, uint64_t seq, uint64_t now,
-                               uint64_t rss, const char *file, const char *function, int32_t line,
-                               int32_t depth)
+/* The tracer's clock: the monotonic clock unless a test installed its own. */
+static inline uint64_t clock_now(pmt_tracer *t)
 {
-    pmt_event *ev = &t->slots[t->current];
+    return PMT__UNLIKELY(t->clock != NULL) ? t->clock(t->clock_user_data) : pmt__monotonic_ns();
+}
+
+/* Fills the current slot with everything but the reason and dRSS (and, for an event whose line
+ * the source gives later, the line). */
+static inline pmt__slot *stamp(pmt_tracer *t, pmt_event_kind kind, uint64_t seq, uint64_t now,
+                               uint64_t rss, const char *file, const char *function,
+                               const void *where, int32_t line_or_offset, int32_t depth)
+{
+    pmt__slot *slot = &t->slots[t->current];
+    pmt_event *ev = &slot->ev;
     ev->kind = (uint32_t)kind;
     ev->depth = depth;
     ev->seq = seq;
@@ -80,10 +95,12 @@ static inline pmt_event *stamp(pmt_tracer *t, pmt_event_kind kind, uint64_t seq,
     ev->thread_id = pmt__os_thread_id();
     ev->file = file;
     ev->function = function;
-    ev->line = line;
+    ev->line = line_or_offset;
     ev->rss = rss;
     ev->message = NULL;
-    return ev;
+    slot->where = where;
+    slot->offset = line_or_offset;
+    return slot;
 }
 
 /* The current slot becomes the previous one. */
@@ -118,11 +135,12 @@ static PMT__NOINLINE int after_fork(pmt_tracer *t, const char *file, const char 
  * add a call with an argument on the stack to every event. */
 /* selected: the code stage's answer when the source kept it, -1 to look it up here. */
 static PMT__HOT_INLINE void event(pmt_tracer *t, pmt_event_kind kind, int selected,
-                                  const char *file, const char *function, int32_t line,
-                                  int32_t depth)
+                                  const char *file, const char *function, const void *where,
+                                  int32_t line, int32_t depth)
 {
     /* The first event of a child of fork, or one that stays silent. */
-    if (PMT__UNLIKELY(pmt__tracer_forked(t)) && !after_fork(t, file, function, line, depth))
+    if (PMT__UNLIKELY(pmt__tracer_forked(t)) &&
+        !after_fork(t, file, function, where ? 0 : line, depth))
         return;
     if (!pmt__tracer_wants(t, kind) || t->delivering)
         return; /* a sink's own work (a Python callback) is not the program's */
@@ -134,7 +152,7 @@ static PMT__HOT_INLINE void event(pmt_tracer *t, pmt_event_kind kind, int select
         return;
     uint64_t now = 0;
     if (t->window_on) {
-        now = t->clock(t->clock_user_data);
+        now = clock_now(t);
         if (now - t->window_start >= t->window_span) /* before the start wraps to huge */
             return;
     }
@@ -144,11 +162,11 @@ static PMT__HOT_INLINE void event(pmt_tracer *t, pmt_event_kind kind, int select
     }
     t->sample_left = (uint64_t)t->sample_every - 1;
     if (!t->window_on)
-        now = t->clock(t->clock_user_data);
+        now = clock_now(t);
     uint64_t rss = current_rss(t, now);
     if (rss < (uint64_t)t->rss_above)
         return;
-    pmt_event *ev = stamp(t, kind, seq, now, rss, file, function, line, depth);
+    pmt__slot *slot = stamp(t, kind, seq, now, rss, file, function, where, line, depth);
     uint64_t change =
         rss >= t->last_written_rss ? rss - t->last_written_rss : t->last_written_rss - rss;
     if (change < t->trigger_bytes) {
@@ -157,19 +175,25 @@ static PMT__HOT_INLINE void event(pmt_tracer *t, pmt_event_kind kind, int select
     }
     if (t->previous_valid && !t->previous_written)
         deliver(t, &t->slots[t->current ^ 1], PMT_REASON_BEFORE, 1);
-    advance(t, deliver(t, ev, PMT_REASON_TRIGGER, 1));
+    advance(t, deliver(t, slot, PMT_REASON_TRIGGER, 1));
 }
 
 void pmt__tracer_event(pmt_tracer *t, pmt_event_kind kind, const char *file, const char *function,
                        int32_t line, int32_t depth)
 {
-    event(t, kind, -1, file, function, line, depth);
+    event(t, kind, -1, file, function, NULL, line, depth);
 }
 
 void pmt__tracer_event_selected(pmt_tracer *t, pmt_event_kind kind, int selected, const char *file,
                                 const char *function, int32_t line, int32_t depth)
 {
-    event(t, kind, selected != 0, file, function, line, depth);
+    event(t, kind, selected != 0, file, function, NULL, line, depth);
+}
+
+void pmt__tracer_event_at(pmt_tracer *t, pmt_event_kind kind, int selected, const char *file,
+                          const char *function, const void *where, int32_t offset, int32_t depth)
+{
+    event(t, kind, selected != 0, file, function, where, offset, depth);
 }
 
 void pmt__pipeline_write_always(pmt_tracer *t, pmt_event_kind kind, pmt_event_reason reason,
@@ -177,10 +201,11 @@ void pmt__pipeline_write_always(pmt_tracer *t, pmt_event_kind kind, pmt_event_re
                                 const char *message)
 {
     uint64_t seq = t->seq++;
-    uint64_t now = t->clock(t->clock_user_data);
-    pmt_event *ev = stamp(t, kind, seq, now, current_rss(t, now), file, function, line, depth);
-    ev->message = message;
-    deliver(t, ev, reason, 0);
+    uint64_t now = clock_now(t);
+    pmt__slot *slot =
+        stamp(t, kind, seq, now, current_rss(t, now), file, function, NULL, line, depth);
+    slot->ev.message = message;
+    deliver(t, slot, reason, 0);
     advance(t, 1);
 }
 
@@ -202,7 +227,7 @@ void pmt__pipeline_start_run(pmt_tracer *t, const pmt__run_origin *o)
     t->owner_pid = pmt__process_id();
     t->seq = 0;
     t->written = 0;
-    t->start_ns = t->clock(t->clock_user_data);
+    t->start_ns = clock_now(t);
     reset(t);
     if (o->parent_pid) {
         /* The parent's last value is not the child's RSS, and a gated provider may not read

@@ -29,6 +29,8 @@ typedef struct pmt__source_ops {
      * GIL); leave undoes it. enter returns PMT_OK or a failure. */
     int (*enter)(void *self, uintptr_t *token);
     void (*leave)(void *self, uintptr_t token);
+    /* Optional, for events given with pmt__tracer_event_at(): the line of where/offset. */
+    int32_t (*line_at)(void *self, void *state, const void *where, int32_t offset);
 } pmt__source_ops;
 
 /* Creates a tracer whose events come from source, which is called with self. */

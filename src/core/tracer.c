@@ -17,12 +17,6 @@
 
 static int sync_fork(pmt_tracer *t);
 
-static uint64_t monotonic_clock(void *user_data)
-{
-    (void)user_data;
-    return pmt__monotonic_ns();
-}
-
 int pmt__tracer_create_with_source(pmt_tracer **out, const pmt__source_ops *source, void *self)
 {
     if (!out || !source)
@@ -33,12 +27,11 @@ int pmt__tracer_create_with_source(pmt_tracer **out, const pmt__source_ops *sour
         return pmt__fail(PMT_ENOMEM, "out of memory for a tracer");
     t->state = PMT_STATE_CREATED;
     pmt__params_set_defaults(t);
-    t->clock = monotonic_clock;
     t->source = source;
     t->source_self = self;
     t->fork_generation = pmt__fork_generation(); /* installs the handler that counts forks */
     t->owner_pid = pmt__process_id();
-    t->slots[0].struct_size = t->slots[1].struct_size = sizeof(pmt_event);
+    t->slots[0].ev.struct_size = t->slots[1].ev.struct_size = sizeof(pmt_event);
     pmt__strings_init(&t->strings);
     *out = t;
     return PMT_OK;
@@ -271,7 +264,7 @@ int pmt_tracer_start(pmt_tracer *t)
     if (rc != PMT_OK)
         return rc;
     /* Constant for the run: the pipeline's stamp never touches it. */
-    t->slots[0].interpreter_id = t->slots[1].interpreter_id = t->interpreter_id;
+    t->slots[0].ev.interpreter_id = t->slots[1].ev.interpreter_id = t->interpreter_id;
     pmt__run_origin origin = here(t);
     pmt__pipeline_start_run(t, &origin);
     t->state = PMT_STATE_RUNNING;

@@ -10,6 +10,14 @@
 #include "core/source.h"
 #include "platform/os.h"
 
+/* An event as the pipeline keeps it until it is written, or not: what is only needed for a
+ * written event (its line) is kept in the source's terms and resolved at delivery. */
+typedef struct pmt__slot {
+    pmt_event ev;
+    const void *where; /* the source's place of the event (source ops line_at); NULL: ev.line */
+    int32_t offset;
+} pmt__slot;
+
 struct pmt_tracer {
     int state; /* pmt_tracer_state */
 
@@ -34,7 +42,7 @@ struct pmt_tracer {
     /* Collaborators. */
     pmt_rss_provider rss;
     void *rss_user_data;
-    uint64_t (*clock)(void *user_data);
+    uint64_t (*clock)(void *user_data); /* NULL: the monotonic clock, called directly */
     void *clock_user_data;
     pmt_sink **sinks;
     size_t sink_count;
@@ -46,7 +54,7 @@ struct pmt_tracer {
 
     /* The filter's state: the event being built and the one before it, so that the event
      * before a trigger can be written with its own values. */
-    pmt_event slots[2];
+    pmt__slot slots[2];
     int current;
     int previous_valid;
     int previous_written;
@@ -98,6 +106,13 @@ void pmt__tracer_event(pmt_tracer *tracer, pmt_event_kind kind, const char *file
 void pmt__tracer_event_selected(pmt_tracer *tracer, pmt_event_kind kind, int selected,
                                 const char *file, const char *function, int32_t line,
                                 int32_t depth);
+
+/* The same again, with the line left to the source: where and offset are the source's own terms
+ * for the event's place (a code object's entry and an instruction offset), turned into a line by
+ * its line_at op only if the event is written, so that the many events no stage writes never
+ * pay for a line-table lookup. where must stay valid for the run. */
+void pmt__tracer_event_at(pmt_tracer *tracer, pmt_event_kind kind, int selected, const char *file,
+                          const char *function, const void *where, int32_t offset, int32_t depth);
 
 /* The code stage's answer for events at file/function: 1 = they pass. Runs the globs (slow):
  * ask once per code object and keep the answer; the filters are fixed once the tracer has

@@ -37,10 +37,10 @@ typedef struct pmt__code_cache {
 typedef struct pmt__cpy_state {
     pmt_tracer *tracer;
     pmt__code_cache cache;
-    PyObject *self_capsule; /* `self` of every hook function: points back here */
-    unsigned long thread;   /* PyThread_get_thread_ident() of the thread that attached */
-    int all_threads;        /* PMT_THREADS_ALL: every thread of the interpreter */
-    uint64_t run;           /* unique per attach: keys the per-thread depths (threads.c) */
+    PyObject *hook_self;  /* `self` of every hook function (a pmt__hook_self): points here */
+    unsigned long thread; /* PyThread_get_thread_ident() of the thread that attached */
+    int all_threads;      /* PMT_THREADS_ALL: every thread of the interpreter */
+    uint64_t run;         /* unique per attach: keys the per-thread depths (threads.c) */
     int64_t interpreter_id;
     int running;
     long hexversion;
@@ -56,6 +56,7 @@ typedef struct pmt__cpy_state {
      * detach when it is a callable; NULL if nothing or ours. */
     PyObject *saved_profile, *saved_trace;
     PyObject *what[8]; /* interned "call", "exception", ... indexed by legacy_what */
+    PyObject *f_lasti; /* interned "f_lasti" (3.11) */
 } pmt__cpy_state;
 
 /* code_cache.c */
@@ -98,10 +99,18 @@ static inline int pmt__c_event_selected(const pmt__code_entry *caller,
     return (caller->code_axes & PMT__CODE_FILE_OK) && (callee->code_axes & PMT__CODE_FUNCTION_OK);
 }
 
+/* The `self` of every hook function: an object of a tiny type of the source's own whose one field
+ * points at the state, so that a hook reaches it with one load (a capsule costs a call and its
+ * checks, ~19 instructions, at every event). The field points at a retired state, never
+ * running, once the tracer is gone: a hook object can outlive its tracer. */
+typedef struct pmt__hook_self {
+    PyObject_HEAD pmt__cpy_state *state;
+} pmt__hook_self;
+
 /* The state behind a hook's `self`. */
 static inline pmt__cpy_state *pmt__state_of(PyObject *self)
 {
-    return (pmt__cpy_state *)PyCapsule_GetPointer(self, NULL);
+    return ((pmt__hook_self *)self)->state;
 }
 
 /* Is this event for a traced thread while tracing? */

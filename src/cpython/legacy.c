@@ -25,9 +25,12 @@ static const char *const what_names[8] = {"call",   "exception",   "line",     "
  * and remember the object CPython passes, so that every later event is a pointer compare. */
 static int what_of(pmt__cpy_state *st, PyObject *what)
 {
+    /* The kinds a profile or trace function sees most, first. */
+    static const int order[8] = {W_CALL, W_RETURN,    W_C_CALL, W_C_RETURN,
+                                 W_LINE, W_EXCEPTION, W_OPCODE, W_C_EXCEPTION};
     for (int i = 0; i < 8; i++)
-        if (what == st->what[i])
-            return i;
+        if (what == st->what[order[i]])
+            return order[i];
     for (int i = 0; i < 8; i++) {
         if (PyUnicode_Check(what) && PyUnicode_CompareWithASCIIString(what, what_names[i]) == 0) {
             PyObject *old = st->what[i];
@@ -64,9 +67,9 @@ static int wants_profile_hook(const pmt_tracer *t)
 static int left_before_entry(pmt__cpy_state *st, pmt__code_entry *e, PyObject *frame,
                              PyObject *code, PyObject *arg)
 {
-    if (arg != Py_None || st->resume_opcode <= 0)
+    if (arg != Py_None || st->resume_opcode <= 0 || !st->f_lasti)
         return 0;
-    PyObject *lasti = PyObject_GetAttrString(frame, "f_lasti");
+    PyObject *lasti = PyObject_GetAttr(frame, st->f_lasti); /* an interned name: no str made */
     long offset = lasti ? PyLong_AsLong(lasti) : -1;
     Py_XDECREF(lasti);
     if (PyErr_Occurred()) {
@@ -88,6 +91,13 @@ static int32_t line_if(int selected, PyObject *frame)
 static void handle(pmt__cpy_state *st, PyObject *frame, int what, PyObject *arg, int frames_too)
 {
     pmt_tracer *t = st->tracer;
+    static const pmt_event_kind c_kinds[] = {[W_C_CALL] = PMT_EV_C_CALL,
+                                             [W_C_RETURN] = PMT_EV_C_RETURN,
+                                             [W_C_EXCEPTION] = PMT_EV_C_EXCEPTION};
+    /* sys.setprofile reports C calls whatever the mask: those it does not want cost no lookup. */
+    if ((what == W_C_CALL || what == W_C_RETURN || what == W_C_EXCEPTION) &&
+        !pmt__tracer_wants(t, c_kinds[what]))
+        return;
     PyCodeObject *code = PyFrame_GetCode((PyFrameObject *)frame);
     if (!code)
         return;
@@ -129,10 +139,8 @@ static void handle(pmt__cpy_state *st, PyObject *frame, int what, PyObject *arg,
     case W_C_CALL:
     case W_C_RETURN:
     case W_C_EXCEPTION: {
-        pmt_event_kind kind = what == W_C_CALL     ? PMT_EV_C_CALL
-                              : what == W_C_RETURN ? PMT_EV_C_RETURN
-                                                   : PMT_EV_C_EXCEPTION;
-        if (e->ignored || !pmt__tracer_wants(t, kind))
+        pmt_event_kind kind = c_kinds[what];
+        if (e->ignored)
             return;
         pmt__code_entry *callee = pmt__c_function_entry_of(st, arg);
         int selected = callee && pmt__c_event_selected(e, callee);
@@ -259,7 +267,7 @@ static int call_threading(const char *name, PyObject *value)
 static PyObject *saved_hook(pmt__cpy_state *st, const char *get_name)
 {
     PyObject *prev = current_hook(get_name);
-    if (prev && prev != Py_None && !is_ours(prev, st->self_capsule) && PyCallable_Check(prev))
+    if (prev && prev != Py_None && !is_ours(prev, st->hook_self) && PyCallable_Check(prev))
         return prev;
     Py_XDECREF(prev);
     return NULL;
@@ -274,14 +282,16 @@ int pmt__legacy_attach(pmt__cpy_state *st)
                 return pmt__fail(PMT_EPYTHON, "out of memory interning event names");
         }
     }
+    if (!st->f_lasti && !(st->f_lasti = PyUnicode_InternFromString("f_lasti")))
+        PyErr_Clear(); /* returns of None are then never taken for a missed entry */
     pmt_tracer *t = st->tracer;
     if (wants_profile_hook(t) && !st->profile_hook) {
-        st->profile_hook = PyCFunction_NewEx(&profile_def, st->self_capsule, NULL);
+        st->profile_hook = PyCFunction_NewEx(&profile_def, st->hook_self, NULL);
         if (!st->profile_hook)
             return pmt__fail(PMT_EPYTHON, "cannot create the profile hook");
     }
     if (wants_trace_hook(t) && !st->trace_hook) {
-        st->trace_hook = PyCFunction_NewEx(&trace_def, st->self_capsule, NULL);
+        st->trace_hook = PyCFunction_NewEx(&trace_def, st->hook_self, NULL);
         if (!st->trace_hook)
             return pmt__fail(PMT_EPYTHON, "cannot create the trace hook");
     }
@@ -332,7 +342,7 @@ static int give_back(pmt__cpy_state *st, const char *get_name, const char *set_n
 {
     PyObject *current = current_hook(get_name);
     int rc = 1;
-    if (is_ours(current, st->self_capsule))
+    if (is_ours(current, st->hook_self))
         rc = call_sys(set_name, *saved ? *saved : Py_None);
     Py_XDECREF(current);
     Py_CLEAR(*saved);
@@ -375,4 +385,5 @@ void pmt__legacy_release(pmt__cpy_state *st)
     Py_CLEAR(st->trace_hook);
     for (int i = 0; i < 8; i++)
         Py_CLEAR(st->what[i]);
+    Py_CLEAR(st->f_lasti);
 }

@@ -26,11 +26,11 @@ static const char *const event_names[M_COUNT] = {
     "CALL",     "C_RETURN",  "C_RAISE",  "LINE",      "RAISE",
 };
 
-/* The line of the event at (code, offset) = args[0..1], for an event the code filter keeps: a
- * filtered one is dropped before its line matters. */
-static int32_t line_if_selected(pmt__cpy_state *st, pmt__code_entry *e, PyObject *const *args)
+/* The instruction offset of an event, args[1]: the pipeline turns it into a line (through the
+ * source's line_at) only for an event it writes. */
+static int32_t offset_of(PyObject *const *args)
 {
-    return pmt__entry_selected(e) ? pmt__code_line_at(st, e, args[0], PyLong_AsLong(args[1])) : 0;
+    return (int32_t)PyLong_AsLong(args[1]);
 }
 
 /* Every frame entry: a call, a generator resume, a throw() into a generator. */
@@ -42,8 +42,8 @@ static PyObject *on_enter(PyObject *self, PyObject *const *args, Py_ssize_t narg
     int32_t depth = ++*pmt__depth_here(st, 1);
     pmt__code_entry *e = pmt__code_entry_of(st, args[0]);
     if (e && !e->ignored && pmt__tracer_wants(st->tracer, PMT_EV_CALL))
-        pmt__tracer_event_selected(st->tracer, PMT_EV_CALL, pmt__entry_selected(e), e->file,
-                                   e->function, line_if_selected(st, e, args), depth);
+        pmt__tracer_event_at(st->tracer, PMT_EV_CALL, pmt__entry_selected(e), e->file, e->function,
+                             e, offset_of(args), depth);
     Py_RETURN_NONE;
 }
 
@@ -59,8 +59,8 @@ static PyObject *on_leave(PyObject *self, PyObject *const *args, Py_ssize_t narg
         (*counter)--;
     pmt__code_entry *e = pmt__code_entry_of(st, args[0]);
     if (e && !e->ignored && pmt__tracer_wants(st->tracer, PMT_EV_RETURN))
-        pmt__tracer_event_selected(st->tracer, PMT_EV_RETURN, pmt__entry_selected(e), e->file,
-                                   e->function, line_if_selected(st, e, args), depth);
+        pmt__tracer_event_at(st->tracer, PMT_EV_RETURN, pmt__entry_selected(e), e->file,
+                             e->function, e, offset_of(args), depth);
     Py_RETURN_NONE;
 }
 
@@ -97,9 +97,8 @@ static void c_event(PyObject *self, PyObject *const *args, Py_ssize_t nargs, pmt
     pmt__code_entry *callee = pmt__c_function_entry_of(st, args[2]);
     if (!callee)
         return;
-    pmt__tracer_event_selected(
-        st->tracer, kind, pmt__c_event_selected(caller, callee), caller->file, callee->function,
-        pmt__code_line_at(st, caller, args[0], PyLong_AsLong(args[1])), *pmt__depth_here(st, 0));
+    pmt__tracer_event_at(st->tracer, kind, pmt__c_event_selected(caller, callee), caller->file,
+                         callee->function, caller, offset_of(args), *pmt__depth_here(st, 0));
 }
 
 static PyObject *on_call(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
@@ -154,9 +153,8 @@ static PyObject *on_raise(PyObject *self, PyObject *const *args, Py_ssize_t narg
         Py_RETURN_NONE;
     pmt__code_entry *e = pmt__code_entry_of(st, args[0]);
     if (e && !e->ignored)
-        pmt__tracer_event_selected(
-            st->tracer, PMT_EV_EXCEPTION, pmt__entry_selected(e), e->file, e->function,
-            pmt__code_line_at(st, e, args[0], PyLong_AsLong(args[1])), *pmt__depth_here(st, 0));
+        pmt__tracer_event_at(st->tracer, PMT_EV_EXCEPTION, pmt__entry_selected(e), e->file,
+                             e->function, e, offset_of(args), *pmt__depth_here(st, 0));
     Py_RETURN_NONE;
 }
 
@@ -240,7 +238,7 @@ static int register_all(pmt__cpy_state *st, PyObject *mon)
             break;
         }
         if (!st->monitor_hooks[m]) {
-            st->monitor_hooks[m] = PyCFunction_NewEx(&hook_defs[m], st->self_capsule, NULL);
+            st->monitor_hooks[m] = PyCFunction_NewEx(&hook_defs[m], st->hook_self, NULL);
             if (!st->monitor_hooks[m]) {
                 rc = -1;
                 break;

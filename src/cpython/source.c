@@ -37,16 +37,59 @@ static int uses_monitoring(const pmt__cpy_state *st)
  * nothing instead of reading freed memory. */
 static pmt__cpy_state retired_state;
 
+/* The type of the hooks' `self` objects, made once per interpreter and kept: a heap type is in a
+ * reference cycle with itself (its __mro__), so one made per tracer run would stay until the
+ * next garbage collection (1000 start/stop cycles kept half a megabyte). Interpreter ids are
+ * never reused; past the table's end a type is made per run. Called with the GIL held. */
+static PyObject *hook_self_type(int64_t interpreter_id, int *owned)
+{
+    static struct {
+        int64_t interpreter_id;
+        PyObject *type;
+    } types[8];
+    static PyType_Slot slots[] = {{0, NULL}};
+    static PyType_Spec spec = {"pymemtrace._HookSelf", sizeof(pmt__hook_self), 0,
+                               Py_TPFLAGS_DEFAULT, slots};
+    size_t i = 0;
+    for (; i < sizeof types / sizeof *types && types[i].type; i++)
+        if (types[i].interpreter_id == interpreter_id)
+            break;
+    *owned = i == sizeof types / sizeof *types;
+    if (!*owned && types[i].type)
+        return types[i].type;
+    PyObject *type = PyType_FromSpec(&spec);
+    if (type && !*owned) {
+        types[i].interpreter_id = interpreter_id;
+        types[i].type = type;
+    }
+    return type;
+}
+
+/* A hook's `self`: a pmt__hook_self pointing at st. */
+static PyObject *new_hook_self(pmt__cpy_state *st)
+{
+    int owned = 0;
+    PyObject *type = hook_self_type(PyInterpreterState_GetID(PyInterpreterState_Get()), &owned);
+    if (!type)
+        return NULL;
+    PyObject *self = PyType_GenericAlloc((PyTypeObject *)type, 0);
+    if (owned)
+        Py_DECREF(type); /* the object holds its heap type */
+    if (self)
+        ((pmt__hook_self *)self)->state = st;
+    return self;
+}
+
 static void free_state(pmt__cpy_state *st)
 {
-    if (st->self_capsule && PyCapsule_SetPointer(st->self_capsule, &retired_state) != 0)
-        PyErr_Clear();
+    if (st->hook_self)
+        ((pmt__hook_self *)st->hook_self)->state = &retired_state;
     pmt__legacy_release(st);
     Py_CLEAR(st->disable);
     for (size_t i = 0; i < sizeof st->monitor_hooks / sizeof *st->monitor_hooks; i++)
         Py_CLEAR(st->monitor_hooks[i]);
     pmt__code_cache_free(&st->cache);
-    Py_XDECREF(st->self_capsule);
+    Py_XDECREF(st->hook_self);
     free(st);
 }
 
@@ -67,10 +110,10 @@ static int attach(void *self, pmt_tracer *tracer, void **state)
         st->hexversion = hex;
         st->tool_id = -1;
         st->resume_opcode = pmt__resume_opcode();
-        st->self_capsule = PyCapsule_New(st, NULL, NULL);
-        if (!st->self_capsule) {
+        st->hook_self = new_hook_self(st);
+        if (!st->hook_self) {
             free(st);
-            return pmt__fail(PMT_EPYTHON, "cannot create the hook's capsule");
+            return pmt__fail(PMT_EPYTHON, "cannot create the hooks' self object");
         }
         *state = st;
     }
@@ -158,8 +201,16 @@ static void leave(void *self, uintptr_t token)
     PyGILState_Release((PyGILState_STATE)token);
 }
 
+/* The line of an event given as (code entry, instruction offset): only for written events. */
+static int32_t line_at(void *self, void *state, const void *where, int32_t offset)
+{
+    (void)self;
+    pmt__code_entry *e = (pmt__code_entry *)(uintptr_t)where;
+    return pmt__code_line_at(state, e, e->ref1, offset);
+}
+
 static const pmt__source_ops cpython_source = {
-    check_thread, attach, detach, release, locate, runtime, enter, leave,
+    check_thread, attach, detach, release, locate, runtime, enter, leave, line_at,
 };
 
 int pmt_tracer_create(pmt_tracer **out)

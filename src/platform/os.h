@@ -8,17 +8,36 @@
 /* Monotonic clock in nanoseconds; never a syscall where the OS offers a user-space clock. */
 uint64_t pmt__monotonic_ns(void);
 
-/* The OS id of the calling thread, cached per thread so that repeated calls cost a TLS load. */
-uint64_t pmt__os_thread_id(void);
+/* The OS id of the calling thread, cached per thread (and per fork generation: a forked child's
+ * thread inherits the cache), so that a call costs two thread-local loads and a compare. The
+ * cache is initial-exec TLS where the compiler can say so: a shared object's default model would
+ * call __tls_get_addr at every read (16 bytes of the static TLS surplus glibc keeps for
+ * libraries loaded later). */
+#if defined(__GNUC__)
+#define PMT__HOT_TLS __attribute__((tls_model("initial-exec")))
+#else
+#define PMT__HOT_TLS
+#endif
+typedef struct pmt__thread_id_cache {
+    uint64_t id, generation;
+} pmt__thread_id_cache;
+extern _Thread_local pmt__thread_id_cache pmt__thread_id_here PMT__HOT_TLS;
+/* The counter pmt__fork_generation() returns, for a hot path that compares it with a value it
+ * took from pmt__fork_generation() (which installed the handler): a plain load, no call. */
+extern volatile uint64_t pmt__fork_counter;
+uint64_t pmt__os_thread_id_slow(void);
+
+static inline uint64_t pmt__os_thread_id(void)
+{
+    if (pmt__thread_id_here.id != 0 && pmt__thread_id_here.generation == pmt__fork_counter)
+        return pmt__thread_id_here.id;
+    return pmt__os_thread_id_slow();
+}
 
 /* Counts fork()s in this process's ancestry as seen by the child: anything that caches a
  * per-process resource (a /proc descriptor) compares it with the value it cached. The first call
  * installs the fork handler. */
 uint64_t pmt__fork_generation(void);
-
-/* The counter pmt__fork_generation() returns, for a hot path that compares it with a value it
- * took from pmt__fork_generation() (which installed the handler): a plain load, no call. */
-extern volatile uint64_t pmt__fork_counter;
 
 /* Wall-clock time in nanoseconds since the Unix epoch. */
 uint64_t pmt__realtime_ns(void);

@@ -23,18 +23,10 @@ uint64_t pmt__realtime_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Thread ids are cached per thread: gettid() is a real syscall, and a forked child's only
- * thread inherits the cache of the forking thread, so the cache is keyed by process id too. */
-#if defined(__GNUC__)
-/* Read at every event: initial-exec avoids a __tls_get_addr call per read in a shared object
- * (16 bytes of the static TLS surplus glibc keeps for libraries loaded later). */
-#define PMT__HOT_TLS __attribute__((tls_model("initial-exec")))
-#else
-#define PMT__HOT_TLS
-#endif
-static _Thread_local uint64_t cached_thread_id PMT__HOT_TLS;
+/* Thread ids are cached per thread (os.h): gettid() is a real syscall, and a forked child's only
+ * thread inherits the cache of the forking thread, so the cache is keyed by fork generation. */
+_Thread_local pmt__thread_id_cache pmt__thread_id_here PMT__HOT_TLS;
 volatile uint64_t pmt__fork_counter;
-static _Thread_local uint64_t cached_generation PMT__HOT_TLS;
 
 static void note_fork_in_child(void)
 {
@@ -53,18 +45,16 @@ uint64_t pmt__fork_generation(void)
     return pmt__fork_counter;
 }
 
-uint64_t pmt__os_thread_id(void)
+uint64_t pmt__os_thread_id_slow(void)
 {
-    if (cached_thread_id != 0 && cached_generation == pmt__fork_counter)
-        return cached_thread_id;
     pthread_once(&fork_hook_once, install_fork_hook);
 #if defined(__linux__)
-    cached_thread_id = (uint64_t)syscall(SYS_gettid);
+    pmt__thread_id_here.id = (uint64_t)syscall(SYS_gettid);
 #else
-    cached_thread_id = (uint64_t)(uintptr_t)pthread_self();
+    pmt__thread_id_here.id = (uint64_t)(uintptr_t)pthread_self();
 #endif
-    cached_generation = pmt__fork_counter;
-    return cached_thread_id;
+    pmt__thread_id_here.generation = pmt__fork_counter;
+    return pmt__thread_id_here.id;
 }
 
 long pmt__process_id(void)
