@@ -344,6 +344,17 @@ static PyObject *Tracer_get_sinks_failed(TracerObject *self, void *closure)
     return stat_of(self, PMT_STAT_SINKS_FAILED);
 }
 
+static PyObject *Tracer_get_hook(TracerObject *self, void *closure)
+{
+    (void)closure;
+    if (check_ready(self) != 0)
+        return NULL;
+    const char *name = pmt_tracer_hook_name(self->tracer);
+    if (!name)
+        Py_RETURN_NONE;
+    return PyUnicode_FromString(name);
+}
+
 static PyObject *Tracer_get_rss_provider(TracerObject *self, void *closure)
 {
     (void)closure;
@@ -385,6 +396,8 @@ static PyGetSetDef Tracer_getset[] = {
     {"state", (getter)Tracer_get_state, NULL, "created, running, paused or stopped.", NULL},
     {"rss_provider", (getter)Tracer_get_rss_provider, NULL,
      "The RSS provider in use once started (None before).", NULL},
+    {"hook", (getter)Tracer_get_hook, NULL,
+     "How events arrive while running: sys.monitoring, PyEval_SetProfile or sys.setprofile.", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 

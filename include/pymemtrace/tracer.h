@@ -251,6 +251,16 @@ PMT_API int pmt_param_default(pmt_param param, int64_t *out_value);
 PMT_API const char *pmt_tracer_rss_provider_name(const pmt_tracer *tracer);
 
 /**
+ * @brief How a started tracer receives the interpreter's events: "sys.monitoring" (CPython
+ *        3.12+), "PyEval_SetProfile" (3.10/3.11, the C-level hooks resolved at run time), or
+ *        "sys.setprofile" (3.10/3.11 when those are missing or PYMEMTRACE_LEGACY_HOOKS=sys is
+ *        set: slower, and at the recursion limit CPython removes the hook; doc/threads.md).
+ * @param tracer The tracer.
+ * @return A static string; NULL for NULL or a tracer not running or paused.
+ */
+PMT_API const char *pmt_tracer_hook_name(const pmt_tracer *tracer);
+
+/**
  * @brief Read a counter.
  * @param tracer The tracer.
  * @param stat The counter.

@@ -31,6 +31,8 @@ typedef struct pmt__source_ops {
     void (*leave)(void *self, uintptr_t token);
     /* Optional, for events given with pmt__tracer_event_at(): the line of where/offset. */
     int32_t (*line_at)(void *self, void *state, const void *where, int32_t offset);
+    /* Optional: how the attached hooks receive events (pmt_tracer_hook_name()). */
+    const char *(*hook_name)(void *self, void *state);
 } pmt__source_ops;
 
 /* Creates a tracer whose events come from source, which is called with self. */

@@ -85,6 +85,14 @@ const char *pmt_tracer_rss_provider_name(const pmt_tracer *t)
     return t->rss.name ? t->rss.name : "custom";
 }
 
+const char *pmt_tracer_hook_name(const pmt_tracer *t)
+{
+    if (!t || !t->source_state || !t->source->hook_name ||
+        (t->state != PMT_STATE_RUNNING && t->state != PMT_STATE_PAUSED))
+        return NULL;
+    return t->source->hook_name(t->source_self, t->source_state);
+}
+
 int pmt_tracer_get_stat(const pmt_tracer *t, pmt_stat stat, uint64_t *out_value)
 {
     if (!t || !out_value)

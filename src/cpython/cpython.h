@@ -57,6 +57,7 @@ typedef struct pmt__cpy_state {
     PyObject *saved_profile, *saved_trace;
     PyObject *what[8]; /* interned "call", "exception", ... indexed by legacy_what */
     PyObject *f_lasti; /* interned "f_lasti" (3.11) */
+    int ceval_hooks;   /* installed with PyEval_SetProfile/SetTrace (legacy_ceval.c) */
 } pmt__cpy_state;
 
 /* code_cache.c */
@@ -78,6 +79,16 @@ int pmt__code_before_entry(pmt__cpy_state *st, pmt__code_entry *entry, PyObject 
 int32_t pmt__frame_depth(void);
 /* The innermost frame not in the tracer's own code: file, function, line. */
 void pmt__frame_locate(pmt__cpy_state *st, const char **file, const char **function, int32_t *line);
+
+/* legacy_ceval.c: the island outside the limited API (3.10, 3.11), resolved at run time. A C
+ * function as CPython's Py_tracefunc calls it: (obj, frame, PyTrace_* what, arg). */
+typedef int (*pmt__tracefunc)(PyObject *obj, PyObject *frame, int what, PyObject *arg);
+/* 1 when PyEval_SetProfile/PyEval_SetTrace can be used on this version (and are not turned off
+ * with PYMEMTRACE_LEGACY_HOOKS=sys); 0 means sys.setprofile/settrace. */
+int pmt__ceval_hooks_available(long hexversion);
+/* Install func with obj as the calling thread's profile or trace function. */
+void pmt__ceval_set_profile(pmt__tracefunc func, PyObject *obj);
+void pmt__ceval_set_trace(pmt__tracefunc func, PyObject *obj);
 
 /* monitoring.c (3.12+) and legacy.c (3.10, 3.11) */
 int pmt__monitoring_attach(pmt__cpy_state *st);

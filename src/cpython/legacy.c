@@ -1,9 +1,12 @@
-/* Python 3.10 and 3.11: PyEval_SetProfile/SetTrace are not in the limited API, so a C function
- * is installed with sys.setprofile (calls, returns, C calls) and/or sys.settrace (lines,
- * exceptions). Both hooks are per thread: the calling thread gets them at attach, threads started
- * later through threading.setprofile/settrace, and threads already running cannot be reached
- * (documented with PMT_THREADS_ALL). A thread keeps the hook after detach until its next call:
- * the hook then removes itself from that thread. */
+/* Python 3.10 and 3.11: a profile function (calls, returns, C calls) and/or a trace function
+ * (lines, exceptions), installed as C functions with PyEval_SetProfile/PyEval_SetTrace where the
+ * island (legacy_ceval.c) has them, else as C builtins with sys.setprofile/sys.settrace (the
+ * limited API's way, through CPython's Python-level trampoline). Both hooks are per thread: the
+ * calling thread gets them at attach, threads started later through threading.setprofile/
+ * settrace (a C builtin that, with the island, swaps itself for the C function at the thread's
+ * first event), and threads already running cannot be reached (documented with
+ * PMT_THREADS_ALL). A thread keeps the hook after detach until its next call: the hook then
+ * removes itself from that thread. */
 #include "common/error.h"
 #include "cpython/cpython.h"
 
@@ -166,10 +169,12 @@ static PyObject *current_hook(const char *get_name)
     return current;
 }
 
-/* Is hook one of ours (a hook function whose self is this tracer's capsule)? */
-static int is_ours(PyObject *hook, PyObject *capsule)
+/* Is hook one of ours: a hook function whose self is this tracer's hook_self, or, for a C-level
+ * hook (sys.getprofile() returns the object it was installed with), hook_self itself? */
+static int is_ours(PyObject *hook, PyObject *hook_self)
 {
-    return hook && PyCFunction_Check(hook) && PyCFunction_GetSelf(hook) == capsule;
+    return hook && (hook == hook_self ||
+                    (PyCFunction_Check(hook) && PyCFunction_GetSelf(hook) == hook_self));
 }
 
 /* A thread whose hook outlived its tracer's run (detached from another thread) drops it, unless
@@ -183,14 +188,43 @@ static void remove_stale_hook(PyObject *self, const char *get_name, const char *
     PyErr_Clear();
 }
 
-/* sys.setprofile(hook): hook(frame, event, arg); the result is ignored. */
+/* The C-level profile and trace functions (the island): what is a PyTrace_* value, which is the
+ * legacy_what enum; arg is NULL where the sys.setprofile trampoline passes None (a return while
+ * an exception unwinds the frame, say). */
+static int profile_func(PyObject *self, PyObject *frame, int what, PyObject *arg)
+{
+    pmt__cpy_state *st = pmt__state_of(self);
+    arg = arg ? arg : Py_None;
+    if (pmt__state_active(st))
+        handle(st, frame, what, arg, 1);
+    else if (!st->running)
+        remove_stale_hook(self, "getprofile", "setprofile");
+    return 0;
+}
+
+static int trace_func(PyObject *self, PyObject *frame, int what, PyObject *arg)
+{
+    pmt__cpy_state *st = pmt__state_of(self);
+    arg = arg ? arg : Py_None;
+    if (!st->running)
+        remove_stale_hook(self, "gettrace", "settrace");
+    else if (pmt__state_active(st))
+        handle(st, frame, what, arg, st->profile_hook == NULL);
+    return 0;
+}
+
+/* sys.setprofile(hook): hook(frame, event, arg); the result is ignored. With the island it is
+ * only a new thread's first hook (threading.setprofile): it hands the thread to profile_func. */
 static PyObject *profile_hook(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     pmt__cpy_state *st = pmt__state_of(self);
-    if (nargs == 3 && pmt__state_active(st))
+    if (nargs == 3 && pmt__state_active(st)) {
+        if (st->ceval_hooks)
+            pmt__ceval_set_profile(profile_func, self);
         handle(st, args[0], what_of(st, args[1]), args[2], 1);
-    else if (!st || !st->running)
+    } else if (!st || !st->running) {
         remove_stale_hook(self, "getprofile", "setprofile");
+    }
     Py_RETURN_NONE;
 }
 
@@ -203,8 +237,13 @@ static PyObject *trace_hook(PyObject *self, PyObject *const *args, Py_ssize_t na
         remove_stale_hook(self, "gettrace", "settrace");
         Py_RETURN_NONE;
     }
-    if (pmt__state_active(st))
+    if (pmt__state_active(st)) {
         handle(st, args[0], what_of(st, args[1]), args[2], st->profile_hook == NULL);
+        if (st->ceval_hooks) { /* a new thread's first event: trace_func from now on */
+            pmt__ceval_set_trace(trace_func, self);
+            Py_RETURN_NONE;
+        }
+    }
     Py_INCREF(st->trace_hook);
     return st->trace_hook;
 }
@@ -284,6 +323,7 @@ int pmt__legacy_attach(pmt__cpy_state *st)
     }
     if (!st->f_lasti && !(st->f_lasti = PyUnicode_InternFromString("f_lasti")))
         PyErr_Clear(); /* returns of None are then never taken for a missed entry */
+    st->ceval_hooks = pmt__ceval_hooks_available(st->hexversion);
     pmt_tracer *t = st->tracer;
     if (wants_profile_hook(t) && !st->profile_hook) {
         st->profile_hook = PyCFunction_NewEx(&profile_def, st->hook_self, NULL);
@@ -310,14 +350,20 @@ int pmt__legacy_attach(pmt__cpy_state *st)
             call_threading("setprofile", Py_None);
         return pmt__fail(PMT_EPYTHON, "threading.settrace failed");
     }
-    if (st->profile_hook && call_sys("setprofile", st->profile_hook) != 0) {
+    if (st->profile_hook && st->ceval_hooks)
+        pmt__ceval_set_profile(profile_func, st->hook_self);
+    else if (st->profile_hook && call_sys("setprofile", st->profile_hook) != 0) {
         if (st->all_threads) {
             call_threading("setprofile", Py_None);
             call_threading("settrace", Py_None);
         }
         return pmt__fail(PMT_EPYTHON, "sys.setprofile failed");
     }
-    if (st->trace_hook) {
+    if (st->trace_hook && st->ceval_hooks) {
+        /* A C-level trace function sees the lines of every frame, running ones included. */
+        st->running = 1;
+        pmt__ceval_set_trace(trace_func, st->hook_self);
+    } else if (st->trace_hook) {
         st->running = 1; /* the hook must answer from the first frame it is given */
         set_frames_trace(st, st->trace_hook);
         if (call_sys("settrace", st->trace_hook) != 0) {
@@ -363,7 +409,8 @@ int pmt__legacy_detach(pmt__cpy_state *st)
         int r = give_back(st, "gettrace", "settrace", &st->saved_trace);
         lost |= r == 1;
         rc |= r < 0;
-        set_frames_trace(st, Py_None);
+        if (!st->ceval_hooks)
+            set_frames_trace(st, Py_None);
     }
     if (st->all_threads && st->profile_hook)
         rc |= call_threading("setprofile", Py_None);

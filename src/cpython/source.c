@@ -209,8 +209,17 @@ static int32_t line_at(void *self, void *state, const void *where, int32_t offse
     return pmt__code_line_at(state, e, e->ref1, offset);
 }
 
+static const char *hook_name(void *self, void *state)
+{
+    (void)self;
+    const pmt__cpy_state *st = state;
+    return uses_monitoring(st) ? "sys.monitoring"
+           : st->ceval_hooks   ? "PyEval_SetProfile"
+                               : "sys.setprofile";
+}
+
 static const pmt__source_ops cpython_source = {
-    check_thread, attach, detach, release, locate, runtime, enter, leave, line_at,
+    check_thread, attach, detach, release, locate, runtime, enter, leave, line_at, hook_name,
 };
 
 int pmt_tracer_create(pmt_tracer **out)
