@@ -125,7 +125,14 @@ static int is_own_file(const pmt__cpy_state *st, const char *file)
     return prefix && strncmp(file, prefix, strlen(prefix)) == 0;
 }
 
-pmt__code_entry *pmt__code_entry_of(pmt__cpy_state *st, PyObject *code)
+pmt__code_entry *pmt__code_entry_slow(pmt__cpy_state *st, PyObject *code)
+{
+    pmt__code_entry *e = pmt__code_entry_lookup(st, code);
+    st->recent[pmt__recent_slot(code)] = e; /* NULL only when out of memory */
+    return e;
+}
+
+pmt__code_entry *pmt__code_entry_lookup(pmt__cpy_state *st, PyObject *code)
 {
     size_t slot = 0;
     if (st->cache.capacity) {

@@ -33,10 +33,15 @@ typedef struct pmt__code_cache {
     size_t capacity, count;
 } pmt__code_cache;
 
+enum { PMT__RECENT_CODES = 256 };
+
 /* The per-tracer state of the CPython source. */
 typedef struct pmt__cpy_state {
     pmt_tracer *tracer;
     pmt__code_cache cache;
+    /* In front of the cache: the entry last seen in each of a few slots, by code address, so that
+     * the hooks' lookup is a load and a compare (entries live for the run). */
+    pmt__code_entry *recent[PMT__RECENT_CODES];
     PyObject *hook_self;  /* `self` of every hook function (a pmt__hook_self): points here */
     unsigned long thread; /* PyThread_get_thread_ident() of the thread that attached */
     int all_threads;      /* PMT_THREADS_ALL: every thread of the interpreter */
@@ -63,7 +68,24 @@ typedef struct pmt__cpy_state {
 /* code_cache.c */
 void pmt__code_cache_free(pmt__code_cache *cache);
 /* Entry for a code object (borrowed reference); NULL only when out of memory. */
-pmt__code_entry *pmt__code_entry_of(pmt__cpy_state *st, PyObject *code);
+pmt__code_entry *pmt__code_entry_lookup(pmt__cpy_state *st, PyObject *code);
+/* The same, remembered in st->recent: the slow path of pmt__code_entry_of. */
+pmt__code_entry *pmt__code_entry_slow(pmt__cpy_state *st, PyObject *code);
+
+static inline size_t pmt__recent_slot(const PyObject *code)
+{
+    return ((uintptr_t)code >> 4) * 0x9E3779B1u >> 24 & (PMT__RECENT_CODES - 1);
+}
+
+/* Entry for a code object (borrowed reference); NULL only when out of memory. Inline: the
+ * hooks' first step at every event. */
+static inline pmt__code_entry *pmt__code_entry_of(pmt__cpy_state *st, PyObject *code)
+{
+    pmt__code_entry *e = st->recent[pmt__recent_slot(code)];
+    if (e && e->key1 == (uintptr_t)code && e->key2 == 0)
+        return e;
+    return pmt__code_entry_slow(st, code);
+}
 /* Name entry for a C callable; NULL when the callable is not a C function or method. */
 pmt__code_entry *pmt__c_function_entry_of(pmt__cpy_state *st, PyObject *callable);
 /* Line of the instruction at a byte offset (3.12+ monitoring offsets). */
