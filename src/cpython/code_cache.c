@@ -101,6 +101,22 @@ static const char *intern_attr(pmt__cpy_state *st, PyObject *obj, const char *na
     return kept;
 }
 
+/* The qualified name where CPython has one (co_qualname, 3.11+: "Record.__init__",
+ * "outer.<locals>.inner"), else co_name: a row says which class's method it is. */
+static const char *intern_qualname(pmt__cpy_state *st, PyObject *code)
+{
+    PyObject *value = PyObject_GetAttrString(code, "co_qualname");
+    if (!value) {
+        PyErr_Clear();
+        value = PyObject_GetAttrString(code, "co_name");
+        if (!value)
+            PyErr_Clear();
+    }
+    const char *kept = intern_str(st, value);
+    Py_XDECREF(value);
+    return kept;
+}
+
 static pmt__code_entry *insert(pmt__cpy_state *st, size_t slot, uintptr_t k1, uintptr_t k2)
 {
     pmt__code_cache *cache = &st->cache;
@@ -150,7 +166,7 @@ pmt__code_entry *pmt__code_entry_lookup(pmt__cpy_state *st, PyObject *code)
     Py_INCREF(code);
     e->ref1 = code;
     e->file = intern_attr(st, code, "co_filename");
-    e->function = intern_attr(st, code, "co_name");
+    e->function = intern_qualname(st, code);
     PyObject *first = PyObject_GetAttrString(code, "co_firstlineno");
     e->first_line = first ? (int32_t)PyLong_AsLong(first) : 0;
     Py_XDECREF(first);

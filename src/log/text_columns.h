@@ -104,7 +104,7 @@ typedef struct pmt__name_cache {
     uint64_t moves; /* counts changes that invalidate earlier results: text moved or reset */
 } pmt__name_cache;
 
-enum { PMT__NAME_SLOTS = 1024, PMT__NAME_TEXT_MAX = 4 << 20, PMT__NAME_TAIL = 128 };
+enum { PMT__NAME_SLOTS = 1024, PMT__NAME_TEXT_MAX = 1 << 20, PMT__NAME_TAIL = 128 };
 
 /* The slot of a name: Fibonacci hashing of its address, the top 10 bits (PMT__NAME_SLOTS). */
 static inline size_t pmt__name_slot_index(const char *name)

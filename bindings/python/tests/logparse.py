@@ -58,8 +58,15 @@ class Log:
         return [r.text for r in self.rows if r.tag == "MSG"]
 
     def find(self, **fields):
-        """Rows whose fields equal all the given values, e.g. find(what="CALL", function="f")."""
-        return [r for r in self.rows if all(getattr(r, k) == v for k, v in fields.items())]
+        """Rows whose fields equal all the given values, e.g. find(what="CALL", function="f").
+        A function without a dot also matches a qualified name it ends ("Test.f", "g.<locals>.f":
+        CPython 3.11+ logs co_qualname)."""
+        def matches(row, key, value):
+            got = getattr(row, key)
+            if key == "function" and isinstance(value, str) and "." not in value:
+                return got == value or short_name(got) == value
+            return got == value
+        return [r for r in self.rows if all(matches(r, k, v) for k, v in fields.items())]
 
     def event_numbers(self):
         """Distinct event numbers in file order (the rows of one multi-line MSG share one)."""
@@ -68,6 +75,11 @@ class Log:
             if not numbers or numbers[-1] != row.event:
                 numbers.append(row.event)
         return numbers
+
+
+def short_name(function):
+    """The last part of a qualified name: "Record.__init__" -> "__init__"."""
+    return function.rsplit(".", 1)[-1] if function else function
 
 
 def parse_row(text):

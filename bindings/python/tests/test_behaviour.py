@@ -49,7 +49,7 @@ import sys
 import unittest
 
 import pymemtrace
-from logparse import TempDirTestCase, child_env, frames_here, parse_log
+from logparse import TempDirTestCase, child_env, frames_here, parse_log, short_name
 
 MONITORING = sys.version_info >= (3, 12)
 LOG_FORMATS = ("binary", "text")
@@ -94,7 +94,10 @@ class LogReport:
         self.problems = []
         self.pre_start_exits = []
         self.open_at_stop = []
+        # By qualified name (3.11+ logs co_qualname) and by its last part, which tests use.
         self.called = collections.Counter(e.function for e in events if e.kind == "CALL")
+        self.called.update(short_name(e.function) for e in events
+                           if e.kind == "CALL" and short_name(e.function) != e.function)
 
     def describe(self, limit=25):
         lines = self.problems[:limit]
