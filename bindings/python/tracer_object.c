@@ -297,6 +297,30 @@ static PyObject *Tracer_mark(TracerObject *self, PyObject *text)
     Py_RETURN_NONE;
 }
 
+/* One row of pmt_tracer_call_stats() appended to a list as a tuple. */
+static int append_call_row(const pmt_call_stats *row, void *user_data)
+{
+    PyObject *item = Py_BuildValue("(IIIssiKLLLK)", row->node, row->parent, row->flags, row->file,
+                                   row->function, (int)row->line, (unsigned long long)row->calls,
+                                   (long long)row->total, (long long)row->own,
+                                   (long long)row->largest, (unsigned long long)row->peak_rss);
+    int rc = item ? PyList_Append((PyObject *)user_data, item) : -1;
+    Py_XDECREF(item);
+    return rc;
+}
+
+static PyObject *Tracer_call_stats(TracerObject *self, PyObject *unused)
+{
+    (void)unused;
+    if (check_ready(self) != 0)
+        return NULL;
+    PyObject *rows = PyList_New(0);
+    if (rows && pmt_tracer_call_stats(self->tracer, append_call_row, rows) != PMT_OK) {
+        Py_CLEAR(rows); /* the Python error of the failed append is set */
+    }
+    return rows;
+}
+
 static PyObject *path_of(pmt_sink *sink)
 {
     const char *path = sink ? pmt_sink_path(sink) : NULL;
@@ -382,6 +406,9 @@ static PyMethodDef Tracer_methods[] = {
     {"pause", (PyCFunction)Tracer_pause, METH_NOARGS, "Detach for a while."},
     {"resume", (PyCFunction)Tracer_resume, METH_NOARGS, "Re-attach after pause()."},
     {"mark", (PyCFunction)Tracer_mark, METH_O, "Write a message row into the log."},
+    {"call_stats", (PyCFunction)Tracer_call_stats, METH_NOARGS,
+     "call_stats() -> [(node, parent, flags, file, function, line, calls, total, own, largest, "
+     "peak_rss)]: RSS growth per call path so far (parents first; flags 1: the user's code)."},
     {"after_fork", (PyCFunction)Tracer_after_fork, METH_NOARGS,
      "In a child of fork: apply on_fork now (a following child's log_path is its own)."},
     {NULL, NULL, 0, NULL},

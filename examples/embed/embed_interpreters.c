@@ -121,7 +121,12 @@ static void check_log(const interpreter *in, int index, int *marks_out)
             marks++;
             continue;
         }
-        if (strncmp(ev->function, "work_", 5) == 0 && strcmp(ev->function, own) != 0)
+        /* A function of this interpreter's work_N, or nested in it ("work_0.<locals>...",
+         * the qualified names of CPython 3.11+). */
+        size_t own_len = strlen(own);
+        int mine = strncmp(ev->function, own, own_len) == 0 &&
+                   (ev->function[own_len] == '\0' || ev->function[own_len] == '.');
+        if (strncmp(ev->function, "work_", 5) == 0 && !mine)
             die("%s names %s: another interpreter's function", in->log_path, ev->function);
         if (ev->kind == PMT_EV_CALL && strcmp(ev->function, own) == 0)
             own_calls++;

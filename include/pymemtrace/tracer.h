@@ -173,6 +173,44 @@ typedef enum pmt_fork_mode {
     PMT_FORK_FOLLOW = 1
 } pmt_fork_mode;
 
+/** @brief #pmt_call_stats flag: the function is the user's code (not the standard library,
+ *         site-/dist-packages, frozen or generated code, nor the tracer's own). */
+#define PMT_CALL_USER_CODE 1u
+
+/**
+ * @brief RSS growth of one call path, from the tracer's in-process aggregation
+ *        (pmt_tracer_call_stats()). Read-only; fields are only appended (check `struct_size`).
+ *
+ * Every call of a function reached through the same chain of callers is one node of a call tree.
+ * A call's total is RSS at its return minus RSS at its entry; its own is that minus its callees'
+ * totals. A generator or coroutine is charged per resumption: each run from a resume to the next
+ * yield (or await) is one call, so its total is the growth while it ran, not while it waited.
+ * Calls still running when the figures are read are not counted yet.
+ */
+typedef struct pmt_call_stats {
+    uint32_t struct_size; /**< sizeof the struct as the library filled it. */
+    uint32_t node;        /**< This path's id, from 1; a parent's is lower than its children's. */
+    uint32_t parent;      /**< The caller's node, 0 for a call made from outside the trace. */
+    uint32_t flags;       /**< #PMT_CALL_USER_CODE or 0. */
+    const char *file;     /**< The function's file (as events name it; lives with the tracer). */
+    const char *function; /**< Its qualified name. */
+    int32_t line;         /**< Its first line. */
+    uint32_t reserved0;   /**< Zero. */
+    uint64_t calls;       /**< Calls that returned. */
+    int64_t total;        /**< Sum of the calls' totals, bytes. */
+    int64_t own;          /**< Sum of the calls' own growth, bytes. */
+    int64_t largest;      /**< The largest total of one call, bytes. */
+    uint64_t peak_rss;    /**< The highest RSS seen inside a call, bytes. */
+} pmt_call_stats;
+
+/**
+ * @brief Receives one row of pmt_tracer_call_stats().
+ * @param row The row; valid during the call (its strings as long as the tracer).
+ * @param user_data What pmt_tracer_call_stats() was given.
+ * @return 0 to go on, anything else to stop (pmt_tracer_call_stats() returns it).
+ */
+typedef int (*pmt_call_stats_fn)(const pmt_call_stats *row, void *user_data);
+
 /** @brief Read-only counters of a tracer, read with pmt_tracer_get_stat(). */
 typedef enum pmt_stat {
     PMT_STAT_EVENTS_SEEN = 1,    /**< Events seen, written or not (the next event number). */
@@ -249,6 +287,19 @@ PMT_API int pmt_param_default(pmt_param param, int64_t *out_value);
  * @return A string that lives as long as the tracer; NULL for NULL or a tracer not started.
  */
 PMT_API const char *pmt_tracer_rss_provider_name(const pmt_tracer *tracer);
+
+/**
+ * @brief The tracer's call aggregation so far: one row per call path, parents first.
+ *
+ * Kept for every call and return the tracer observes (the kind mask and the stages before the
+ * RSS read apply: calls they drop are charged to their callers), whether or not any event is
+ * written. Call with the GIL held (it is updated by the hooks).
+ * @param tracer A started (or stopped) tracer.
+ * @param fn Called once per row.
+ * @param user_data Passed to @p fn.
+ * @return #PMT_OK, #PMT_EINVAL (NULL), or the first non-zero value @p fn returned.
+ */
+PMT_API int pmt_tracer_call_stats(const pmt_tracer *tracer, pmt_call_stats_fn fn, void *user_data);
 
 /**
  * @brief How a started tracer receives the interpreter's events: "sys.monitoring" (CPython

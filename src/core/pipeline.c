@@ -239,6 +239,7 @@ void pmt__pipeline_start_run(pmt_tracer *t, const pmt__run_origin *o)
     begin_sinks(t);
     pmt__pipeline_write_always(t, PMT_EV_START, PMT_REASON_FIRST, o->file, o->function, o->line,
                                o->depth, NULL);
+    pmt__calls_start(&t->calls, t->last_rss);
     if (!o->parent_pid)
         return;
     char text[96];

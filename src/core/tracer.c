@@ -72,6 +72,7 @@ void pmt_tracer_destroy(pmt_tracer *t)
     free(t->sinks);
     release_rss_provider(t);
     pmt__strings_free(&t->strings);
+    pmt__calls_free(&t->calls);
     pmt__code_filter_free(&t->code_filter);
     free(t->filters);
     free(t->own_code_prefix);
@@ -83,6 +84,13 @@ const char *pmt_tracer_rss_provider_name(const pmt_tracer *t)
     if (!t || !t->rss.read || t->state == PMT_STATE_CREATED)
         return NULL;
     return t->rss.name ? t->rss.name : "custom";
+}
+
+int pmt_tracer_call_stats(const pmt_tracer *t, pmt_call_stats_fn fn, void *user_data)
+{
+    if (!t || !fn)
+        return pmt__fail(PMT_EINVAL, "pmt_tracer_call_stats: NULL tracer or function");
+    return pmt__calls_each(&t->calls, fn, user_data);
 }
 
 const char *pmt_tracer_hook_name(const pmt_tracer *t)

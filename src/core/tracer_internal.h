@@ -5,6 +5,7 @@
 #include <pymemtrace/tracer.h>
 
 #include "common/strings.h"
+#include "core/calls.h"
 #include "core/filter.h"
 #include "core/sink_internal.h"
 #include "core/source.h"
@@ -50,6 +51,7 @@ struct pmt_tracer {
     void *source_self; /* the source's own object, passed to each of its ops */
     void *source_state;
     pmt__strings strings;
+    pmt__calls calls; /* the call aggregation (calls.c), fed by the source at calls and returns */
     char *own_code_prefix; /* files starting with this are the tracer's own: never reported */
 
     /* The filter's state: the event being built and the one before it, so that the event

@@ -18,6 +18,7 @@ typedef struct pmt__code_entry {
     const char *function;
     int32_t first_line;
     int ignored; /* the tracer's own code: events only keep the depth right */
+    int user;    /* the user's code (user_code.c): not stdlib, site-packages, generated, ours */
     /* The code filter stage's answer per axis (pmt__tracer_code_axes(), PMT__CODE_* bits),
      * asked once: a Python event passes with both bits; a C event with its caller's file bit
      * and its callee's function bit (pmt__tracer_event_selected() takes the answer). */
@@ -60,9 +61,11 @@ typedef struct pmt__cpy_state {
     /* What the calling thread had before attach (a debugger's trace function), given back at
      * detach when it is a callable; NULL if nothing or ours. */
     PyObject *saved_profile, *saved_trace;
-    PyObject *what[8]; /* interned "call", "exception", ... indexed by legacy_what */
-    PyObject *f_lasti; /* interned "f_lasti" (3.11) */
-    int ceval_hooks;   /* installed with PyEval_SetProfile/SetTrace (legacy_ceval.c) */
+    PyObject *what[8];      /* interned "call", "exception", ... indexed by legacy_what */
+    PyObject *f_lasti;      /* interned "f_lasti" (3.11) */
+    char *not_user_dirs[4]; /* the standard library's directories, "/"-terminated (user_code.c) */
+    pmt__shadow *shadows;   /* every thread's shadow stack of this state, for freeing */
+    int ceval_hooks;        /* installed with PyEval_SetProfile/SetTrace (legacy_ceval.c) */
 } pmt__cpy_state;
 
 /* code_cache.c */
@@ -157,6 +160,7 @@ static inline int pmt__state_active(const pmt__cpy_state *st)
 typedef struct pmt__thread_depth {
     uint64_t run; /* pmt__cpy_state.run this depth belongs to; 0 = free */
     int32_t depth;
+    pmt__shadow *shadow; /* the calls this thread entered in the run (core/calls.h), or NULL */
 } pmt__thread_depth;
 
 #define PMT__THREAD_DEPTH_SLOTS 4
@@ -181,6 +185,51 @@ static inline int32_t *pmt__depth_here(const pmt__cpy_state *st, int entering)
     if (pmt__thread_depths[0].run == st->run)
         return &pmt__thread_depths[0].depth;
     return pmt__thread_depth_sync(st, entering);
+}
+
+/* The calling thread's shadow stack for this run (after pmt__depth_here made its slot the
+ * first), made on first need; NULL when out of memory. */
+pmt__shadow *pmt__thread_shadow_new(pmt__cpy_state *st);
+static inline pmt__shadow *pmt__shadow_here(pmt__cpy_state *st)
+{
+    pmt__shadow *shadow = pmt__thread_depths[0].shadow;
+    return shadow ? shadow : pmt__thread_shadow_new(st);
+}
+void pmt__thread_shadows_free(pmt__cpy_state *st);
+
+/* user_code.c: is file the user's code by default (not the standard library, site- or
+ * dist-packages, frozen or generated "<...>" code)? The tracer's globs may say otherwise. */
+int pmt__user_code_default(const pmt__cpy_state *st, const char *file);
+/* Learns the standard library's directories (at attach; GIL held). */
+void pmt__user_code_init(pmt__cpy_state *st);
+void pmt__user_code_free(pmt__cpy_state *st);
+
+/* A call of e and the return of the innermost one, for the call aggregation (after the event
+ * went through the pipeline, whose RSS they use). */
+static inline void pmt__charge_enter(pmt__cpy_state *st, const pmt__code_entry *e)
+{
+    if (st->tracer->delivering)
+        return; /* a sink's own calls (a Python callback) are not the program's */
+    pmt__shadow *shadow = pmt__shadow_here(st);
+    if (shadow)
+        pmt__calls_enter(&st->tracer->calls, shadow, e, e->file, e->function, e->first_line,
+                         e->user ? PMT_CALL_USER_CODE : 0, st->tracer->last_rss);
+}
+
+static inline void pmt__charge_leave(pmt__cpy_state *st)
+{
+    pmt__shadow *shadow = pmt__thread_depths[0].shadow;
+    if (shadow && !st->tracer->delivering)
+        pmt__calls_leave(&st->tracer->calls, shadow, st->tracer->last_rss);
+}
+
+/* Any other event (a line, an exception, a C call): the RSS change since the last event is the
+ * innermost call's. */
+static inline void pmt__charge_seen(pmt__cpy_state *st)
+{
+    pmt__shadow *shadow = pmt__thread_depths[0].shadow;
+    if (shadow && !st->tracer->delivering)
+        pmt__calls_seen(&st->tracer->calls, shadow, st->tracer->last_rss);
 }
 
 #endif

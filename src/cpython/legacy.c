@@ -113,9 +113,11 @@ static void handle(pmt__cpy_state *st, PyObject *frame, int what, PyObject *arg,
         if (!frames_too)
             return;
         int32_t depth = ++*pmt__depth_here(st, 1);
-        if (!e->ignored)
+        if (!e->ignored) {
             pmt__tracer_event_selected(t, PMT_EV_CALL, pmt__entry_selected(e), e->file, e->function,
                                        e->first_line, depth);
+            pmt__charge_enter(st, e);
+        }
         return;
     }
     case W_RETURN: {
@@ -126,6 +128,8 @@ static void handle(pmt__cpy_state *st, PyObject *frame, int what, PyObject *arg,
             pmt__tracer_event_selected(t, PMT_EV_RETURN, pmt__entry_selected(e), e->file,
                                        e->function, PyFrame_GetLineNumber((PyFrameObject *)frame),
                                        *counter);
+        if (!e->ignored)
+            pmt__charge_leave(st);
         if (*counter > 0)
             (*counter)--;
         return;

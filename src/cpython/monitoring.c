@@ -41,9 +41,12 @@ static PyObject *on_enter(PyObject *self, PyObject *const *args, Py_ssize_t narg
         Py_RETURN_NONE;
     int32_t depth = ++*pmt__depth_here(st, 1);
     pmt__code_entry *e = pmt__code_entry_of(st, args[0]);
-    if (e && !e->ignored && pmt__tracer_wants(st->tracer, PMT_EV_CALL))
+    if (!e || e->ignored)
+        Py_RETURN_NONE;
+    if (pmt__tracer_wants(st->tracer, PMT_EV_CALL))
         pmt__tracer_event_at(st->tracer, PMT_EV_CALL, pmt__entry_selected(e), e->file, e->function,
                              e, offset_of(args), depth);
+    pmt__charge_enter(st, e);
     Py_RETURN_NONE;
 }
 
@@ -58,9 +61,12 @@ static PyObject *on_leave(PyObject *self, PyObject *const *args, Py_ssize_t narg
     if (depth > 0)
         (*counter)--;
     pmt__code_entry *e = pmt__code_entry_of(st, args[0]);
-    if (e && !e->ignored && pmt__tracer_wants(st->tracer, PMT_EV_RETURN))
+    if (!e || e->ignored)
+        Py_RETURN_NONE;
+    if (pmt__tracer_wants(st->tracer, PMT_EV_RETURN))
         pmt__tracer_event_at(st->tracer, PMT_EV_RETURN, pmt__entry_selected(e), e->file,
                              e->function, e, offset_of(args), depth);
+    pmt__charge_leave(st);
     Py_RETURN_NONE;
 }
 

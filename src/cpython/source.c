@@ -85,6 +85,8 @@ static void free_state(pmt__cpy_state *st)
     if (st->hook_self)
         ((pmt__hook_self *)st->hook_self)->state = &retired_state;
     pmt__legacy_release(st);
+    pmt__thread_shadows_free(st);
+    pmt__user_code_free(st);
     Py_CLEAR(st->disable);
     for (size_t i = 0; i < sizeof st->monitor_hooks / sizeof *st->monitor_hooks; i++)
         Py_CLEAR(st->monitor_hooks[i]);
@@ -117,6 +119,7 @@ static int attach(void *self, pmt_tracer *tracer, void **state)
         }
         *state = st;
     }
+    pmt__user_code_init(st);
     st->thread = PyThread_get_thread_ident();
     st->all_threads = tracer->threads_mode == PMT_THREADS_ALL;
     st->run = pmt__thread_new_run();

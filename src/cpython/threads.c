@@ -5,6 +5,8 @@
  * running before the tracer started, and runs after a pause, get true depths. */
 #include "cpython/cpython.h"
 
+#include <stdlib.h>
+
 _Thread_local pmt__thread_depth pmt__thread_depths[PMT__THREAD_DEPTH_SLOTS];
 
 static uint64_t last_run;
@@ -31,9 +33,32 @@ int32_t *pmt__thread_depth_sync(const pmt__cpy_state *st, int entering)
         int32_t frames = pmt__frame_depth();
         mine.run = st->run;
         mine.depth = frames > 0 && entering ? frames - 1 : frames;
+        mine.shadow = NULL; /* a replaced slot's shadow stays on its state's list */
     }
     for (size_t i = found; i > 0; i--)
         slots[i] = slots[i - 1];
     slots[0] = mine;
     return &slots[0].depth;
+}
+
+pmt__shadow *pmt__thread_shadow_new(pmt__cpy_state *st)
+{
+    pmt__shadow *shadow = calloc(1, sizeof *shadow);
+    if (!shadow)
+        return NULL;
+    shadow->next = st->shadows;
+    st->shadows = shadow;
+    pmt__thread_depths[0].shadow = shadow;
+    return shadow;
+}
+
+void pmt__thread_shadows_free(pmt__cpy_state *st)
+{
+    st->tracer->calls.last_shadow = NULL;
+    for (pmt__shadow *s = st->shadows, *next; s; s = next) {
+        next = s->next;
+        free(s->frames);
+        free(s);
+    }
+    st->shadows = NULL;
 }

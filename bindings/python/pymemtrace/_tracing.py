@@ -138,6 +138,7 @@ class _Wrapper:
         self._tracer = None
         self.log_path = None
         self.events_seen = 0
+        self._call_stats = []
         self.events_written = 0
         self.rss_provider = None  # the provider the tracer used, once entered
         self.sinks_failed = 0
@@ -197,6 +198,7 @@ class _Wrapper:
             self.events_seen = tracer.events_seen
             self.events_written = tracer.events_written
             self.sinks_failed = tracer.sinks_failed
+            self._call_stats = tracer.call_stats()
             self._tracer = None
             del tracer  # closes the log: its EOF row
             if self in stack:
@@ -236,6 +238,20 @@ class _Wrapper:
     def log_file_path(self):
         """The path of this object's log (also after it exits), or None before it is entered."""
         return self.log_path
+
+    def call_stats(self):
+        """RSS growth per call path so far (while active) or of the whole run (after it exits):
+        tuples (node, parent, flags, file, function, line, calls, total, own, largest,
+        peak_rss), parents first; flags 1 marks the user's code. pymemtrace.callstats makes
+        tables, trees and collapsed stacks of them."""
+        return self._tracer.call_stats() if self._tracer is not None else list(self._call_stats)
+
+    def top(self, n=10, by="function", user=True):
+        """The n functions whose calls grew RSS most, in the user's terms by default (the growth
+        of library code charged to the user's function that called it): dicts with file, line,
+        function, total, own, calls, largest, peak_rss."""
+        from . import callstats
+        return callstats.table(self.call_stats(), by=by, user=user)[:n]
 
     def __repr__(self):
         state = "active" if self.active else "inactive"

@@ -1,0 +1,209 @@
+"""The in-process call aggregation answers "which of *my* functions grew the process": programs
+whose answer is known by construction (a function that keeps what it builds next to one that
+builds and drops the same), reached through the standard library, generated code, a coroutine
+and a thread. The growth is anonymous mappings (mmap), so that dropping really gives it back."""
+import asyncio
+import dataclasses
+import json
+import mmap
+import os
+import tempfile
+import threading
+import time
+import unittest
+
+import pymemtrace
+from pymemtrace import callstats
+
+MIB = 1 << 20
+SIZE = 8 * MIB
+PATTERN = b"\1" * SIZE
+kept = []
+
+# Each function allocates inline (a mapping written whole: SIZE bytes of RSS until it is closed),
+# so that its own growth is what the test expects of it.
+
+
+def keeping():
+    m = mmap.mmap(-1, SIZE)
+    m.write(PATTERN)
+    kept.append(m)
+
+
+def dropping():
+    m = mmap.mmap(-1, SIZE)
+    m.write(PATTERN)
+    m.close()
+
+
+def settle():
+    """Lets the starting thread reach its join() first. RSS is the process's: a change is charged
+    to the thread that ran since the last event, and a thread switch in the middle of an
+    allocation splits it between the two (documented); here the thread allocates alone."""
+    time.sleep(0.05)
+
+
+def keeping_in_a_thread():
+    settle()
+    keeping()
+
+
+def dropping_in_a_thread():
+    settle()
+    dropping()
+
+
+def through_a_thread():
+    for target in (keeping_in_a_thread, dropping_in_a_thread):
+        t = threading.Thread(target=target)  # threading.Thread.run (stdlib) calls it
+        t.start()
+        t.join()
+
+
+async def keeping_coroutine():
+    await asyncio.sleep(0)
+    m = mmap.mmap(-1, SIZE)
+    m.write(PATTERN)
+    kept.append(m)
+    await asyncio.sleep(0)
+
+
+async def dropping_coroutine():
+    await asyncio.sleep(0)
+    m = mmap.mmap(-1, SIZE)
+    m.write(PATTERN)
+    m.close()
+    await asyncio.sleep(0)
+
+
+async def both_coroutines():
+    await keeping_coroutine()
+    await dropping_coroutine()
+
+
+def through_asyncio():
+    asyncio.run(both_coroutines())
+
+
+# Generated code (a file named "<...>", as dataclasses' __init__ and namedtuples have) that
+# allocates: not the user's code, so its growth is charged to the user's function calling it.
+GENERATED = {"mmap": mmap}
+exec(compile("def grow(size, pattern, keep):\n"
+             "    m = mmap.mmap(-1, size)\n"
+             "    m.write(pattern)\n"
+             "    keep.append(m) if keep is not None else m.close()\n",
+             "<generated>", "exec"), GENERATED)
+
+
+def keeping_generated():
+    GENERATED["grow"](SIZE, PATTERN, kept)
+
+
+def dropping_generated():
+    GENERATED["grow"](SIZE, PATTERN, None)
+
+
+def through_generated_code():
+    keeping_generated()
+    dropping_generated()
+
+
+@dataclasses.dataclass
+class Record:
+    key: int
+    payload: list
+
+
+TEXT = json.dumps([[i, str(i) * 3] for i in range(150_000)])
+
+
+def keeping_json():
+    kept.append(json.loads(TEXT))  # json's frames (stdlib) do the growth
+
+
+def dropping_json():
+    json.loads(TEXT)
+
+
+def through_the_stdlib():
+    dropping_json()
+    keeping_json()
+
+
+class CallStatsTest(unittest.TestCase):
+
+    def tearDown(self):
+        for item in kept:
+            if isinstance(item, mmap.mmap):
+                item.close()
+        kept.clear()
+
+    def top_of(self, program):
+        with tempfile.TemporaryDirectory() as directory:
+            with pymemtrace.Profile(filepath=os.path.join(directory, "run.log")) as profile:
+                program()
+        return profile.top(n=50)
+
+    def row(self, rows, name):
+        found = [r for r in rows if r["function"].rsplit(".", 1)[-1] == name]
+        self.assertTrue(found, f"no row of {name}: {[r['function'] for r in rows]}")
+        return found[0]
+
+    def assertKeeperFirst(self, rows, keeper, dropper, kept_mib=7):
+        self.assertEqual(rows[0]["function"].rsplit(".", 1)[-1], keeper, rows[:4])
+        self.assertTrue(rows[0]["user"])
+        self.assertGreaterEqual(rows[0]["own"], kept_mib * MIB)
+        self.assertLess(self.row(rows, dropper)["own"], rows[0]["own"] // 2)
+
+    def test_through_a_thread(self):
+        rows = self.top_of(through_a_thread)
+        self.assertKeeperFirst(rows, "keeping", "dropping")
+
+    def test_through_a_coroutine(self):
+        rows = self.top_of(through_asyncio)
+        self.assertKeeperFirst(rows, "keeping_coroutine", "dropping_coroutine")
+
+    def test_through_generated_code(self):
+        rows = self.top_of(through_generated_code)
+        self.assertKeeperFirst(rows, "keeping_generated", "dropping_generated")
+        self.assertFalse([r for r in rows if r["file"] == "<generated>" and r["own"]])
+
+    def test_through_the_stdlib_the_growth_is_the_users(self):
+        rows = self.top_of(through_the_stdlib)
+        self.assertEqual(rows[0]["function"].rsplit(".", 1)[-1], "keeping_json", rows[:4])
+        self.assertGreater(rows[0]["own"], self.row(rows, "dropping_json")["own"])
+        # json's own frames are charged to their user caller: no stdlib row has own growth.
+        library = [r for r in rows if not r["user"] and r["own"]]
+        self.assertEqual(library, [])
+
+    def test_total_and_own(self):
+        def outer():
+            keeping()
+            m = mmap.mmap(-1, 2 * MIB)
+            m.write(PATTERN[:2 * MIB])
+            kept.append(m)
+        rows = self.top_of(outer)
+        outer_row, inner = self.row(rows, "outer"), self.row(rows, "keeping")
+        self.assertGreaterEqual(outer_row["total"], 10 * MIB - MIB // 2)
+        self.assertEqual(outer_row["total"], inner["total"] + outer_row["own"])
+        self.assertGreaterEqual(outer_row["own"], 2 * MIB - MIB // 2)
+        self.assertEqual((outer_row["calls"], inner["calls"]), (1, 1))
+
+    def test_tree_and_collapsed_stacks(self):
+        def outer():
+            keeping()
+        with tempfile.TemporaryDirectory() as directory:
+            with pymemtrace.Profile(filepath=os.path.join(directory, "run.log")) as profile:
+                outer()
+        rows = profile.call_stats()
+        tree = callstats.tree(rows)
+        names = [(depth, node.function.rsplit(".", 1)[-1]) for depth, node, _, _ in tree]
+        depth_of = dict((n, d) for d, n in names)
+        self.assertEqual(depth_of["keeping"], depth_of["outer"] + 1)
+        stacks = callstats.collapsed(rows)
+        self.assertTrue(any("outer" in s.split(";")[0] and "keeping" in s for s in stacks),
+                        stacks)
+
+
+if __name__ == "__main__":
+    unittest.main()
