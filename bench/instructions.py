@@ -9,9 +9,11 @@ program), it prints:
   instr/ev   instructions per hook event from callgrind, collected inside one iteration only
              (bench/floor/floor.c's run() is the toggle): (Ir traced - Ir untraced) / hook events.
              Repeatable to a few instructions: the stable figure.
-  floor      the same for a floor probe: a limited-API C callable that only counts, registered
-             for exactly the events the mode subscribes to (sys.monitoring on 3.12+;
-             sys.setprofile/sys.settrace with a C builtin on 3.10/3.11).
+  floor      the same for a floor probe: a C function that only counts, reached through the hook
+             the library uses for the mode's events: a sys.monitoring callback on 3.12+; on
+             3.10/3.11 a C profile/trace function (PyEval_SetProfile/SetTrace, as the library's
+             run-time resolved hooks), or a C builtin given to sys.setprofile/sys.settrace when
+             PYMEMTRACE_LEGACY_HOOKS=sys makes the library use those.
   gap        instr/ev - floor: what the library adds above CPython's own dispatch.
   events     hook events per iteration (the floor's count of the same subscription).
 
@@ -70,7 +72,9 @@ class Floor:
         self.floor, self.subscription = _pmt_floor, subscription
 
     def start(self):
-        if hasattr(sys, "monitoring"):
+        if not hasattr(sys, "monitoring") and os.environ.get("PYMEMTRACE_LEGACY_HOOKS") != "sys":
+            self.floor.c_hooks(self.subscription != "trace", self.subscription == "trace")
+        elif hasattr(sys, "monitoring"):
             mon = sys.monitoring
             mon.use_tool_id(FLOOR_TOOL_ID, "pmt-floor")
             bits = 0
@@ -89,7 +93,7 @@ class Floor:
             sys.monitoring.set_events(FLOOR_TOOL_ID, 0)
             sys.monitoring.free_tool_id(FLOOR_TOOL_ID)
         else:
-            sys.settrace(None)
+            sys.settrace(None)  # removes a C-level hook too
             sys.setprofile(None)
 
     provider = "-"

@@ -4,11 +4,17 @@
  *
  *   count(*args)           a sys.monitoring callback or sys.setprofile function: counts, None
  *   trace(frame, what, a)  a sys.settrace function: counts, returns itself (so lines follow)
+ *   c_hooks(profile, trace) 3.10/3.11: a C function that only counts as the profile and/or trace
+ *                          function (PyEval_SetProfile/SetTrace, looked up at run time as the
+ *                          library does): the floor of the hook it uses there
  *   run(callable)          calls callable(): callgrind collects inside it (--toggle-collect)
  *   events() / reset()     the count
  */
 #define Py_LIMITED_API 0x030A0000
 #include <Python.h>
+
+#include <dlfcn.h>
+#include <stdint.h>
 
 static unsigned long long counted;
 static PyObject *trace_function; /* the module's trace(): what trace() returns */
@@ -30,6 +36,38 @@ static PyObject *trace(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     counted++;
     Py_INCREF(trace_function);
     return trace_function;
+}
+
+typedef int (*tracefunc)(PyObject *obj, void *frame, int what, PyObject *arg);
+typedef void (*set_hook_fn)(tracefunc func, PyObject *obj);
+
+static int count_c(PyObject *obj, void *frame, int what, PyObject *arg)
+{
+    (void)obj;
+    (void)frame;
+    (void)what;
+    (void)arg;
+    counted++;
+    return 0;
+}
+
+static PyObject *c_hooks(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "c_hooks(profile, trace) takes two bools");
+        return NULL;
+    }
+    set_hook_fn set_profile = (set_hook_fn)(uintptr_t)dlsym(RTLD_DEFAULT, "PyEval_SetProfile");
+    set_hook_fn set_trace = (set_hook_fn)(uintptr_t)dlsym(RTLD_DEFAULT, "PyEval_SetTrace");
+    if (!set_profile || !set_trace) {
+        PyErr_SetString(PyExc_RuntimeError, "PyEval_SetProfile/SetTrace are not exported here");
+        return NULL;
+    }
+    int profile = PyObject_IsTrue(args[0]), trace = PyObject_IsTrue(args[1]);
+    set_profile(profile ? count_c : NULL, NULL);
+    set_trace(trace ? count_c : NULL, NULL);
+    Py_RETURN_NONE;
 }
 
 /* A named, non-inlined C frame around one measured iteration. */
@@ -64,6 +102,8 @@ static PyObject *reset(PyObject *self, PyObject *unused)
 static PyMethodDef methods[] = {
     {"count", FASTCALL(count), METH_FASTCALL, "count(*args): count one event, return None"},
     {"trace", FASTCALL(trace), METH_FASTCALL, "trace(frame, what, arg): count, return trace"},
+    {"c_hooks", FASTCALL(c_hooks), METH_FASTCALL,
+     "c_hooks(profile, trace): a counting C function as this thread's profile/trace function"},
     {"run", run, METH_O, "run(callable): call it inside pmt_floor_run (callgrind's toggle)"},
     {"events", events, METH_NOARGS, "events() -> int: events counted since reset()"},
     {"reset", reset, METH_NOARGS, "reset(): count from 0"},

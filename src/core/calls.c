@@ -59,26 +59,31 @@ static uint32_t node_of(pmt__calls *c, uint32_t parent, const void *key, const c
     n->file = file;
     n->function = function;
     n->line = line;
+    n->largest = INT64_MIN;
     c->slots[i] = (uint32_t)++c->count;
     return c->slots[i];
 }
 
-void pmt__calls_enter(pmt__calls *c, pmt__shadow *shadow, const void *key, const char *file,
-                      const char *function, int32_t line, uint32_t flags, uint64_t rss)
+/* What pmt__calls_seen charges to before a run's first event: nobody. */
+static pmt__shadow nobody;
+
+void pmt__calls_enter_slow(pmt__calls *c, pmt__shadow *shadow, const void *key,
+                           pmt__call_memo *memo, const char *file, const char *function,
+                           int32_t line, uint32_t flags, uint64_t rss)
 {
-    pmt__calls_seen(c, shadow, rss);
+    /* pmt__calls_enter has charged the change since the last event already. */
     uint32_t parent = shadow->depth ? shadow->frames[shadow->depth - 1].node : 0;
     uint32_t node;
-    pmt__call_node *from = parent ? &c->nodes[parent - 1] : NULL;
-    if (from && from->last_child_key == key) {
-        node = from->last_child;
-    } else {
+    if (memo->node && memo->parent == parent)
+        node = memo->node;
+    else if (memo->node2 && memo->parent2 == parent)
+        node = memo->node2;
+    else if (parent && c->nodes[parent - 1].key == key)
+        node = parent; /* a direct recursion: folded into the caller's node */
+    else
         node = node_of(c, parent, key, file, function, line, flags);
-        if (node && parent) { /* node_of may have moved the nodes */
-            c->nodes[parent - 1].last_child_key = key;
-            c->nodes[parent - 1].last_child = node;
-        }
-    }
+    if (node && node != parent && node != memo->node) /* a recursion keeps the outer place */
+        *memo = (pmt__call_memo){parent, node, memo->parent, memo->node};
     if (shadow->depth == shadow->capacity) {
         size_t capacity = shadow->capacity ? shadow->capacity * 2 : 64;
         pmt__shadow_frame *frames = realloc(shadow->frames, capacity * sizeof *frames);
@@ -88,33 +93,7 @@ void pmt__calls_enter(pmt__calls *c, pmt__shadow *shadow, const void *key, const
         shadow->capacity = capacity;
     }
     /* A node that could not be made (0) keeps the stack's shape: its return charges nothing. */
-    shadow->frames[shadow->depth++] = (pmt__shadow_frame){node, 0, 0, rss};
-}
-
-void pmt__calls_leave(pmt__calls *c, pmt__shadow *shadow, uint64_t rss)
-{
-    pmt__calls_seen(c, shadow, rss);
-    if (!shadow->depth)
-        return; /* a frame entered before the tracer started */
-    pmt__shadow_frame f = shadow->frames[--shadow->depth];
-    int64_t total = f.own + f.children;
-    uint64_t peak = f.peak;
-    if (f.node) {
-        pmt__call_node *n = &c->nodes[f.node - 1];
-        n->calls++;
-        n->total += total;
-        n->own += f.own;
-        if (n->calls == 1 || total > n->largest)
-            n->largest = total;
-        if (peak > n->peak)
-            n->peak = peak;
-    }
-    if (shadow->depth) {
-        pmt__shadow_frame *caller = &shadow->frames[shadow->depth - 1];
-        caller->children += total;
-        if (peak > caller->peak)
-            caller->peak = peak;
-    }
+    shadow->frames[shadow->depth++] = (pmt__shadow_frame){node, node && node == parent, 0, 0, rss};
 }
 
 int pmt__calls_each(const pmt__calls *c, pmt_call_stats_fn fn, void *user_data)
@@ -133,7 +112,7 @@ int pmt__calls_each(const pmt__calls *c, pmt_call_stats_fn fn, void *user_data)
         row.calls = n->calls;
         row.total = n->total;
         row.own = n->own;
-        row.largest = n->largest;
+        row.largest = n->calls ? n->largest : 0;
         row.peak_rss = n->peak;
         int rc = fn(&row, user_data);
         if (rc)
@@ -142,14 +121,20 @@ int pmt__calls_each(const pmt__calls *c, pmt_call_stats_fn fn, void *user_data)
     return 0;
 }
 
+void pmt__calls_forget_shadows(pmt__calls *c)
+{
+    c->last_shadow = &nobody;
+}
+
 void pmt__calls_start(pmt__calls *c, uint64_t rss)
 {
     c->last_rss = rss;
-    c->last_shadow = NULL;
+    c->last_shadow = &nobody;
     for (size_t i = 0; i < c->count; i++) {
         pmt__call_node *n = &c->nodes[i];
         n->calls = 0;
-        n->total = n->own = n->largest = 0;
+        n->total = n->own = 0;
+        n->largest = INT64_MIN;
         n->peak = 0;
     }
 }

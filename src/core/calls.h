@@ -16,17 +16,18 @@
 
 #include <pymemtrace/tracer.h>
 
-/* One node of the call tree: a function reached through its parent's path. */
+/* One node of the call tree: a function reached through its parent's path. A function that calls
+ * itself directly stays in its node (folded): its calls count every level, its total the
+ * outermost calls only, so that a deep recursion is one node, not one per level. */
 typedef struct pmt__call_node {
     const void *key; /* the function's key (calls.h: pmt__calls_enter) */
     uint32_t parent; /* the caller's node id, 0 for a root */
     uint32_t flags;  /* PMT_CALL_USER_CODE */
     const char *file, *function;
     int32_t line;
-    const void *last_child_key; /* the callee looked up last from here, and its node: */
-    uint32_t last_child;        /* repeated calls cost one compare */
     uint64_t calls;
-    int64_t total, own, largest;
+    int64_t total, own;
+    int64_t largest; /* INT64_MIN until the first return */
     uint64_t peak;
 } pmt__call_node;
 
@@ -36,15 +37,26 @@ typedef struct pmt__calls {
     uint32_t *slots; /* open addressing over (parent, key): node ids, 0 = empty */
     size_t slot_count;
     uint64_t last_rss;               /* RSS at the last event charged, of any thread */
-    struct pmt__shadow *last_shadow; /* the shadow of that event's thread (NULL: none yet) */
+    struct pmt__shadow *last_shadow; /* the shadow of that event's thread (an empty one at first) */
 } pmt__calls;
+
+/* What a callee remembers of its last two calls' places: from which node, into which node. Kept
+ * by whoever owns the callee's key (the CPython source: in the code object's entry), so that a
+ * function called again from one of the last two places finds its node with a compare or two,
+ * however many different functions its caller calls in between (two: a generator resumed from
+ * its consumer and a function recursing through it alternate between two places). */
+typedef struct pmt__call_memo {
+    uint32_t parent, node;   /* the most recent place; node 0: nothing remembered */
+    uint32_t parent2, node2; /* the one before */
+} pmt__call_memo;
 
 /* A frame of a thread's shadow stack: what a return needs to charge its call. */
 typedef struct pmt__shadow_frame {
     uint32_t node;
+    uint32_t folded;  /* a direct recursion: the caller's node again, its total is the caller's */
     int64_t own;      /* growth seen while it was the thread's innermost call */
     int64_t children; /* total growth of the calls it made */
-    uint64_t peak;    /* highest RSS seen inside */
+    uint64_t peak;    /* highest RSS at its entry, its callees' returns and its return */
 } pmt__shadow_frame;
 
 /* A thread's shadow stack of the calls it entered while traced (frames entered before are not
@@ -61,29 +73,80 @@ void pmt__calls_free(pmt__calls *calls);
  * still open on a thread's shadow (a following child of fork) return to valid ids. */
 void pmt__calls_start(pmt__calls *calls, uint64_t rss);
 
+/* The threads' shadow stacks are about to be freed: the next change is nobody's. */
+void pmt__calls_forget_shadows(pmt__calls *calls);
+
+/* Any event on the thread of shadow at RSS rss: the change since the last event is the innermost
+ * call's of the thread that had that event. */
+static inline void pmt__calls_seen(pmt__calls *calls, pmt__shadow *shadow, uint64_t rss)
+{
+    pmt__shadow *ran = calls->last_shadow;
+    if (ran->depth) /* at the bottom of a stack: nobody's */
+        ran->frames[ran->depth - 1].own += (int64_t)(rss - calls->last_rss);
+    calls->last_rss = rss;
+    calls->last_shadow = shadow;
+}
+
+/* The slow half of pmt__calls_enter: the node of a callee not called last from its parent (made
+ * on first sight), a deeper stack than ever. */
+void pmt__calls_enter_slow(pmt__calls *calls, pmt__shadow *shadow, const void *key,
+                           pmt__call_memo *memo, const char *file, const char *function,
+                           int32_t line, uint32_t flags, uint64_t rss);
+
 /* A call of the function key (file, function, line, flags describe it; key is unique per
- * function, e.g. its code object's entry) on the thread whose shadow this is, at RSS rss (the
- * change since the last event is the caller's). Allocates only for a new call path or a deeper
- * stack than ever; on failure the call is not charged. */
-void pmt__calls_enter(pmt__calls *calls, pmt__shadow *shadow, const void *key, const char *file,
-                      const char *function, int32_t line, uint32_t flags, uint64_t rss);
+ * function, e.g. its code object's entry; memo is its pmt__call_memo) on the thread whose shadow
+ * this is, at RSS rss (the change since the last event is the caller's). Allocates only for a
+ * new call path or a deeper stack than ever; on failure the call is not charged. Inline: a call
+ * from where the function was called last costs a few loads, compares and stores. */
+static inline void pmt__calls_enter(pmt__calls *calls, pmt__shadow *shadow, const void *key,
+                                    pmt__call_memo *memo, const char *file, const char *function,
+                                    int32_t line, uint32_t flags, uint64_t rss)
+{
+    pmt__calls_seen(calls, shadow, rss);
+    size_t depth = shadow->depth;
+    uint32_t parent = depth ? shadow->frames[depth - 1].node : 0;
+    /* Called from where it was last, or by itself (its node is the caller's): folded. */
+    if (depth < shadow->capacity) {
+        uint32_t node = 0;
+        if (memo->parent == parent || memo->node == parent)
+            node = memo->node;
+        else if (memo->parent2 == parent && memo->node2)
+            node = memo->node2;
+        if (node) {
+            shadow->frames[depth] = (pmt__shadow_frame){node, node == parent, 0, 0, rss};
+            shadow->depth = depth + 1;
+            return;
+        }
+    }
+    pmt__calls_enter_slow(calls, shadow, key, memo, file, function, line, flags, rss);
+}
 
 /* The return of the innermost call on the shadow, at RSS rss: its own growth and its total (own
  * plus its callees' totals) are added to its node. */
-void pmt__calls_leave(pmt__calls *calls, pmt__shadow *shadow, uint64_t rss);
-
-/* Any event on the thread of shadow: the change since the last event is the innermost call's of
- * the thread that had that event. */
-static inline void pmt__calls_seen(pmt__calls *calls, pmt__shadow *shadow, uint64_t rss)
+static inline void pmt__calls_leave(pmt__calls *calls, pmt__shadow *shadow, uint64_t rss)
 {
-    int64_t change = (int64_t)(rss - calls->last_rss);
-    pmt__shadow *ran = calls->last_shadow ? calls->last_shadow : shadow;
-    calls->last_rss = rss;
-    calls->last_shadow = shadow;
-    if (ran->depth)
-        ran->frames[ran->depth - 1].own += change; /* at the bottom of a stack: nobody's */
-    if (shadow->depth && rss > shadow->frames[shadow->depth - 1].peak)
-        shadow->frames[shadow->depth - 1].peak = rss;
+    pmt__calls_seen(calls, shadow, rss);
+    if (!shadow->depth)
+        return; /* a frame entered before the tracer started */
+    pmt__shadow_frame *f = &shadow->frames[--shadow->depth];
+    int64_t total = f->own + f->children;
+    uint64_t peak = rss > f->peak ? rss : f->peak;
+    if (f->node) {
+        pmt__call_node *n = &calls->nodes[f->node - 1];
+        n->calls++;
+        n->total += f->folded ? 0 : total; /* counted in the outer call's total */
+        n->own += f->own;
+        if (total > n->largest)
+            n->largest = total;
+        if (peak > n->peak)
+            n->peak = peak;
+    }
+    if (shadow->depth) {
+        pmt__shadow_frame *caller = f - 1;
+        caller->children += total;
+        if (peak > caller->peak)
+            caller->peak = peak;
+    }
 }
 
 /* Each node as a pmt_call_stats, in id order (a parent before its children). Stops at the first

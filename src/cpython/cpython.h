@@ -27,6 +27,7 @@ typedef struct pmt__code_entry {
     uint32_t line_count;
     int lines_built;
     int32_t resume_offset; /* 3.12+: offset of the first RESUME (the frame's entry), or -1 */
+    pmt__call_memo memo;   /* its last call's node in the call aggregation (core/calls.h) */
 } pmt__code_entry;
 
 typedef struct pmt__code_cache {
@@ -206,14 +207,14 @@ void pmt__user_code_free(pmt__cpy_state *st);
 
 /* A call of e and the return of the innermost one, for the call aggregation (after the event
  * went through the pipeline, whose RSS they use). */
-static inline void pmt__charge_enter(pmt__cpy_state *st, const pmt__code_entry *e)
+static inline void pmt__charge_enter(pmt__cpy_state *st, pmt__code_entry *e)
 {
     if (st->tracer->delivering)
         return; /* a sink's own calls (a Python callback) are not the program's */
     pmt__shadow *shadow = pmt__shadow_here(st);
     if (shadow)
-        pmt__calls_enter(&st->tracer->calls, shadow, e, e->file, e->function, e->first_line,
-                         e->user ? PMT_CALL_USER_CODE : 0, st->tracer->last_rss);
+        pmt__calls_enter(&st->tracer->calls, shadow, e, &e->memo, e->file, e->function,
+                         e->first_line, e->user ? PMT_CALL_USER_CODE : 0, st->tracer->last_rss);
 }
 
 static inline void pmt__charge_leave(pmt__cpy_state *st)

@@ -54,7 +54,7 @@ pmt__shadow *pmt__thread_shadow_new(pmt__cpy_state *st)
 
 void pmt__thread_shadows_free(pmt__cpy_state *st)
 {
-    st->tracer->calls.last_shadow = NULL;
+    pmt__calls_forget_shadows(&st->tracer->calls);
     for (pmt__shadow *s = st->shadows, *next; s; s = next) {
         next = s->next;
         free(s->frames);

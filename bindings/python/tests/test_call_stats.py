@@ -13,6 +13,7 @@ import time
 import unittest
 
 import pymemtrace
+from logparse import TempDirTestCase, run_cli
 from pymemtrace import callstats
 
 MIB = 1 << 20
@@ -203,6 +204,52 @@ class CallStatsTest(unittest.TestCase):
         stacks = callstats.collapsed(rows)
         self.assertTrue(any("outer" in s.split(";")[0] and "keeping" in s for s in stacks),
                         stacks)
+
+
+SCRIPT = """\
+import json
+
+# Built by C code only, so that no frame of the user's but the two below grows the process.
+TEXT = "[" + ",".join(map('[{0}, "{0}{0}{0}"]'.format, range(200_000))) + "]"
+kept = []
+
+
+def from_json_and_keep():
+    kept.append(json.loads(TEXT))  # the growth is in json's frames: charged here
+
+
+def from_json_and_drop():
+    json.loads(TEXT)
+
+
+from_json_and_drop()
+from_json_and_keep()
+"""
+
+
+class RunCommandTest(TempDirTestCase):
+    """`python -m pymemtrace run` names the user's function that grew the process first."""
+
+    def test_run_prints_the_users_functions_with_total_and_own(self):
+        script = self.path("program.py")
+        with open(script, "w") as f:
+            f.write(SCRIPT)
+        collapsed = self.path("stacks.txt")
+        done = run_cli("run", "-o", self.path("run.log"), "--top", "3", "--tree", "--collapsed",
+                       collapsed, script, cwd=self.tmp)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        lines = done.stderr.splitlines()
+        header = lines.index(next(l for l in lines if l.startswith("Where RSS grew")))
+        self.assertEqual(lines[header + 1].split(), ["total", "MiB", "own", "MiB", "calls",
+                                                     "place"])
+        first = lines[header + 2].split()
+        self.assertTrue(first[-1].endswith("from_json_and_keep"), lines[header:header + 5])
+        self.assertGreater(float(first[1]), 1.0)  # own MiB
+        self.assertIn("Call tree of the user's code (total MiB, own MiB):", lines)
+        with open(collapsed) as f:
+            stacks = f.read().splitlines()
+        self.assertTrue(any("from_json_and_keep" in s and int(s.rsplit(" ", 1)[1]) > 0
+                            for s in stacks), stacks)
 
 
 if __name__ == "__main__":

@@ -4,11 +4,9 @@ import os
 import runpy
 import sys
 
-from .. import Profile, Trace, _children
+from .. import Profile, Trace, _children, callstats
 from .._tracing import TRIGGER_DEFAULT, TRIGGER_MAX, TRIGGER_MIN
-from ..logs import open_log
-from .common import CliError, count
-from .top import print_top
+from .common import CliError, count, mib
 
 
 def trigger(text):
@@ -52,10 +50,39 @@ def run(args):
     if args.follow_children:
         children = _children.child_log_path(tracer.log_path, "<PID>")
         print(f"pymemtrace: child processes write {children}", file=sys.stderr)
+    rows = tracer.call_stats()
     if args.top:
-        with open_log(tracer.log_path) as log:
-            print_top(log, args.top, out=sys.stderr)
+        print_user_table(callstats.table(rows, user=True)[:args.top], out=sys.stderr)
+    if args.tree:
+        print_tree(callstats.tree(rows), out=sys.stderr)
+    if args.collapsed:
+        try:
+            with open(args.collapsed, "w", encoding="utf-8") as out:
+                out.writelines(line + "\n" for line in callstats.collapsed(rows))
+        except OSError as error:
+            raise CliError(f"cannot write {args.collapsed}: {error}") from None
     return status
+
+
+def print_user_table(rows, out):
+    """The functions whose calls grew RSS most, in the user's terms: total (with callees), own
+    (the library code they called included), calls, place."""
+    print("Where RSS grew, by the user's functions (library code charged to its caller):",
+          file=out)
+    print(f"{'total MiB':>10} {'own MiB':>10} {'calls':>8}  place", file=out)
+    for r in rows:
+        print(f"{mib(r['total'])} {mib(r['own'])} {r['calls']:8d}  "
+              f"{r['file']}:{r['line']} {r['function']}", file=out)
+    if not rows:
+        print("   (no call returned while traced)", file=out)
+
+
+def print_tree(nodes, out, limit=200):
+    """The call tree of the user's code with total and own growth."""
+    print("Call tree of the user's code (total MiB, own MiB):", file=out)
+    for depth, node, total, own in nodes[:limit]:
+        print(f"{mib(total)} {mib(own)}  {'  ' * depth}{node.function} "
+              f"({node.file}:{node.line})", file=out)
 
 
 def follow_children(args, log_format, log_path):
@@ -86,7 +113,14 @@ def register(commands):
                               "from here (multiprocessing's spawn and forkserver too) trace "
                               "themselves")
     command.add_argument("--top", type=count, default=10, metavar="N",
-                         help="print the N places where RSS grew most (0: none)")
+                         help="at exit, print the N user functions whose calls grew RSS most, "
+                              "with total, own and calls (0: none)")
+    command.add_argument("--tree", action="store_true",
+                         help="at exit, print the call tree of the user's code with total and "
+                              "own growth")
+    command.add_argument("--collapsed", metavar="FILE",
+                         help="at exit, write collapsed stacks of the user's code weighted by "
+                              "own growth in bytes (flamegraph.pl's input)")
     command.add_argument("script")
     command.add_argument("args", nargs=argparse.REMAINDER)
     command.set_defaults(handler=run)
