@@ -13,6 +13,11 @@ typedef struct module_state {
     PyObject *event_type; /* a struct sequence: light, immutable, attribute access */
 } module_state;
 
+/* tracer_object.c: one pmt_call_stats row appended to the list user_data as a tuple (node,
+ * parent, flags, file, function, line, calls, total, own, largest, peak_rss); -1 with the Python
+ * error set when that fails. */
+int pmt_py_append_call_row(const pmt_call_stats *row, void *user_data);
+
 /* errors.c */
 /* Raises the Python exception matching a library error; returns NULL. */
 PyObject *pmt_py_raise(int rc, const char *path);

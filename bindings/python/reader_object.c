@@ -181,6 +181,17 @@ static PyObject *Reader_seek_time(ReaderObject *self, PyObject *arg)
     return seek(self, arg, 1);
 }
 
+static PyObject *Reader_call_stats(ReaderObject *self, PyObject *unused)
+{
+    (void)unused;
+    if (check_open(self) != 0)
+        return NULL;
+    PyObject *rows = PyList_New(0);
+    if (rows && pmt_reader_call_stats(self->reader, pmt_py_append_call_row, rows) != PMT_OK)
+        Py_CLEAR(rows);
+    return rows;
+}
+
 static PyObject *Reader_close(ReaderObject *self, PyObject *unused)
 {
     (void)unused;
@@ -205,6 +216,9 @@ static PyObject *Reader_exit(ReaderObject *self, PyObject *args)
 static PyMethodDef Reader_methods[] = {
     {"status", (PyCFunction)Reader_status, METH_NOARGS,
      "status() -> (state, offset, reason): state is 'complete', 'truncated' or 'damaged'."},
+    {"call_stats", (PyCFunction)Reader_call_stats, METH_NOARGS,
+     "call_stats() -> the call aggregation the log recorded at stop, as Tracer.call_stats() "
+     "gives it; read the events to the end first (it follows them). [] if none."},
     {"seek_seq", (PyCFunction)Reader_seek_seq, METH_O, "Next event: the first with seq >= n."},
     {"seek_time", (PyCFunction)Reader_seek_time, METH_O,
      "Next event: the first with time_ns >= t."},

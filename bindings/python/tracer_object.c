@@ -297,8 +297,7 @@ static PyObject *Tracer_mark(TracerObject *self, PyObject *text)
     Py_RETURN_NONE;
 }
 
-/* One row of pmt_tracer_call_stats() appended to a list as a tuple. */
-static int append_call_row(const pmt_call_stats *row, void *user_data)
+int pmt_py_append_call_row(const pmt_call_stats *row, void *user_data)
 {
     PyObject *item = Py_BuildValue("(IIIssiKLLLK)", row->node, row->parent, row->flags, row->file,
                                    row->function, (int)row->line, (unsigned long long)row->calls,
@@ -315,7 +314,7 @@ static PyObject *Tracer_call_stats(TracerObject *self, PyObject *unused)
     if (check_ready(self) != 0)
         return NULL;
     PyObject *rows = PyList_New(0);
-    if (rows && pmt_tracer_call_stats(self->tracer, append_call_row, rows) != PMT_OK) {
+    if (rows && pmt_tracer_call_stats(self->tracer, pmt_py_append_call_row, rows) != PMT_OK) {
         Py_CLEAR(rows); /* the Python error of the failed append is set */
     }
     return rows;

@@ -24,6 +24,7 @@
 
 #include <pymemtrace/event.h>
 #include <pymemtrace/export.h>
+#include <pymemtrace/tracer.h>
 
 PMT_BEGIN_DECLS
 
@@ -103,6 +104,19 @@ PMT_API int pmt_reader_seek_seq(pmt_reader *reader, uint64_t seq);
  * @return As pmt_reader_seek_seq().
  */
 PMT_API int pmt_reader_seek_time(pmt_reader *reader, uint64_t time_ns);
+
+/**
+ * @brief The call aggregation the log recorded when its tracer stopped (RSS growth per call
+ *        path, total and own: pmt_tracer_call_stats()), once the reader has read past it: it
+ *        follows the last events, so read them to the end first. A log whose writer was killed
+ *        has none.
+ * @param reader A reader.
+ * @param fn Called once per row, parents first; the strings live as long as the reader.
+ * @param user_data Passed to @p fn.
+ * @return #PMT_OK (also with no rows), #PMT_EINVAL (NULL), or the first non-zero value @p fn
+ *         returned.
+ */
+PMT_API int pmt_reader_call_stats(const pmt_reader *reader, pmt_call_stats_fn fn, void *user_data);
 
 /**
  * @brief Why the reader stopped, once pmt_reader_next() returned 0.

@@ -21,6 +21,8 @@ PMT_BEGIN_DECLS
 /** @brief An opaque sink. */
 typedef struct pmt_sink pmt_sink;
 
+struct pmt_call_stats; /* tracer.h */
+
 /**
  * @brief What a sink is told once, when its tracer starts: the facts a log header records.
  *        Read-only; fields are only appended (check `struct_size`).
@@ -87,12 +89,17 @@ typedef struct pmt_sink_ops {
     /** Optional: the path of the file the sink writes now (the child's after a reopen), for
      *  pmt_sink_path(); NULL if it has none. */
     const char *(*path)(void *user_data);
+    /** Optional: the tracer's call aggregation (pmt_tracer_call_stats(): RSS growth per call
+     *  path, total and own), given once when the tracer stops, after the stop event and before
+     *  finish; the binary log stores it. @p rows and their strings are valid during the call.
+     *  Return 0, or a negative value to disable this sink. */
+    int (*call_stats)(const struct pmt_call_stats *rows, size_t count, void *user_data);
 } pmt_sink_ops;
 
 /** @brief Initialiser for a #pmt_sink_ops with every function empty. */
 #define PMT_SINK_OPS_INIT                                                                          \
     {                                                                                              \
-        sizeof(pmt_sink_ops), 0, 0, 0, 0, 0, 0, 0, 0                                               \
+        sizeof(pmt_sink_ops), 0, 0, 0, 0, 0, 0, 0, 0, 0                                            \
     }
 
 /**

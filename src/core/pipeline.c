@@ -4,6 +4,7 @@
 #include "core/pipeline.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "common/compiler.h"
 #include "core/fork.h"
@@ -250,6 +251,40 @@ void pmt__pipeline_start_run(pmt_tracer *t, const pmt__run_origin *o)
         pmt__pipeline_write_always(t, PMT_EV_MARK, PMT_REASON_MESSAGE, o->file, o->function,
                                    o->line, o->depth, kept);
     pmt__pipeline_flush(t); /* the child's log is on disk from its first rows */
+}
+
+typedef struct rows_buffer {
+    pmt_call_stats *rows;
+    size_t count;
+} rows_buffer;
+
+static int keep_row(const pmt_call_stats *row, void *user_data)
+{
+    rows_buffer *b = user_data;
+    b->rows[b->count++] = *row;
+    return 0;
+}
+
+void pmt__pipeline_call_stats(pmt_tracer *t)
+{
+    int wanted = 0;
+    for (size_t i = 0; i < t->sink_count; i++)
+        wanted |= !t->sinks[i]->failed && t->sinks[i]->ops.call_stats != NULL;
+    if (!wanted || !t->calls.count)
+        return;
+    rows_buffer b = {malloc(t->calls.count * sizeof *b.rows), 0};
+    if (!b.rows)
+        return; /* the log goes without its summary; its events are whole */
+    pmt__calls_each(&t->calls, keep_row, &b);
+    t->delivering = 1; /* a callback's own calls are not the program's */
+    for (size_t i = 0; i < t->sink_count; i++) {
+        pmt_sink *sink = t->sinks[i];
+        if (!sink->failed && sink->ops.call_stats &&
+            sink->ops.call_stats(b.rows, b.count, sink->user_data) < 0)
+            disable_sink(t, sink);
+    }
+    t->delivering = 0;
+    free(b.rows);
 }
 
 void pmt__pipeline_flush(pmt_tracer *t)

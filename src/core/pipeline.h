@@ -24,6 +24,9 @@ typedef struct pmt__run_origin {
  * in a child a mark naming both processes, flushed at once). */
 void pmt__pipeline_start_run(pmt_tracer *t, const pmt__run_origin *origin);
 
+/* Gives every live sink with a call_stats op the call aggregation (at stop). */
+void pmt__pipeline_call_stats(pmt_tracer *t);
+
 /* Asks every live sink to flush; a failing sink is disabled. */
 void pmt__pipeline_flush(pmt_tracer *t);
 

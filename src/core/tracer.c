@@ -326,6 +326,7 @@ int pmt_tracer_stop(pmt_tracer *t)
         return rc;
     if (!t->fork_silent) { /* a silent child's hooks were removed by the sync: no row, no flush */
         write_here(t, PMT_EV_STOP, PMT_REASON_LAST, NULL);
+        pmt__pipeline_call_stats(t);
         pmt__pipeline_flush(t);
     }
     if (t->source_state)

@@ -176,7 +176,8 @@ PIN(sizeof(pmt_sink_ops) >= 48);
 PIN(offsetof(pmt_sink_ops, forget) == 48);
 PIN(offsetof(pmt_sink_ops, reopen) == 56);
 PIN(offsetof(pmt_sink_ops, path) == 64);
-PIN(sizeof(pmt_sink_ops) == 72);
+PIN(offsetof(pmt_sink_ops, call_stats) == 72);
+PIN(sizeof(pmt_sink_ops) == 80);
 #endif
 
 /* The initialisers compile and fill struct_size. */

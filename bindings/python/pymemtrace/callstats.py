@@ -63,11 +63,12 @@ def charged_to(nodes, n):
 
 
 def _key(n, by):
+    """A row's identity: a function is its file, first line and name (so is "line": the
+    aggregation knows a function's first line; the rows of a log know each event's), a file
+    its name."""
     if by == "file":
         return (n.file, 0, "")
-    if by == "line":
-        return (n.file, n.line, n.function)
-    return (n.file, n.line, n.function)  # a function is its file, first line and name
+    return (n.file, n.line, n.function)
 
 
 def table(rows, by="function", user=False):

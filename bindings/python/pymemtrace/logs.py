@@ -76,6 +76,14 @@ class BinaryLog(_Log):
         """(state, offset, reason) once iteration ended; state: complete, truncated, damaged."""
         return self._reader.status()
 
+    def call_stats(self):
+        """The call aggregation the tracer recorded at stop (Profile.call_stats()'s rows): it
+        follows the events, so the events not read yet are read (and skipped) first. [] for a
+        log without one (a killed writer, a library before it)."""
+        for _ in self._reader:
+            pass
+        return self._reader.call_stats()
+
     def seek_seq(self, seq):
         """The next event becomes the first with seq >= `seq`."""
         self._reader.seek_seq(seq)
@@ -137,6 +145,11 @@ class TextLog(_Log):
 
     def seek_time(self, time_ns):
         self._seek("time_ns", time_ns)
+
+    def call_stats(self):
+        """[]: the text log keeps pymemtrace's rows only (write a binary log, or read
+        Profile.call_stats(), for the call aggregation)."""
+        return []
 
     def close(self):
         self._file.close()

@@ -227,6 +227,37 @@ from_json_and_keep()
 """
 
 
+class BinaryLogTest(TempDirTestCase):
+    """The binary log stores the aggregation at stop; top reads it in the user's terms."""
+
+    def test_the_log_holds_the_aggregation_and_top_ranks_from_it(self):
+        path = self.path("run.pmt")
+        with pymemtrace.Profile(filepath=path, log_format="binary") as profile:
+            through_generated_code()
+        for item in kept:
+            item.close()
+        kept.clear()
+        with pymemtrace.open_log(path) as log:
+            stored = log.call_stats()
+            self.assertEqual(log.status()[0], "complete")
+        self.assertEqual(stored, profile.call_stats())
+        done = run_cli("top", "--json", "-n", "3", path)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        rows = json.loads(done.stdout)
+        self.assertEqual(rows[0]["function"], "keeping_generated")
+        self.assertTrue({"file", "line", "function", "qualname", "total", "own",
+                         "calls"} <= set(rows[0]))
+        text = run_cli("top", "-n", "3", path)
+        self.assertIn("keeping_generated", text.stdout.decode().splitlines()[2])
+
+    def test_a_text_log_has_none(self):
+        path = self.path("run.log")
+        with pymemtrace.Profile(filepath=path):
+            keeping()
+        with pymemtrace.open_log(path) as log:
+            self.assertEqual(log.call_stats(), [])
+
+
 class RunCommandTest(TempDirTestCase):
     """`python -m pymemtrace run` names the user's function that grew the process first."""
 

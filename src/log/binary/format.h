@@ -21,7 +21,12 @@ static const unsigned char pmt__file_magic[PMT__FILE_MAGIC_SIZE] = {0x89, 'P',  
 #define PMT__TRAILER_MAGIC    0x45544D50u /* "PMTE" */
 #define PMT__BYTE_ORDER_CHECK 0x01020304u
 
-enum pmt__chunk_type { PMT__CHUNK_DICT = 1, PMT__CHUNK_EVENTS = 2, PMT__CHUNK_INDEX = 3 };
+enum pmt__chunk_type {
+    PMT__CHUNK_DICT = 1,
+    PMT__CHUNK_EVENTS = 2,
+    PMT__CHUNK_INDEX = 3,
+    PMT__CHUNK_CALLS = 4, /* the call aggregation at stop (doc/format.md) */
+};
 
 /* Every header field once, in the order the writer writes them (golden files pin it): its tag,
  * its type (STRING or NUMBER), the pmt_run_info member it is written from and the pmt_log_info

@@ -66,6 +66,9 @@ struct pmt_reader {
     int32_t prev_depth;
     uint64_t last_written_rss;
 
+    pmt_call_stats *calls; /* the last CALLS chunk's rows */
+    size_t call_count;
+
     pmt_event event;
     int pending; /* event holds the next event to return (after a seek) */
     int stopped;
@@ -352,6 +355,58 @@ static int parse_dict(pmt_reader *r, uint64_t offset)
     return 1;
 }
 
+/* A CALLS chunk (the call aggregation at stop): its rows replace any earlier ones. */
+static int parse_calls(pmt_reader *r, uint64_t offset)
+{
+    pmt__cursor *c = &r->cur;
+    uint64_t count = pmt__get_varint(c);
+    if (c->failed || count > (uint64_t)(c->end - c->p)) /* each row takes 8 bytes or more */
+        return stop(r, PMT_EFORMAT, offset, "call aggregation at %llu: bad count",
+                    (unsigned long long)offset);
+    pmt_call_stats *rows = calloc(count ? count : 1, sizeof *rows);
+    if (!rows)
+        return stop(r, PMT_ENOMEM, offset, "out of memory for the call aggregation");
+    for (uint64_t i = 0; i < count; i++) {
+        pmt_call_stats *row = &rows[i];
+        uint64_t parent = pmt__get_varint(c), place = pmt__get_varint(c);
+        uint64_t flags = pmt__get_varint(c);
+        row->calls = pmt__get_varint(c);
+        row->total = pmt__unzigzag(pmt__get_varint(c));
+        row->own = pmt__unzigzag(pmt__get_varint(c));
+        row->largest = pmt__unzigzag(pmt__get_varint(c));
+        row->peak_rss = pmt__get_varint(c);
+        if (c->failed || parent > i || place >= r->location_count || flags > UINT32_MAX) {
+            free(rows);
+            return stop(r, PMT_EFORMAT, offset, "call aggregation at %llu: bad row %llu",
+                        (unsigned long long)offset, (unsigned long long)i);
+        }
+        const location *l = &r->locations[place];
+        row->struct_size = sizeof *row;
+        row->node = (uint32_t)(i + 1);
+        row->parent = (uint32_t)parent;
+        row->flags = (uint32_t)flags;
+        row->file = r->strings[l->file];
+        row->function = r->strings[l->function];
+        row->line = l->line;
+    }
+    free(r->calls);
+    r->calls = rows;
+    r->call_count = (size_t)count;
+    return 1;
+}
+
+int pmt_reader_call_stats(const pmt_reader *r, pmt_call_stats_fn fn, void *user_data)
+{
+    if (!r || !fn)
+        return pmt__fail(PMT_EINVAL, "pmt_reader_call_stats: NULL reader or function");
+    for (size_t i = 0; i < r->call_count; i++) {
+        int rc = fn(&r->calls[i], user_data);
+        if (rc)
+            return rc;
+    }
+    return PMT_OK;
+}
+
 static int parse_index(pmt_reader *r, uint64_t offset)
 {
     pmt__cursor *c = &r->cur;
@@ -501,6 +556,9 @@ static int advance_chunk(pmt_reader *r)
             r->prev_depth = 0;
             r->thread = 0;
             return 1;
+        } else if (h.type == PMT__CHUNK_CALLS) {
+            if (!read_payload(r, offset, &h) || !parse_calls(r, offset))
+                return 0;
         } else if (!(h.type == PMT__CHUNK_INDEX && r->index_read && offset == r->index_offset)) {
             /* Unknown types (and an index not read yet) are skipped, once their checksum says
              * that the header, type included, is intact. */
@@ -721,6 +779,7 @@ void pmt_reader_close(pmt_reader *r)
         free(r->info_strings[i]);
     free(r->strings);
     free(r->locations);
+    free(r->calls);
     free(r->chunks);
     free(r->stored);
     free(r->raw);

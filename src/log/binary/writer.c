@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <pymemtrace/sink.h>
+#include <pymemtrace/tracer.h>
 
 #include "log/binary/format.h"
 #include "common/bytes.h"
@@ -788,6 +789,51 @@ static const char *binary_path(void *user_data)
     return ((binary_sink *)user_data)->file.path;
 }
 
+/* The tracer's call aggregation, at stop: a CALLS chunk after the last events. Each row's place
+ * is a location of the dictionary (defined first), then its figures. */
+static int binary_call_stats(const pmt_call_stats *rows, size_t count, void *user_data)
+{
+    binary_sink *s = user_data;
+    if (s->failed)
+        return -1;
+    if (!s->names_live || count == 0)
+        return 0; /* names of a caller's buffers: no location to give them */
+    byte_buffer raw = {0};
+    if (reserve(&raw, PMT__VARINT_MAX + count * 8 * PMT__VARINT_MAX) != 0) {
+        s->failed = 1;
+        return -1;
+    }
+    raw.used += pmt__put_varint(raw.data, count);
+    int rc = 0;
+    for (size_t i = 0; i < count && rc == 0; i++) {
+        const pmt_call_stats *r = &rows[i];
+        int64_t location = location_id(s, r->file, r->function, r->line);
+        if (location < 0) {
+            rc = -1;
+            break;
+        }
+        unsigned char *p = raw.data + raw.used;
+        p += pmt__put_varint(p, r->parent);
+        p += pmt__put_varint(p, (uint64_t)location);
+        p += pmt__put_varint(p, r->flags);
+        p += pmt__put_varint(p, r->calls);
+        p += pmt__put_varint(p, pmt__zigzag(r->total));
+        p += pmt__put_varint(p, pmt__zigzag(r->own));
+        p += pmt__put_varint(p, pmt__zigzag(r->largest));
+        p += pmt__put_varint(p, r->peak_rss);
+        raw.used = (size_t)(p - raw.data);
+    }
+    /* The pending events and names first: every location the rows use is defined before. */
+    if (rc == 0 && flush_chunks(s) == 0)
+        rc = write_chunk(s, PMT__CHUNK_CALLS, &raw, (uint32_t)count, 0, 0, 0);
+    else
+        rc = -1;
+    free(raw.data);
+    if (rc != 0)
+        s->failed = 1;
+    return rc;
+}
+
 static int read_options(binary_sink *s, const pmt_binary_options *options)
 {
     pmt_binary_options o = PMT_BINARY_OPTIONS_INIT;
@@ -843,6 +889,7 @@ int pmt_sink_binary_open(pmt_sink **out, const char *path, const char *message,
     ops.forget = binary_forget;
     ops.reopen = binary_reopen;
     ops.path = binary_path;
+    ops.call_stats = binary_call_stats;
     rc = pmt_sink_create(out, &ops, s);
     if (rc != PMT_OK)
         binary_close(s);

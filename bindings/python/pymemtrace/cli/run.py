@@ -7,6 +7,7 @@ import sys
 from .. import Profile, Trace, _children, callstats
 from .._tracing import TRIGGER_DEFAULT, TRIGGER_MAX, TRIGGER_MIN
 from .common import CliError, count, mib
+from .top import print_user_table
 
 
 def trigger(text):
@@ -62,19 +63,6 @@ def run(args):
         except OSError as error:
             raise CliError(f"cannot write {args.collapsed}: {error}") from None
     return status
-
-
-def print_user_table(rows, out):
-    """The functions whose calls grew RSS most, in the user's terms: total (with callees), own
-    (the library code they called included), calls, place."""
-    print("Where RSS grew, by the user's functions (library code charged to its caller):",
-          file=out)
-    print(f"{'total MiB':>10} {'own MiB':>10} {'calls':>8}  place", file=out)
-    for r in rows:
-        print(f"{mib(r['total'])} {mib(r['own'])} {r['calls']:8d}  "
-              f"{r['file']}:{r['line']} {r['function']}", file=out)
-    if not rows:
-        print("   (no call returned while traced)", file=out)
 
 
 def print_tree(nodes, out, limit=200):

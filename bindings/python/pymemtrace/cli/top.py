@@ -1,7 +1,11 @@
-"""top: the places where RSS grew most."""
+"""top: the places where RSS grew most: in the user's terms (total, own, calls per function, the
+growth of library code charged to the user's function that called it) when the log holds the
+tracer's call aggregation (binary logs), else the rows where RSS grew."""
+import json
 import sys
 from collections import defaultdict
 
+from .. import callstats
 from .common import finish, log_command, mib, open_or_fail
 
 
@@ -32,11 +36,53 @@ def print_top(log, count, out=None):
         print("   (no row with a positive dRSS)", file=out)
 
 
+def print_user_table(rows, out=None, title="Where RSS grew, by the user's functions (library "
+                     "code charged to its caller):"):
+    """Rows of callstats.table() as total MiB, own MiB, calls and place."""
+    out = out or sys.stdout
+    print(title, file=out)
+    print(f"{'total MiB':>10} {'own MiB':>10} {'calls':>8}  place", file=out)
+    for r in rows:
+        place = f"{r['file']}:{r['line']} {r['function']}" if r["function"] else r["file"]
+        print(f"{mib(r['total'])} {mib(r['own'])} {r['calls']:8d}  {place}", file=out)
+    if not rows:
+        print("   (no call returned while traced)", file=out)
+
+
 def top(args):
     with open_or_fail(args.log) as log:
-        print_top(log, args.n)
+        stats = log.call_stats()
+        if stats:
+            rows = callstats.table(stats, by=args.by, user=not args.all)[:args.n]
+            if args.json:
+                json.dump(rows, sys.stdout, indent=1)
+                print()
+            else:
+                print_user_table(rows, title=f"Where RSS grew ({log.path}), by "
+                                 + ("function" if args.all else "the user's functions (library "
+                                    "code charged to its caller)") + ":")
+        elif args.json:
+            grown, _ = growth_by_place(log)
+            ranked = sorted(grown.items(), key=lambda kv: kv[1][0], reverse=True)[:args.n]
+            json.dump([{"file": f, "line": line, "function": fn, "qualname": fn, "total": t,
+                        "own": t, "calls": n} for (f, line, fn), (t, n) in ranked],
+                      sys.stdout, indent=1)
+            print()
+        else:
+            print_top(log, args.n)
         return finish(log)
 
 
 def register(commands):
-    log_command(commands, "top", top, "the places where RSS grew most", count_option=True)
+    command = log_command(commands, "top", top, "the places where RSS grew most: with a binary "
+                          "log, the functions whose calls grew it, in the user's terms",
+                          count_option=True)
+    command.add_argument("--by", choices=("function", "line", "file"), default="function",
+                         help="one row per function (default), per function and line, or per "
+                              "file")
+    command.add_argument("--all", action="store_true",
+                         help="every function's own growth as is, library code included, "
+                              "instead of charging it to the user's caller")
+    command.add_argument("--json", action="store_true",
+                         help="the rows as a JSON list (file, line, function, qualname, total, "
+                              "own, calls, largest, peak_rss)")
