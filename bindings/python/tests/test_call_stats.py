@@ -249,6 +249,14 @@ class BinaryLogTest(TempDirTestCase):
                          "calls"} <= set(rows[0]))
         text = run_cli("top", "-n", "3", path)
         self.assertIn("keeping_generated", text.stdout.decode().splitlines()[2])
+        tree = run_cli("tree", path).stdout.decode().splitlines()
+        depth = {line.split()[2].lstrip(): len(line.split("  ")[1]) for line in tree[1:]}
+        self.assertIn("through_generated_code", tree[1])
+        self.assertTrue(any("keeping_generated" in line for line in tree[2:]), tree)
+        stacks = run_cli("tree", "--collapsed", path).stdout.decode().splitlines()
+        self.assertTrue(any(s.startswith("through_generated_code") and "keeping_generated" in s
+                            for s in stacks), stacks)
+        self.assertTrue(depth)
 
     def test_a_text_log_has_none(self):
         path = self.path("run.log")

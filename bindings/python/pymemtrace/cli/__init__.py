@@ -2,7 +2,8 @@
 
     python -m pymemtrace run [--trace] [--binary [--compression NAME]] [-d BYTES] [-o LOG]
                              [--follow-children] script.py [args...]
-    python -m pymemtrace top LOG [-n N]      where RSS grew most
+    python -m pymemtrace top LOG [-n N]      where RSS grew most (the user's functions)
+    python -m pymemtrace tree LOG [--collapsed]  the call tree of the user's code
     python -m pymemtrace dump LOG [-o OUT]   the text log of a binary log
     python -m pymemtrace csv LOG [-o OUT]    one CSV row per event
     python -m pymemtrace json LOG [-o OUT]   one JSON object per line per event
@@ -21,10 +22,10 @@ import argparse
 import os
 import sys
 
-from . import export, info, run, stats, top
+from . import export, info, run, stats, top, tree
 from .common import EXIT_BROKEN_PIPE, CliError
 
-COMMANDS = (run, top, export, stats, info)
+COMMANDS = (run, top, tree, export, stats, info)
 
 
 def parser():

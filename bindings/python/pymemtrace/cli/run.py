@@ -6,8 +6,9 @@ import sys
 
 from .. import Profile, Trace, _children, callstats
 from .._tracing import TRIGGER_DEFAULT, TRIGGER_MAX, TRIGGER_MIN
-from .common import CliError, count, mib
+from .common import CliError, count
 from .top import print_user_table
+from .tree import print_tree
 
 
 def trigger(text):
@@ -55,7 +56,7 @@ def run(args):
     if args.top:
         print_user_table(callstats.table(rows, user=True)[:args.top], out=sys.stderr)
     if args.tree:
-        print_tree(callstats.tree(rows), out=sys.stderr)
+        print_tree(callstats.tree(rows), out=sys.stderr, limit=200)
     if args.collapsed:
         try:
             with open(args.collapsed, "w", encoding="utf-8") as out:
@@ -63,14 +64,6 @@ def run(args):
         except OSError as error:
             raise CliError(f"cannot write {args.collapsed}: {error}") from None
     return status
-
-
-def print_tree(nodes, out, limit=200):
-    """The call tree of the user's code with total and own growth."""
-    print("Call tree of the user's code (total MiB, own MiB):", file=out)
-    for depth, node, total, own in nodes[:limit]:
-        print(f"{mib(total)} {mib(own)}  {'  ' * depth}{node.function} "
-              f"({node.file}:{node.line})", file=out)
 
 
 def follow_children(args, log_format, log_path):
