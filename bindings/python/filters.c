@@ -8,11 +8,16 @@
 
 #include "binding.h"
 
-static const char *const glob_names[4] = {"include_files", "exclude_files", "include_functions",
-                                          "exclude_functions"};
-static const pmt_code_filter glob_kinds[4] = {PMT_FILTER_INCLUDE_FILE, PMT_FILTER_EXCLUDE_FILE,
-                                              PMT_FILTER_INCLUDE_FUNCTION,
-                                              PMT_FILTER_EXCLUDE_FUNCTION};
+/* The glob arguments and their kinds, by index in pmt_py_filters.globs; the first four are at
+ * args[0..3], the user-code rules at args[8..9]. */
+enum { GLOBS = 6 };
+static const char *const glob_names[GLOBS] = {"include_files",     "exclude_files",
+                                              "include_functions", "exclude_functions",
+                                              "user_files",        "not_user_files"};
+static const pmt_code_filter glob_kinds[GLOBS] = {
+    PMT_FILTER_INCLUDE_FILE,     PMT_FILTER_EXCLUDE_FILE, PMT_FILTER_INCLUDE_FUNCTION,
+    PMT_FILTER_EXCLUDE_FUNCTION, PMT_FILTER_USER_FILE,    PMT_FILTER_NOT_USER_FILE};
+static const int glob_arg[GLOBS] = {0, 1, 2, 3, 8, 9};
 
 /* type(obj).__name__ (the limited API has no PyTypeObject fields), or "?" */
 static PyObject *type_name(PyObject *obj)
@@ -151,15 +156,15 @@ static int parse_window(PyObject *obj, long long *from_ns, long long *until_ns)
 
 void pmt_py_filters_clear(pmt_py_filters *f)
 {
-    for (size_t k = 0; k < 4; k++)
+    for (size_t k = 0; k < GLOBS; k++)
         Py_CLEAR(f->globs[k]);
 }
 
 int pmt_py_filters_parse(PyObject *const args[PMT_PY_FILTER_ARGS], pmt_py_filters *f)
 {
     memset(f, 0, sizeof *f);
-    for (size_t k = 0; k < 4; k++) {
-        if (parse_globs(args[k], glob_names[k], &f->globs[k]) != 0) {
+    for (size_t k = 0; k < GLOBS; k++) {
+        if (parse_globs(args[glob_arg[k]], glob_names[k], &f->globs[k]) != 0) {
             pmt_py_filters_clear(f);
             return -1;
         }
@@ -180,7 +185,7 @@ int pmt_py_filters_parse(PyObject *const args[PMT_PY_FILTER_ARGS], pmt_py_filter
 int pmt_py_filters_apply(pmt_tracer *tracer, const pmt_py_filters *f)
 {
     int rc = PMT_OK;
-    for (size_t k = 0; k < 4 && rc == PMT_OK; k++) {
+    for (size_t k = 0; k < GLOBS && rc == PMT_OK; k++) {
         for (Py_ssize_t i = 0; f->globs[k] && i < PyTuple_Size(f->globs[k]) && rc == PMT_OK; i++) {
             const char *glob = PyUnicode_AsUTF8AndSize(PyTuple_GetItem(f->globs[k], i), NULL);
             rc = pmt_tracer_add_code_filter(tracer, glob_kinds[k], glob);

@@ -128,6 +128,8 @@ static int Tracer_init(TracerObject *self, PyObject *args, PyObject *kwargs)
                              "time_window",
                              "rss_above",
                              "on_fork",
+                             "user_files",
+                             "not_user_files",
                              NULL};
     PyObject *events_obj, *trigger_obj = NULL, *path_obj = Py_None, *message_obj = Py_None;
     PyObject *prefix_obj = Py_None, *format_obj = Py_None, *binary_obj = Py_None;
@@ -136,11 +138,11 @@ static int Tracer_init(TracerObject *self, PyObject *args, PyObject *kwargs)
     long long rss_mode = PMT_RSS_AUTO, rss_interval_ns = 0, threads = PMT_THREADS_ALL;
     PyObject *filter_args[PMT_PY_FILTER_ARGS] = {NULL};
     if (!PyArg_ParseTupleAndKeywords(
-            args, kwargs, "O|OOOOO$lOOLLLOOOOOOOOO", kwlist, &events_obj, &trigger_obj, &path_obj,
+            args, kwargs, "O|OOOOO$lOOLLLOOOOOOOOOOO", kwlist, &events_obj, &trigger_obj, &path_obj,
             &message_obj, &prefix_obj, &format_obj, &compression, &binary_obj, &sink_obj, &rss_mode,
             &rss_interval_ns, &threads, &filter_args[0], &filter_args[1], &filter_args[2],
             &filter_args[3], &filter_args[4], &filter_args[5], &filter_args[6], &filter_args[7],
-            &on_fork_obj))
+            &on_fork_obj, &filter_args[8], &filter_args[9]))
         return -1;
     if (self->tracer) {
         PyErr_SetString(PyExc_RuntimeError, "Tracer.__init__ called twice");
@@ -428,13 +430,13 @@ static PyGetSetDef Tracer_getset[] = {
 };
 
 static PyType_Slot Tracer_slots[] = {
-    {Py_tp_doc,
-     "Tracer(events, d_rss_trigger=-1, filepath=None, message=None, "
-     "own_code_prefix=None, *, log_format='text', compression=0, binary_path=None, "
-     "sink=None, rss_mode=0, rss_interval_ns=0, threads=0, include_files=None, "
-     "exclude_files=None, include_functions=None, exclude_functions=None, "
-     "max_depth=None, sample_every=1, time_window=None, rss_above=0, on_fork='stop'): one "
-     "libpymemtrace tracer, its filter stages and its sinks."},
+    {Py_tp_doc, "Tracer(events, d_rss_trigger=-1, filepath=None, message=None, "
+                "own_code_prefix=None, *, log_format='text', compression=0, binary_path=None, "
+                "sink=None, rss_mode=0, rss_interval_ns=0, threads=0, include_files=None, "
+                "exclude_files=None, include_functions=None, exclude_functions=None, "
+                "max_depth=None, sample_every=1, time_window=None, rss_above=0, on_fork='stop', "
+                "user_files=None, not_user_files=None): one "
+                "libpymemtrace tracer, its filter stages and its sinks."},
     {Py_tp_new, PyType_GenericNew},
     {Py_tp_init, Tracer_init},
     {Py_tp_dealloc, Tracer_dealloc},

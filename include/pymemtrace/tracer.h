@@ -348,7 +348,8 @@ PMT_API int pmt_tracer_set_rss_provider(pmt_tracer *tracer, const pmt_rss_provid
 PMT_API int pmt_tracer_add_sink(pmt_tracer *tracer, pmt_sink *sink);
 
 /**
- * @brief The globs of the code filter stage. Values are pinned; new kinds are only appended.
+ * @brief The globs of the code filter stage, and of the user-code rules of the call aggregation
+ *        (kinds 5 and 6, which drop no event). Values are pinned; new kinds are only appended.
  *
  * An event passes the stage when its file passes and its function passes. A name passes when
  * it matches at least one include glob of its axis (or that axis has none) and no exclude
@@ -359,7 +360,13 @@ typedef enum pmt_code_filter {
     PMT_FILTER_INCLUDE_FILE = 1,     /**< Keep only events whose file matches one such glob. */
     PMT_FILTER_EXCLUDE_FILE = 2,     /**< Drop events whose file matches the glob. */
     PMT_FILTER_INCLUDE_FUNCTION = 3, /**< Keep only events whose function matches one such glob. */
-    PMT_FILTER_EXCLUDE_FUNCTION = 4  /**< Drop events whose function matches the glob. */
+    PMT_FILTER_EXCLUDE_FUNCTION = 4, /**< Drop events whose function matches the glob. */
+    /** Not a filter: files matching the glob are the user's code in the call aggregation
+     *  (#PMT_CALL_USER_CODE), whatever the default rules say (doc/user-terms.md). */
+    PMT_FILTER_USER_FILE = 5,
+    /** Not a filter: files matching the glob are not the user's code (unless a
+     *  #PMT_FILTER_USER_FILE glob matches too). */
+    PMT_FILTER_NOT_USER_FILE = 6
 } pmt_code_filter;
 
 /**

@@ -14,7 +14,7 @@
 
 void pmt__code_filter_free(pmt__code_filter *f)
 {
-    for (size_t k = 0; k < 4; k++) {
+    for (size_t k = 0; k < sizeof f->globs / sizeof *f->globs; k++) {
         for (size_t i = 0; i < f->counts[k]; i++)
             free(f->globs[k][i]);
         free(f->globs[k]);
@@ -25,7 +25,7 @@ void pmt__code_filter_free(pmt__code_filter *f)
 
 int pmt__code_filter_add(pmt__code_filter *f, int kind, const char *glob)
 {
-    if (kind < PMT_FILTER_INCLUDE_FILE || kind > PMT_FILTER_EXCLUDE_FUNCTION)
+    if (kind < PMT_FILTER_INCLUDE_FILE || kind > PMT_FILTER_NOT_USER_FILE)
         return pmt__fail(PMT_EINVAL, "unknown code filter kind %d", kind);
     if (!glob)
         return pmt__fail(PMT_EINVAL, "a code filter's glob is NULL");
@@ -38,7 +38,7 @@ int pmt__code_filter_add(pmt__code_filter *f, int kind, const char *glob)
     if (!copy)
         return pmt__fail(PMT_ENOMEM, "out of memory for a code filter");
     grown[f->counts[k]++] = copy;
-    f->active = 1;
+    f->active |= kind <= PMT_FILTER_EXCLUDE_FUNCTION;
     return PMT_OK;
 }
 
@@ -181,6 +181,25 @@ int pmt__code_filter_axes(const pmt__code_filter *f, const char *file, const cha
                     function ? function : ""))
         axes |= PMT__CODE_FUNCTION_OK;
     return axes;
+}
+
+static int any_match(char *const *globs, size_t n, const char *text)
+{
+    for (size_t i = 0; i < n; i++)
+        if (pmt__glob_match(globs[i], text))
+            return 1;
+    return 0;
+}
+
+int pmt__code_filter_user(const pmt__code_filter *f, const char *file, int default_user)
+{
+    enum { U = PMT_FILTER_USER_FILE - 1, NU = PMT_FILTER_NOT_USER_FILE - 1 };
+    file = file ? file : "";
+    if (any_match(f->globs[U], f->counts[U], file))
+        return 1;
+    if (any_match(f->globs[NU], f->counts[NU], file))
+        return 0;
+    return default_user;
 }
 
 static int grow_verdicts(pmt__code_filter *f)
@@ -342,6 +361,11 @@ char *pmt__filters_describe(const pmt_tracer *tr)
 int pmt__tracer_code_axes(pmt_tracer *tracer, const char *file, const char *function)
 {
     return pmt__code_filter_axes(&tracer->code_filter, file, function);
+}
+
+int pmt__tracer_user_code(pmt_tracer *tracer, const char *file, int default_user)
+{
+    return pmt__code_filter_user(&tracer->code_filter, file, default_user);
 }
 
 int pmt__tracer_code_selected(pmt_tracer *tracer, const char *file, const char *function)

@@ -127,6 +127,10 @@ int pmt__tracer_code_selected(pmt_tracer *tracer, const char *file, const char *
  * second. */
 int pmt__tracer_code_axes(pmt_tracer *tracer, const char *file, const char *function);
 
+/* Is file the user's code for the call aggregation? The tracer's user-code globs decide, else
+ * default_user (the source's rules). Runs globs: once per code object. */
+int pmt__tracer_user_code(pmt_tracer *tracer, const char *file, int default_user);
+
 /* Is this a copy of the tracer in a child of fork that has not dealt with it (or a silent
  * one)? One load and compare: the hot path asks at every event. */
 static inline int pmt__tracer_forked(const pmt_tracer *tracer)

@@ -115,9 +115,18 @@ START_TEST(code_filter_axes)
     memset(&f, 0, sizeof f);
     ck_assert_int_eq(pmt__code_filter_axes(&f, "x.py", "f"), PMT__CODE_OK);
     ck_assert_int_eq(pmt__code_filter_add(&f, 0, "x"), PMT_EINVAL);
-    ck_assert_int_eq(pmt__code_filter_add(&f, 5, "x"), PMT_EINVAL);
+    ck_assert_int_eq(pmt__code_filter_add(&f, 7, "x"), PMT_EINVAL);
     ck_assert_int_eq(pmt__code_filter_add(&f, PMT_FILTER_EXCLUDE_FILE, NULL), PMT_EINVAL);
     ck_assert_int_eq(f.active, 0);
+    /* The user-code rules filter no event; a USER glob wins over a NOT_USER one. */
+    ck_assert_int_eq(pmt__code_filter_add(&f, PMT_FILTER_NOT_USER_FILE, "/usr/lib/*"), PMT_OK);
+    ck_assert_int_eq(pmt__code_filter_add(&f, PMT_FILTER_USER_FILE, "/usr/lib/mine/*"), PMT_OK);
+    ck_assert_int_eq(f.active, 0);
+    ck_assert_int_eq(pmt__code_filter_axes(&f, "/usr/lib/x.py", "f"), PMT__CODE_OK);
+    ck_assert_int_eq(pmt__code_filter_user(&f, "/usr/lib/x.py", 1), 0);
+    ck_assert_int_eq(pmt__code_filter_user(&f, "/usr/lib/mine/x.py", 0), 1);
+    ck_assert_int_eq(pmt__code_filter_user(&f, "/home/me/x.py", 1), 1);
+    ck_assert_int_eq(pmt__code_filter_user(&f, "/home/me/x.py", 0), 0);
     /* Includes of one axis: any of them; excludes win over includes. */
     ck_assert_int_eq(pmt__code_filter_add(&f, PMT_FILTER_INCLUDE_FILE, "*/app/*"), PMT_OK);
     ck_assert_int_eq(pmt__code_filter_add(&f, PMT_FILTER_INCLUDE_FILE, "*/tools/*"), PMT_OK);
@@ -208,7 +217,7 @@ START_TEST(params_bounds_defaults_and_state)
     ck_assert_int_eq(pmt_tracer_add_code_filter(NULL, PMT_FILTER_EXCLUDE_FILE, "x"), PMT_EINVAL);
     ck_assert_int_eq(pmt_tracer_add_code_filter(t, PMT_FILTER_EXCLUDE_FILE, NULL), PMT_EINVAL);
     ck_assert_int_eq(pmt_tracer_add_code_filter(t, (pmt_code_filter)0, "x"), PMT_EINVAL);
-    ck_assert_int_eq(pmt_tracer_add_code_filter(t, (pmt_code_filter)5, "x"), PMT_EINVAL);
+    ck_assert_int_eq(pmt_tracer_add_code_filter(t, (pmt_code_filter)7, "x"), PMT_EINVAL);
     ck_assert_str_ne(pmt_last_error_message(), "");
     ck_assert_int_eq(pmt_tracer_set_filter(NULL, NULL, NULL), PMT_EINVAL);
     ck_assert_int_eq(pmt_tracer_set_filter(t, NULL, NULL), PMT_OK);

@@ -101,8 +101,9 @@ def _check_options(log_format, compression, sink, rss_mode, threads, c_calls):
 
 # The filter stages (tracer.h, "Filters"), as keyword arguments of Profile, Trace and Tracer.
 _FILTERS = ("include_files", "exclude_files", "include_functions", "exclude_functions",
-            "max_depth", "sample_every", "time_window", "rss_above")
-_GLOB_FILTERS = _FILTERS[:4]
+            "max_depth", "sample_every", "time_window", "rss_above", "user_files",
+            "not_user_files")
+_GLOB_FILTERS = _FILTERS[:4] + _FILTERS[8:]
 
 
 def _check_filters(filters):
@@ -121,7 +122,7 @@ class _Wrapper:
                  compression=None, sink=None, rss_mode="auto", threads="all",
                  c_calls=None, include_files=None, exclude_files=None, include_functions=None,
                  exclude_functions=None, max_depth=None, sample_every=1, time_window=None,
-                 rss_above=0, on_fork=None):
+                 rss_above=0, on_fork=None, user_files=None, not_user_files=None):
         if c_calls is None:
             c_calls = self._C_CALLS
         _check_arguments(d_rss_trigger, message, filepath)
@@ -130,7 +131,7 @@ class _Wrapper:
             "include_files": include_files, "exclude_files": exclude_files,
             "include_functions": include_functions, "exclude_functions": exclude_functions,
             "max_depth": max_depth, "sample_every": sample_every, "time_window": time_window,
-            "rss_above": rss_above})
+            "rss_above": rss_above, "user_files": user_files, "not_user_files": not_user_files})
         self._arguments = (d_rss_trigger, message, filepath)
         self._options = {"log_format": log_format, "compression": compression, "sink": sink,
                          "rss_mode": rss_mode, "threads": threads, "c_calls": c_calls,
@@ -298,6 +299,11 @@ class Profile(_Wrapper):
     N of those that passed the filters before it. rss_above: only events whose RSS is at least
     this many bytes. Then comes d_rss_trigger. Start, stop and messages are always written.
     Bad values raise TypeError or ValueError here, not at __enter__.
+
+    user_files / not_user_files: globs of files that are, or are not, the user's code in the
+    call aggregation (call_stats(), top(): growth of code that is not the user's is charged to
+    its user caller); by default everything but the standard library, site-/dist-packages and
+    generated code is (doc/user-terms.md). They filter no event.
 
     on_fork: what a child made by os.fork() (multiprocessing's "fork" method too) does with an
     entered wrapper. Either way the child never writes the parent's log. "stop" (the default):

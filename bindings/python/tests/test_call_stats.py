@@ -227,6 +227,26 @@ from_json_and_keep()
 """
 
 
+class UserCodeRulesTest(unittest.TestCase):
+    """Globs say which files are the user's code, whatever the default rules say."""
+
+    def flags_of(self, function, **rules):
+        with tempfile.TemporaryDirectory() as directory:
+            with pymemtrace.Profile(filepath=os.path.join(directory, "run.log"),
+                                    **rules) as profile:
+                function()
+        return {row[4].rsplit(".", 1)[-1]: row[2] for row in profile.call_stats()}
+
+    def test_globs_override_the_defaults(self):
+        default = self.flags_of(through_the_stdlib)
+        self.assertEqual((default["keeping_json"], default["loads"]), (1, 0))
+        flipped = self.flags_of(through_the_stdlib, user_files=["*/json/*"],
+                                not_user_files=[__file__])
+        self.assertEqual((flipped["keeping_json"], flipped["loads"]), (0, 1))
+        with self.assertRaises(TypeError):
+            pymemtrace.Profile(user_files=[3])
+
+
 class BinaryLogTest(TempDirTestCase):
     """The binary log stores the aggregation at stop; top reads it in the user's terms."""
 

@@ -29,7 +29,8 @@ def run(args):
     try:
         tracer = wrapper(args.d_rss_trigger, args.message, args.output, log_format=log_format,
                          compression=args.compression,
-                         on_fork="follow" if args.follow_children else None)
+                         on_fork="follow" if args.follow_children else None,
+                         user_files=args.user_files, not_user_files=args.not_user_files)
     except ValueError as error:  # a codec this build lacks
         raise CliError(str(error)) from None
     sys.argv = [script] + args.args
@@ -96,6 +97,11 @@ def register(commands):
     command.add_argument("--top", type=count, default=10, metavar="N",
                          help="at exit, print the N user functions whose calls grew RSS most, "
                               "with total, own and calls (0: none)")
+    command.add_argument("--user-files", action="append", metavar="GLOB",
+                         help="files matching GLOB are the user's code (repeatable; default: "
+                              "all but the standard library, site-/dist-packages, generated)")
+    command.add_argument("--not-user-files", action="append", metavar="GLOB",
+                         help="files matching GLOB are not the user's code (repeatable)")
     command.add_argument("--tree", action="store_true",
                          help="at exit, print the call tree of the user's code with total and "
                               "own growth")
