@@ -286,6 +286,50 @@ class BinaryLogTest(TempDirTestCase):
             self.assertEqual(log.call_stats(), [])
 
 
+CHILD_SCRIPT = """\
+import mmap
+import multiprocessing
+
+SIZE = 16 << 20
+kept = []
+
+
+def keep_in_child():
+    m = mmap.mmap(-1, SIZE)
+    m.write(b"\\1" * SIZE)
+    kept.append(m)
+
+
+if __name__ == "__main__":
+    child = multiprocessing.get_context("fork").Process(target=keep_in_child)
+    child.start()
+    child.join()
+"""
+
+
+class ChildProcessTest(TempDirTestCase):
+    """A process tree's logs in one table: the child's keeping function first, with its pid."""
+
+    def test_top_of_a_process_trees_logs(self):
+        script = self.path("tree.py")
+        with open(script, "w") as f:
+            f.write(CHILD_SCRIPT)
+        log = self.path("run.pmt")
+        done = run_cli("run", "--binary", "--follow-children", "--top", "0", "-o", log, script,
+                       cwd=self.tmp)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        logs = sorted(os.path.join(self.tmp, n) for n in os.listdir(self.tmp)
+                      if n.endswith(".pmt"))
+        self.assertEqual(len(logs), 2, logs)
+        done = run_cli("top", "--json", "-n", "3", *logs)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        rows = json.loads(done.stdout)
+        self.assertEqual(rows[0]["function"], "keep_in_child", rows)
+        self.assertGreaterEqual(rows[0]["own"], 15 << 20)
+        with pymemtrace.open_log(log) as parent:
+            self.assertNotEqual(rows[0]["pid"], parent.header["process_id"])
+
+
 class RunCommandTest(TempDirTestCase):
     """`python -m pymemtrace run` names the user's function that grew the process first."""
 

@@ -6,7 +6,7 @@ import sys
 from collections import defaultdict
 
 from .. import callstats
-from .common import finish, log_command, mib, open_or_fail
+from .common import count, finish, mib, open_or_fail
 
 
 def growth_by_place(log):
@@ -49,7 +49,17 @@ def print_user_table(rows, out=None, title="Where RSS grew, by the user's functi
         print("   (no call returned while traced)", file=out)
 
 
+def _user_rows(path, args):
+    """(log, rows in the user's terms or None when the log has no aggregation)."""
+    log = open_or_fail(path)
+    stats = log.call_stats()
+    return log, (callstats.table(stats, by=args.by, user=not args.all) if stats else None)
+
+
 def top(args):
+    if len(args.logs) > 1:
+        return top_of_several(args)
+    args.log = args.logs[0]
     with open_or_fail(args.log) as log:
         stats = log.call_stats()
         if stats:
@@ -73,10 +83,43 @@ def top(args):
         return finish(log)
 
 
+def top_of_several(args):
+    """The logs of a process tree (run.log run.pid*.log) in one table, a column for the process:
+    every log's rows, ranked together."""
+    rows, status = [], 0
+    for path in args.logs:
+        log, user_rows = _user_rows(path, args)
+        with log:
+            pid = log.header.get("process_id", 0)
+            if user_rows is None:
+                grown, _ = growth_by_place(log)
+                user_rows = [{"file": f, "line": line, "function": fn, "qualname": fn,
+                              "total": t, "own": t, "calls": n}
+                             for (f, line, fn), (t, n) in grown.items()]
+            rows.extend(dict(r, pid=pid, log=log.path) for r in user_rows)
+            status = max(status, finish(log))
+    rows.sort(key=lambda r: (r["own"], r["total"]), reverse=True)
+    rows = rows[:args.n]
+    if args.json:
+        json.dump(rows, sys.stdout, indent=1)
+        print()
+        return status
+    print(f"Where RSS grew in {len(args.logs)} logs, by the user's functions:")
+    print(f"{'pid':>8} {'total MiB':>10} {'own MiB':>10} {'calls':>8}  place")
+    for r in rows:
+        print(f"{r['pid']:>8} {mib(r['total'])} {mib(r['own'])} {r['calls']:8d}  "
+              f"{r['file']}:{r['line']} {r['function']}")
+    return status
+
+
 def register(commands):
-    command = log_command(commands, "top", top, "the places where RSS grew most: with a binary "
-                          "log, the functions whose calls grew it, in the user's terms",
-                          count_option=True)
+    summary = ("the places where RSS grew most: with a binary log, the functions whose calls grew "
+               "it, in the user's terms; several logs (a process tree's) in one table")
+    command = commands.add_parser("top", help=summary, description=summary)
+    command.add_argument("logs", nargs="+", metavar="LOG", help="binary or text logs")
+    command.add_argument("-n", type=count, default=10, metavar="N",
+                         help="how many places (default 10)")
+    command.set_defaults(handler=top)
     command.add_argument("--by", choices=("function", "line", "file"), default="function",
                          help="one row per function (default), per function and line, or per "
                               "file")
@@ -85,4 +128,4 @@ def register(commands):
                               "instead of charging it to the user's caller")
     command.add_argument("--json", action="store_true",
                          help="the rows as a JSON list (file, line, function, qualname, total, "
-                              "own, calls, largest, peak_rss)")
+                              "own, calls, largest, peak_rss; pid with several logs)")
