@@ -9,7 +9,6 @@ import mmap
 import os
 import tempfile
 import threading
-import time
 import unittest
 
 import pymemtrace
@@ -37,27 +36,20 @@ def dropping():
     m.close()
 
 
-def settle():
-    """Lets the starting thread reach its join() first. RSS is the process's: a change is charged
-    to the thread that ran since the last event, and a thread switch in the middle of an
-    allocation splits it between the two (documented); here the thread allocates alone."""
-    time.sleep(0.05)
-
-
-def keeping_in_a_thread():
-    settle()
-    keeping()
-
-
-def dropping_in_a_thread():
-    settle()
-    dropping()
+def when_joined(joined, target):
+    """Runs target once the starting thread is on its way into join(), which lets the GIL go:
+    RSS is the process's, a change is charged to the thread that ran since the last event, and a
+    thread switch in the middle of an allocation would split it between the two (documented)."""
+    joined.wait()
+    target()
 
 
 def through_a_thread():
-    for target in (keeping_in_a_thread, dropping_in_a_thread):
-        t = threading.Thread(target=target)  # threading.Thread.run (stdlib) calls it
-        t.start()
+    for target in (keeping, dropping):
+        joined = threading.Event()
+        t = threading.Thread(target=when_joined, args=(joined, target))
+        t.start()  # threading.Thread.run (stdlib) calls when_joined
+        joined.set()
         t.join()
 
 
