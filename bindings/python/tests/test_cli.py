@@ -181,7 +181,9 @@ class CliTest(unittest.TestCase):
         # As `| head -1`: more output than a pipe holds, the reader stops after one line.
         script = os.path.join(self.tmp, "busy.py")
         with open(script, "w", encoding="utf-8") as f:
-            f.write("for i in range(3000):\n    str(i)\n")
+            # 6000 Python events: the text of each command is far more than a pipe holds (64
+            # KiB), so the child is still writing when the reader goes away.
+            f.write("def f(i):\n    return str(i)\n\n\nfor i in range(3000):\n    f(i)\n")
         busy = os.path.join(self.tmp, "busy.pmt")
         self.assertEqual(run_cli("run", "--binary", "-d", "0", "--top", "0", "-o", busy,
                                  script).returncode, 0)
