@@ -89,10 +89,11 @@ typedef struct pmt_sink_ops {
     /** Optional: the path of the file the sink writes now (the child's after a reopen), for
      *  pmt_sink_path(); NULL if it has none. */
     const char *(*path)(void *user_data);
-    /** Optional: the tracer's call aggregation (pmt_tracer_call_stats(): RSS growth per call
-     *  path, total and own), given once when the tracer stops, after the stop event and before
-     *  finish; the binary log stores it. @p rows and their strings are valid during the call.
-     *  Return 0, or a negative value to disable this sink. */
+    /** Optional: the tracer's call aggregation so far (pmt_tracer_call_stats(): RSS growth per
+     *  call path, total and own), given after each mark and when the tracer stops (after the
+     *  stop event, before finish); the binary log stores it, a reader keeps the last. @p rows
+     *  and their strings are valid during the call. Return 0, or a negative value to disable
+     *  this sink. */
     int (*call_stats)(const struct pmt_call_stats *rows, size_t count, void *user_data);
 } pmt_sink_ops;
 

@@ -350,6 +350,7 @@ int pmt_tracer_mark(pmt_tracer *t, const char *text)
         kept = pmt__strings_intern(&t->strings, text, strlen(text));
         if (kept) {
             write_here(t, PMT_EV_MARK, PMT_REASON_MESSAGE, kept);
+            pmt__pipeline_call_stats(t); /* a log cut after a mark still has the figures so far */
             pmt__pipeline_flush(t);
         }
     }

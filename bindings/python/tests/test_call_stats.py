@@ -270,6 +270,19 @@ class BinaryLogTest(TempDirTestCase):
                             for s in stacks), stacks)
         self.assertTrue(depth)
 
+    def test_a_mark_stores_the_figures_so_far(self):
+        path = self.path("marked.pmt")
+        with pymemtrace.Profile(filepath=path, log_format="binary") as profile:
+            keeping()
+            profile.write_message_to_log("after keeping")
+            with pymemtrace.open_log(path) as log:  # the writer is still running
+                so_far = log.call_stats()
+            dropping()
+        self.assertIn("keeping", [row[4].rsplit(".", 1)[-1] for row in so_far])
+        self.assertNotIn("dropping", [row[4].rsplit(".", 1)[-1] for row in so_far])
+        with pymemtrace.open_log(path) as log:
+            self.assertIn("dropping", [row[4].rsplit(".", 1)[-1] for row in log.call_stats()])
+
     def test_a_text_log_has_none(self):
         path = self.path("run.log")
         with pymemtrace.Profile(filepath=path):
