@@ -33,6 +33,7 @@ int pmt__tracer_create_with_source(pmt_tracer **out, const pmt__source_ops *sour
     t->owner_pid = pmt__process_id();
     t->slots[0].ev.struct_size = t->slots[1].ev.struct_size = sizeof(pmt_event);
     pmt__strings_init(&t->strings);
+    pmt__calls_start(&t->calls, 0); /* charges nobody until a run starts */
     *out = t;
     return PMT_OK;
 }

@@ -224,13 +224,4 @@ static inline void pmt__charge_leave(pmt__cpy_state *st)
         pmt__calls_leave(&st->tracer->calls, shadow, st->tracer->last_rss);
 }
 
-/* Any other event (a line, an exception, a C call): the RSS change since the last event is the
- * innermost call's. */
-static inline void pmt__charge_seen(pmt__cpy_state *st)
-{
-    pmt__shadow *shadow = pmt__thread_depths[0].shadow;
-    if (shadow && !st->tracer->delivering)
-        pmt__calls_seen(&st->tracer->calls, shadow, st->tracer->last_rss);
-}
-
 #endif
