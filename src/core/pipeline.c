@@ -115,10 +115,13 @@ static inline void advance(pmt_tracer *t, int written)
 /* The hot path's way out when the tracer is a copy in a child of fork: fork.c decides, a
  * following child's run starts at this event's place. Returns whether the event goes on. */
 static PMT__NOINLINE int after_fork(pmt_tracer *t, const char *file, const char *function,
-                                    int32_t line, int32_t depth)
+                                    const void *where, int32_t line, int32_t depth)
 {
     if (t->fork_silent)
         return 0;
+    if (where) /* the child's START row gets the event's line, as a written event would */
+        line = t->source->line_at ? t->source->line_at(t->source_self, t->source_state, where, line)
+                                  : 0;
     pmt__run_origin origin = {file, function, line, depth, 0};
     switch (pmt__fork_notice(t, &origin.parent_pid)) {
     case PMT__FORK_DROP:
@@ -140,8 +143,7 @@ static PMT__HOT_INLINE void event(pmt_tracer *t, pmt_event_kind kind, int select
                                   int32_t line, int32_t depth)
 {
     /* The first event of a child of fork, or one that stays silent. */
-    if (PMT__UNLIKELY(pmt__tracer_forked(t)) &&
-        !after_fork(t, file, function, where ? 0 : line, depth))
+    if (PMT__UNLIKELY(pmt__tracer_forked(t)) && !after_fork(t, file, function, where, line, depth))
         return;
     if (!pmt__tracer_wants(t, kind) || t->delivering)
         return; /* a sink's own work (a Python callback) is not the program's */

@@ -97,9 +97,8 @@ def table(rows, by="function", user=False):
         owner = charged_to(nodes, n) if user else n
         row_for(owner)["own"] += n.own
     result = [r for r in out.values() if r["calls"] or r["own"]]
-    if user:
-        result = [r for r in result if r["user"]] + [r for r in result if not r["user"]]
-    result.sort(key=lambda r: (r["own"], r["total"]), reverse=True)
+    # Largest own growth first; on a tie the user's code before the rest.
+    result.sort(key=lambda r: (r["own"], r["total"], user and r["user"]), reverse=True)
     return result
 
 

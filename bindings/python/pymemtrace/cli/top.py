@@ -49,11 +49,16 @@ def print_user_table(rows, out=None, title="Where RSS grew, by the user's functi
         print("   (no call returned while traced)", file=out)
 
 
-def _user_rows(path, args):
-    """(log, rows in the user's terms or None when the log has no aggregation)."""
-    log = open_or_fail(path)
+def _rows_of(log, args):
+    """The log's rows: in the user's terms from its call aggregation, else (a text log) its
+    growth by place, each place's growth counted as its own."""
     stats = log.call_stats()
-    return log, (callstats.table(stats, by=args.by, user=not args.all) if stats else None)
+    if stats:
+        return callstats.table(stats, by=args.by, user=not args.all)
+    grown, _ = growth_by_place(log)
+    rows = [{"file": f, "line": line, "function": fn, "qualname": fn, "total": t, "own": t,
+             "calls": n} for (f, line, fn), (t, n) in grown.items()]
+    return sorted(rows, key=lambda r: r["own"], reverse=True)
 
 
 def top(args):
@@ -72,11 +77,7 @@ def top(args):
                                  + ("function" if args.all else "the user's functions (library "
                                     "code charged to its caller)") + ":")
         elif args.json:
-            grown, _ = growth_by_place(log)
-            ranked = sorted(grown.items(), key=lambda kv: kv[1][0], reverse=True)[:args.n]
-            json.dump([{"file": f, "line": line, "function": fn, "qualname": fn, "total": t,
-                        "own": t, "calls": n} for (f, line, fn), (t, n) in ranked],
-                      sys.stdout, indent=1)
+            json.dump(_rows_of(log, args)[:args.n], sys.stdout, indent=1)
             print()
         else:
             print_top(log, args.n)
@@ -88,15 +89,9 @@ def top_of_several(args):
     every log's rows, ranked together."""
     rows, status = [], 0
     for path in args.logs:
-        log, user_rows = _user_rows(path, args)
-        with log:
+        with open_or_fail(path) as log:
             pid = log.header.get("process_id", 0)
-            if user_rows is None:
-                grown, _ = growth_by_place(log)
-                user_rows = [{"file": f, "line": line, "function": fn, "qualname": fn,
-                              "total": t, "own": t, "calls": n}
-                             for (f, line, fn), (t, n) in grown.items()]
-            rows.extend(dict(r, pid=pid, log=log.path) for r in user_rows)
+            rows.extend(dict(r, pid=pid, log=log.path) for r in _rows_of(log, args))
             status = max(status, finish(log))
     rows.sort(key=lambda r: (r["own"], r["total"]), reverse=True)
     rows = rows[:args.n]
@@ -121,8 +116,8 @@ def register(commands):
                          help="how many places (default 10)")
     command.set_defaults(handler=top)
     command.add_argument("--by", choices=("function", "line", "file"), default="function",
-                         help="one row per function (default), per function and line, or per "
-                              "file")
+                         help="one row per function (default) or per file; line is function "
+                              "here: the aggregation knows a function's first line only")
     command.add_argument("--all", action="store_true",
                          help="every function's own growth as is, library code included, "
                               "instead of charging it to the user's caller")
