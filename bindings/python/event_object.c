@@ -1,5 +1,6 @@
 /* Events handed to Python (callable sinks, log readers) as struct sequences: cheap to build,
  * immutable, indexable and with named fields. */
+#include <stddef.h>
 #include <string.h>
 
 #include "binding.h"
@@ -17,11 +18,18 @@ static PyStructSequence_Field fields[] = {
     {"rss", "resident set size, bytes"},
     {"d_rss", "rss minus that of the previously written event"},
     {"message", "text of a MARK, else None"},
+    /* Attributes only (not in the 12-tuple, which stays what it always was): */
+    {"user_file", "file of the user site: the nearest frame of the user's code ('' if none)"},
+    {"user_line", "line of the user site (0 if none)"},
+    {"user_function", "function of the user site ('' if none)"},
+    {"call_node", "call path id (CallStats.node) of the innermost call, 0 if not recorded"},
     {NULL, NULL},
 };
 
+enum { IN_SEQUENCE = 12, FIELD_COUNT = 16 };
+
 static PyStructSequence_Desc desc = {"pymemtrace.Event", "One event of a pymemtrace log.", fields,
-                                     12};
+                                     IN_SEQUENCE};
 
 PyObject *pmt_py_event_type_new(void)
 {
@@ -35,7 +43,11 @@ PyObject *pmt_py_event_new(PyObject *event_type, const pmt_event *ev)
     PyObject *e = PyStructSequence_New((PyTypeObject *)event_type);
     if (!e)
         return NULL;
-    PyObject *values[12] = {
+    /* A sink built against an older library may hand an event without the later fields. */
+    int has_site = ev->struct_size >= offsetof(pmt_event, call_node) + sizeof ev->call_node;
+    const char *user_file = has_site && ev->user_file ? ev->user_file : "";
+    const char *user_function = has_site && ev->user_function ? ev->user_function : "";
+    PyObject *values[FIELD_COUNT] = {
         PyUnicode_FromString(pmt_event_kind_name((int)ev->kind)),
         PyUnicode_FromString(ev->reason < 5 ? reason_names[ev->reason] : "?"),
         PyLong_FromUnsignedLongLong(ev->seq),
@@ -50,9 +62,13 @@ PyObject *pmt_py_event_new(PyObject *event_type, const pmt_event *ev)
         ev->message
             ? PyUnicode_DecodeUTF8(ev->message, (Py_ssize_t)strlen(ev->message), "backslashreplace")
             : (Py_INCREF(Py_None), Py_None),
+        PyUnicode_DecodeUTF8(user_file, (Py_ssize_t)strlen(user_file), "backslashreplace"),
+        PyLong_FromLong(has_site ? ev->user_line : 0),
+        PyUnicode_DecodeUTF8(user_function, (Py_ssize_t)strlen(user_function), "backslashreplace"),
+        PyLong_FromUnsignedLong(has_site ? ev->call_node : 0),
     };
     int ok = 1;
-    for (Py_ssize_t i = 0; i < 12; i++) {
+    for (Py_ssize_t i = 0; i < FIELD_COUNT; i++) {
         if (!values[i])
             ok = 0;
         else

@@ -66,6 +66,7 @@ static int add_params(PyObject *module)
         {"rss_above", PMT_PARAM_RSS_ABOVE},
         {"threads", PMT_PARAM_THREADS},
         {"on_fork", PMT_PARAM_ON_FORK},
+        {"calls", PMT_PARAM_CALLS},
     };
     PyObject *table = PyDict_New();
     if (!table)

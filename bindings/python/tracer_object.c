@@ -130,19 +130,21 @@ static int Tracer_init(TracerObject *self, PyObject *args, PyObject *kwargs)
                              "on_fork",
                              "user_files",
                              "not_user_files",
+                             "calls",
                              NULL};
     PyObject *events_obj, *trigger_obj = NULL, *path_obj = Py_None, *message_obj = Py_None;
     PyObject *prefix_obj = Py_None, *format_obj = Py_None, *binary_obj = Py_None;
     PyObject *sink_obj = Py_None, *on_fork_obj = Py_None;
     long compression = 0;
     long long rss_mode = PMT_RSS_AUTO, rss_interval_ns = 0, threads = PMT_THREADS_ALL;
+    long long calls = 1;
     PyObject *filter_args[PMT_PY_FILTER_ARGS] = {NULL};
     if (!PyArg_ParseTupleAndKeywords(
-            args, kwargs, "O|OOOOO$lOOLLLOOOOOOOOOOO", kwlist, &events_obj, &trigger_obj, &path_obj,
-            &message_obj, &prefix_obj, &format_obj, &compression, &binary_obj, &sink_obj, &rss_mode,
-            &rss_interval_ns, &threads, &filter_args[0], &filter_args[1], &filter_args[2],
-            &filter_args[3], &filter_args[4], &filter_args[5], &filter_args[6], &filter_args[7],
-            &on_fork_obj, &filter_args[8], &filter_args[9]))
+            args, kwargs, "O|OOOOO$lOOLLLOOOOOOOOOOOL", kwlist, &events_obj, &trigger_obj,
+            &path_obj, &message_obj, &prefix_obj, &format_obj, &compression, &binary_obj, &sink_obj,
+            &rss_mode, &rss_interval_ns, &threads, &filter_args[0], &filter_args[1],
+            &filter_args[2], &filter_args[3], &filter_args[4], &filter_args[5], &filter_args[6],
+            &filter_args[7], &on_fork_obj, &filter_args[8], &filter_args[9], &calls))
         return -1;
     if (self->tracer) {
         PyErr_SetString(PyExc_RuntimeError, "Tracer.__init__ called twice");
@@ -213,6 +215,8 @@ static int Tracer_init(TracerObject *self, PyObject *args, PyObject *kwargs)
         rc = pmt_tracer_set_param(tracer, PMT_PARAM_THREADS, threads);
     if (rc == PMT_OK)
         rc = pmt_tracer_set_param(tracer, PMT_PARAM_ON_FORK, on_fork);
+    if (rc == PMT_OK)
+        rc = pmt_tracer_set_param(tracer, PMT_PARAM_CALLS, calls);
     if (rc == PMT_OK && prefix)
         rc = pmt__tracer_set_own_code_prefix(tracer, prefix);
     if (rc == PMT_OK)
@@ -435,7 +439,7 @@ static PyType_Slot Tracer_slots[] = {
                 "sink=None, rss_mode=0, rss_interval_ns=0, threads=0, include_files=None, "
                 "exclude_files=None, include_functions=None, exclude_functions=None, "
                 "max_depth=None, sample_every=1, time_window=None, rss_above=0, on_fork='stop', "
-                "user_files=None, not_user_files=None): one "
+                "user_files=None, not_user_files=None, calls=1): one "
                 "libpymemtrace tracer, its filter stages and its sinks."},
     {Py_tp_new, PyType_GenericNew},
     {Py_tp_init, Tracer_init},

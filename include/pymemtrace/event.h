@@ -89,6 +89,23 @@ typedef struct pmt_event {
     /** The traced interpreter's id (PyInterpreterState_GetID(): 0 for the main one, one per
      *  sub-interpreter). Present when struct_size covers it. */
     int64_t interpreter_id;
+    /** The event's *user site*: the file of the nearest frame on the thread's stack whose code
+     *  is the user's (not the standard library, site- or dist-packages, frozen or generated
+     *  code, unless the user-code globs say otherwise; doc/user-terms.md), the event's own frame
+     *  included. "" when no frame is the user's, or #PMT_PARAM_CALLS is 0. Never NULL when
+     *  struct_size covers it. */
+    const char *user_file;
+    /** The user site's function (qualified name where CPython has one), "" when none. */
+    const char *user_function;
+    /** The user site's line: the event's own line when its frame is the user's, else the line
+     *  of the user's frame that is waiting for the call the event happened in; 0 when none. */
+    int32_t user_line;
+    /** The call path the event happened in: the node (pmt_call_stats.node) of the innermost
+     *  call on the thread's stack that the call aggregation has entered (for a #PMT_EV_CALL,
+     *  its caller's: the call's own node is entered after the event is written). Read the stack
+     *  by following the nodes' parents in pmt_tracer_call_stats() or pmt_reader_call_stats().
+     *  0 when the thread has no such call, or #PMT_PARAM_CALLS is below 2. */
+    uint32_t call_node;
 } pmt_event;
 
 /**

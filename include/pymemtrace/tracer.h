@@ -121,7 +121,15 @@ typedef enum pmt_param {
      * What the tracer does in a child of fork(): a #pmt_fork_mode (doc/children.md).
      * Default: #PMT_FORK_STOP. Bounds: [#PMT_FORK_STOP, #PMT_FORK_FOLLOW].
      */
-    PMT_PARAM_ON_FORK = 11
+    PMT_PARAM_ON_FORK = 11,
+    /**
+     * The call aggregation and what written events carry of it (doc/user-terms.md): 0 turns it
+     * off (pmt_tracer_call_stats() gives no row, events no user site); 1 keeps the aggregation
+     * and gives each written event its user site (pmt_event.user_file, user_function,
+     * user_line); 2 also gives each written event its call path (pmt_event.call_node), which
+     * binary logs then store. Default: 1. Bounds: [0, 2].
+     */
+    PMT_PARAM_CALLS = 12
 } pmt_param;
 
 /** @brief Values of #PMT_PARAM_THREADS. */

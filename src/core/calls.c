@@ -93,7 +93,8 @@ void pmt__calls_enter_slow(pmt__calls *c, pmt__shadow *shadow, const void *key,
         shadow->capacity = capacity;
     }
     /* A node that could not be made (0) keeps the stack's shape: its return charges nothing. */
-    shadow->frames[shadow->depth++] = (pmt__shadow_frame){node, node && node == parent, 0, 0, rss};
+    shadow->frames[shadow->depth++] =
+        (pmt__shadow_frame){node, node && node == parent, 0, 0, rss, 0};
 }
 
 int pmt__calls_each(const pmt__calls *c, pmt_call_stats_fn fn, void *user_data)

@@ -57,6 +57,10 @@ typedef struct pmt__shadow_frame {
     int64_t own;      /* growth seen while it was the thread's innermost call */
     int64_t children; /* total growth of the calls it made */
     uint64_t peak;    /* highest RSS at its entry, its callees' returns and its return */
+    /* The line its caller waits at, once a written event needed it (user sites): 0 = not yet.
+     * It stays right for the call's life, the caller being suspended in it. The first frame's
+     * is that of the nearest user's frame below the shadow, -1 if none (pmt__shadow.below_*). */
+    int32_t caller_line;
 } pmt__shadow_frame;
 
 /* A thread's shadow stack of the calls it entered while traced (frames entered before are not
@@ -64,6 +68,11 @@ typedef struct pmt__shadow_frame {
 typedef struct pmt__shadow {
     pmt__shadow_frame *frames;
     size_t depth, capacity;
+    uint64_t thread_id; /* the OS thread it belongs to (pmt_event.thread_id) */
+    /* The user's frame below the first call (entered before the tracer started), once a written
+     * event needed it; right while frames[0].caller_line (its line; -1: there is none) is set,
+     * which a new first call resets. */
+    const char *below_file, *below_function;
     struct pmt__shadow *next; /* every shadow of a run, for freeing */
 } pmt__shadow;
 
@@ -113,7 +122,7 @@ static inline void pmt__calls_enter(pmt__calls *calls, pmt__shadow *shadow, cons
         else if (memo->parent2 == parent && memo->node2)
             node = memo->node2;
         if (node) {
-            shadow->frames[depth] = (pmt__shadow_frame){node, node == parent, 0, 0, rss};
+            shadow->frames[depth] = (pmt__shadow_frame){node, node == parent, 0, 0, rss, 0};
             shadow->depth = depth + 1;
             return;
         }
@@ -147,6 +156,19 @@ static inline void pmt__calls_leave(pmt__calls *calls, pmt__shadow *shadow, uint
         if (peak > caller->peak)
             caller->peak = peak;
     }
+}
+
+/* The innermost of the first depth frames of shadow whose function is the user's
+ * (PMT_CALL_USER_CODE), as an index into shadow->frames; -1 when none is. */
+static inline long pmt__calls_user_frame(const pmt__calls *calls, const pmt__shadow *shadow,
+                                         size_t depth)
+{
+    for (size_t i = depth; i-- > 0;) {
+        uint32_t node = shadow->frames[i].node;
+        if (node && (calls->nodes[node - 1].flags & PMT_CALL_USER_CODE))
+            return (long)i;
+    }
+    return -1;
 }
 
 /* Each node as a pmt_call_stats, in id order (a parent before its children). Stops at the first

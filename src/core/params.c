@@ -36,6 +36,7 @@ static const param_spec param_specs[] = {
     {PMT_PARAM_RSS_ABOVE, 0, 0, INT64_MAX, FIELD(rss_above)},
     {PMT_PARAM_THREADS, PMT_THREADS_ALL, PMT_THREADS_ALL, PMT_THREADS_CALLING, FIELD(threads_mode)},
     {PMT_PARAM_ON_FORK, PMT_FORK_STOP, PMT_FORK_STOP, PMT_FORK_FOLLOW, FIELD(on_fork)},
+    {PMT_PARAM_CALLS, 1, 0, 2, FIELD(calls_mode)},
 };
 #undef FIELD
 enum { PARAM_COUNT = sizeof param_specs / sizeof *param_specs };

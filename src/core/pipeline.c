@@ -34,6 +34,27 @@ static void disable_sink(pmt_tracer *t, pmt_sink *sink)
     t->sinks_failed++;
 }
 
+/* Fills the slot's user site (and call path) once; now: the slot holds the calling thread's
+ * latest event. */
+static void site(pmt_tracer *t, pmt__slot *slot, int now)
+{
+    if (slot->sited)
+        return;
+    slot->sited = 1;
+    pmt_event *ev = &slot->ev;
+    ev->user_file = ev->user_function = "";
+    ev->user_line = 0;
+    ev->call_node = 0;
+    if (!t->calls_mode || !t->source->site)
+        return;
+    int own = slot->shadow && slot->shadow->thread_id == ev->thread_id;
+    int delivering = t->delivering;
+    t->delivering = 1; /* whatever the source runs to find it is not the program's work */
+    t->source->site(t->source_self, t->source_state, ev, own ? slot->shadow : NULL,
+                    own ? slot->shadow_depth : 0, now, t->calls_mode > 1);
+    t->delivering = delivering;
+}
+
 /* Gives the slot's event to the sinks, unless the caller's filter (asked for filtered events
  * only) drops it. Returns whether it was written. */
 static int deliver(pmt_tracer *t, pmt__slot *slot, pmt_event_reason reason, int filtered)
@@ -48,6 +69,7 @@ static int deliver(pmt_tracer *t, pmt__slot *slot, pmt_event_reason reason, int 
     ev->reason = reason;
     ev->d_rss = (int64_t)(ev->rss - t->last_written_rss);
     t->delivering = 1; /* what the filter and the sinks do is not the program's work */
+    site(t, slot, reason != PMT_REASON_BEFORE);
     if (filtered && t->keep && !t->keep(ev, t->keep_user_data)) {
         t->delivering = 0;
         return 0;
@@ -101,6 +123,9 @@ static inline pmt__slot *stamp(pmt_tracer *t, pmt_event_kind kind, uint64_t seq,
     ev->message = NULL;
     slot->where = where;
     slot->offset = line_or_offset;
+    slot->sited = 0;
+    slot->shadow = t->calls.last_shadow; /* before the event's own call or return is charged */
+    slot->shadow_depth = t->calls.last_shadow->depth;
     return slot;
 }
 
@@ -176,8 +201,11 @@ static PMT__HOT_INLINE void event(pmt_tracer *t, pmt_event_kind kind, int select
         advance(t, 0);
         return;
     }
-    if (t->previous_valid && !t->previous_written)
+    if (t->previous_valid && !t->previous_written) {
+        /* This event's site first: finding it may learn a line the row before can use. */
+        site(t, slot, 1);
         deliver(t, &t->slots[t->current ^ 1], PMT_REASON_BEFORE, 1);
+    }
     advance(t, deliver(t, slot, PMT_REASON_TRIGGER, 1));
 }
 

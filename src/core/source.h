@@ -7,6 +7,8 @@
 
 #include <pymemtrace/tracer.h>
 
+struct pmt__shadow; /* core/calls.h */
+
 /* What a tracer needs from its source. Every function gets the source's own object (self, given
  * to pmt__tracer_create_with_source()) so that a source needs no global; the ones about a run
  * also get the tracer and the per-tracer state attach made. All calls happen with the
@@ -31,6 +33,14 @@ typedef struct pmt__source_ops {
     void (*leave)(void *self, uintptr_t token);
     /* Optional, for events given with pmt__tracer_event_at(): the line of where/offset. */
     int32_t (*line_at)(void *self, void *state, const void *where, int32_t offset);
+    /* Optional: fill a written event's user site (user_file, user_function, user_line) and,
+     * when want_path, its call path (call_node); ev's other fields are final, leaving these is
+     * "no user site". shadow is the calls the event happened in, its first depth frames, when
+     * the pipeline knows them, else NULL. now: the event is the calling thread's latest (the
+     * source may look at the thread's stack); else it is an earlier one (a PREV row), perhaps
+     * of another thread. Only for events that are written (#PMT_PARAM_CALLS above 0). */
+    void (*site)(void *self, void *state, pmt_event *ev, const struct pmt__shadow *shadow,
+                 size_t depth, int now, int want_path);
     /* Optional: how the attached hooks receive events (pmt_tracer_hook_name()). */
     const char *(*hook_name)(void *self, void *state);
 } pmt__source_ops;

@@ -17,6 +17,12 @@ typedef struct pmt__slot {
     pmt_event ev;
     const void *where; /* the source's place of the event (source ops line_at); NULL: ev.line */
     int32_t offset;
+    int sited; /* the user site is filled (source ops site) */
+    /* The call aggregation's shadow of the last charged thread and its depth at the event: the
+     * event's own when that thread is the event's, so that a row written one event late (PREV)
+     * still finds the calls it happened in. */
+    const pmt__shadow *shadow;
+    size_t shadow_depth;
 } pmt__slot;
 
 struct pmt_tracer {
@@ -35,6 +41,7 @@ struct pmt_tracer {
     int64_t time_from_ns;   /* the window, relative to start; INT64_MAX: no end */
     int64_t time_until_ns;
     int64_t rss_above;
+    int64_t calls_mode; /* PMT_PARAM_CALLS: 0 off, 1 aggregation and user sites, 2 call paths */
     pmt__code_filter code_filter;
     pmt_event_filter keep; /* the caller's filter, or NULL */
     void *keep_user_data;

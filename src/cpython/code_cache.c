@@ -173,8 +173,7 @@ pmt__code_entry *pmt__code_entry_lookup(pmt__cpy_state *st, PyObject *code)
     if (PyErr_Occurred())
         PyErr_Clear();
     e->ignored = is_own_file(st, e->file);
-    e->user = !e->ignored &&
-              pmt__tracer_user_code(st->tracer, e->file, pmt__user_code_default(st, e->file));
+    e->user = !e->ignored && pmt__user_file(st, e->file);
     e->code_axes = pmt__tracer_code_axes(st->tracer, e->file, e->function);
     return e;
 }

@@ -35,7 +35,7 @@ typedef struct pmt__code_cache {
     size_t capacity, count;
 } pmt__code_cache;
 
-enum { PMT__RECENT_CODES = 256 };
+enum { PMT__RECENT_CODES = 256, PMT__USER_FILE_CACHE = 64 };
 
 /* The per-tracer state of the CPython source. */
 typedef struct pmt__cpy_state {
@@ -67,6 +67,10 @@ typedef struct pmt__cpy_state {
     char *not_user_dirs[4]; /* the standard library's directories, "/"-terminated (user_code.c) */
     pmt__shadow *shadows;   /* every thread's shadow stack of this state, for freeing */
     int ceval_hooks;        /* installed with PyEval_SetProfile/SetTrace (legacy_ceval.c) */
+    struct {
+        const char *file; /* interned */
+        int user;
+    } user_files[PMT__USER_FILE_CACHE]; /* pmt__user_file()'s last answers */
 } pmt__cpy_state;
 
 /* code_cache.c */
@@ -101,6 +105,11 @@ int pmt__resume_opcode(void);
 int pmt__code_before_entry(pmt__cpy_state *st, pmt__code_entry *entry, PyObject *code, long offset);
 
 /* frames.c */
+/* The line of the innermost frame on the calling thread's stack that runs code; 0 when none. */
+int32_t pmt__frame_line_of(PyObject *code);
+/* The innermost frame of the user's code (pmt__code_entry.user): its file, function and line;
+ * 0 when none is. */
+int pmt__frame_user(pmt__cpy_state *st, const char **file, const char **function, int32_t *line);
 /* Number of Python frames on the calling thread's stack. */
 int32_t pmt__frame_depth(void);
 /* The innermost frame not in the tracer's own code: file, function, line. */
@@ -204,12 +213,21 @@ int pmt__user_code_default(const pmt__cpy_state *st, const char *file);
 /* Learns the standard library's directories (at attach; GIL held). */
 void pmt__user_code_init(pmt__cpy_state *st);
 void pmt__user_code_free(pmt__cpy_state *st);
+/* Is file (interned) the user's code: not the tracer's own, and by the globs or the default
+ * rules? Remembered per file: cheap after the first ask. */
+int pmt__user_file(pmt__cpy_state *st, const char *file);
+
+/* user_site.c: the source's site op (core/source.h). */
+void pmt__user_site(pmt__cpy_state *st, pmt_event *ev, const pmt__shadow *shadow, size_t depth,
+                    int now, int want_path);
+/* The calling thread's shadow stack for st's run, or NULL (any slot, not only the first). */
+pmt__shadow *pmt__thread_shadow_of(const pmt__cpy_state *st);
 
 /* A call of e and the return of the innermost one, for the call aggregation (after the event
  * went through the pipeline, whose RSS they use). */
 static inline void pmt__charge_enter(pmt__cpy_state *st, pmt__code_entry *e)
 {
-    if (st->tracer->delivering)
+    if (st->tracer->delivering || !st->tracer->calls_mode)
         return; /* a sink's own calls (a Python callback) are not the program's */
     pmt__shadow *shadow = pmt__shadow_here(st);
     if (shadow)
@@ -220,7 +238,7 @@ static inline void pmt__charge_enter(pmt__cpy_state *st, pmt__code_entry *e)
 static inline void pmt__charge_leave(pmt__cpy_state *st)
 {
     pmt__shadow *shadow = pmt__thread_depths[0].shadow;
-    if (shadow && !st->tracer->delivering)
+    if (shadow && !st->tracer->delivering && st->tracer->calls_mode)
         pmt__calls_leave(&st->tracer->calls, shadow, st->tracer->last_rss);
 }
 

@@ -1,4 +1,5 @@
-/* Walking the calling thread's Python stack: only at start, resume, stop and marks. */
+/* Walking the calling thread's Python stack: only at start, resume, stop and marks, and for a
+ * written event's user site when what the tracer keeps per thread does not have it. */
 #include "cpython/cpython.h"
 
 /* New reference to frame.f_back, or NULL at the bottom. */
@@ -49,4 +50,45 @@ void pmt__frame_locate(pmt__cpy_state *st, const char **file, const char **funct
         Py_DECREF(frame);
         frame = back;
     }
+}
+
+int32_t pmt__frame_line_of(PyObject *code)
+{
+    PyObject *frame = (PyObject *)PyEval_GetFrame();
+    Py_XINCREF(frame);
+    while (frame) {
+        PyCodeObject *running = PyFrame_GetCode((PyFrameObject *)frame);
+        Py_XDECREF(running); /* only compared */
+        if ((PyObject *)running == code) {
+            int32_t line = PyFrame_GetLineNumber((PyFrameObject *)frame);
+            Py_DECREF(frame);
+            return line;
+        }
+        PyObject *back = back_of(frame);
+        Py_DECREF(frame);
+        frame = back;
+    }
+    return 0;
+}
+
+int pmt__frame_user(pmt__cpy_state *st, const char **file, const char **function, int32_t *line)
+{
+    PyObject *frame = (PyObject *)PyEval_GetFrame();
+    Py_XINCREF(frame);
+    while (frame) {
+        PyCodeObject *code = PyFrame_GetCode((PyFrameObject *)frame);
+        pmt__code_entry *e = code ? pmt__code_entry_of(st, (PyObject *)code) : NULL;
+        Py_XDECREF(code);
+        if (e && e->user) {
+            *file = e->file;
+            *function = e->function;
+            *line = PyFrame_GetLineNumber((PyFrameObject *)frame);
+            Py_DECREF(frame);
+            return 1;
+        }
+        PyObject *back = back_of(frame);
+        Py_DECREF(frame);
+        frame = back;
+    }
+    return 0;
 }

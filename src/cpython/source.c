@@ -212,6 +212,14 @@ static int32_t line_at(void *self, void *state, const void *where, int32_t offse
     return pmt__code_line_at(state, e, e->ref1, offset);
 }
 
+static void site(void *self, void *state, pmt_event *ev, const pmt__shadow *shadow, size_t depth,
+                 int now, int want_path)
+{
+    (void)self;
+    if (state)
+        pmt__user_site(state, ev, shadow, depth, now, want_path);
+}
+
 static const char *hook_name(void *self, void *state)
 {
     (void)self;
@@ -222,7 +230,7 @@ static const char *hook_name(void *self, void *state)
 }
 
 static const pmt__source_ops cpython_source = {
-    check_thread, attach, detach, release, locate, runtime, enter, leave, line_at, hook_name,
+    check_thread, attach, detach, release, locate, runtime, enter, leave, line_at, site, hook_name,
 };
 
 int pmt_tracer_create(pmt_tracer **out)

@@ -46,6 +46,7 @@ pmt__shadow *pmt__thread_shadow_new(pmt__cpy_state *st)
     pmt__shadow *shadow = calloc(1, sizeof *shadow);
     if (!shadow)
         return NULL;
+    shadow->thread_id = pmt__os_thread_id();
     shadow->next = st->shadows;
     st->shadows = shadow;
     pmt__thread_depths[0].shadow = shadow;
@@ -61,4 +62,12 @@ void pmt__thread_shadows_free(pmt__cpy_state *st)
         free(s);
     }
     st->shadows = NULL;
+}
+
+pmt__shadow *pmt__thread_shadow_of(const pmt__cpy_state *st)
+{
+    for (int i = 0; i < PMT__THREAD_DEPTH_SLOTS; i++)
+        if (pmt__thread_depths[i].run == st->run)
+            return pmt__thread_depths[i].shadow;
+    return NULL;
 }

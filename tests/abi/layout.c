@@ -119,7 +119,11 @@ PIN(offsetof(pmt_event, rss) == 64);
 PIN(offsetof(pmt_event, d_rss) == 72);
 PIN(offsetof(pmt_event, message) == 80);
 PIN(offsetof(pmt_event, interpreter_id) == 88);
-PIN(sizeof(pmt_event) >= 96);
+PIN(offsetof(pmt_event, user_file) == 96);
+PIN(offsetof(pmt_event, user_function) == 104);
+PIN(offsetof(pmt_event, user_line) == 112);
+PIN(offsetof(pmt_event, call_node) == 116);
+PIN(sizeof(pmt_event) >= 120);
 
 PIN(offsetof(pmt_sink_ops, write) == 8);
 PIN(offsetof(pmt_sink_ops, flush) == 16);

@@ -113,6 +113,7 @@ void binlog_run_script(const binlog_script *sc, binlog_run *run)
     st->tracer = fake_tracer(&st->clock, &st->rss, sc->trigger, &run->written);
     pmt_tracer *t = st->tracer;
     ck_assert_int_eq(pmt_tracer_set_param(t, PMT_PARAM_EVENT_MASK, 0x7F), PMT_OK);
+    ck_assert_int_eq(pmt_tracer_set_param(t, PMT_PARAM_CALLS, 2), PMT_OK); /* call paths too */
     pmt_binary_options options = PMT_BINARY_OPTIONS_INIT;
     options.compression = (uint32_t)sc->compression;
     options.chunk_bytes = sc->chunk_bytes;
@@ -210,6 +211,8 @@ void binlog_keep(capture *cap, const pmt_event *ev)
     c->file = copy_or_null(ev->file);
     c->function = copy_or_null(ev->function);
     c->message = copy_or_null(ev->message);
+    c->user_file = copy_or_null(ev->user_file);
+    c->user_function = copy_or_null(ev->user_function);
 }
 
 void binlog_read_file(const char *path, binlog_read *out)
@@ -281,6 +284,8 @@ void binlog_assert_event_eq(const captured *got, const captured *want, const cha
     FIELD_EQ(line);
     FIELD_EQ(rss);
     FIELD_EQ(d_rss);
+    FIELD_EQ(user_line);
+    FIELD_EQ(call_node);
 #undef FIELD_EQ
     if (g->struct_size < sizeof(pmt_event))
         ck_abort_msg("%s: event %zu: struct_size %u", what, index, g->struct_size);
@@ -289,6 +294,10 @@ void binlog_assert_event_eq(const captured *got, const captured *want, const cha
     if (!str_eq(got->function, want->function))
         ck_abort_msg("%s: event %zu: function '%s', expected '%s'", what, index, got->function,
                      want->function);
+    if (!str_eq(got->user_file, want->user_file) ||
+        !str_eq(got->user_function, want->user_function))
+        ck_abort_msg("%s: event %zu: user site '%s' '%s', expected '%s' '%s'", what, index,
+                     got->user_file, got->user_function, want->user_file, want->user_function);
     if (!str_eq(got->message, want->message))
         ck_abort_msg("%s: event %zu: message '%s', expected '%s'", what, index,
                      got->message ? got->message : "(null)",

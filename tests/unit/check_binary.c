@@ -2,6 +2,7 @@
  * compression; the header and summary; seeking; the text log replayed from it; options. */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,7 +111,7 @@ static void check_round_trip(int compression, int64_t trigger)
     const pmt_log_info *info = &got.info;
     ck_assert_uint_ge(info->struct_size, sizeof *info);
     ck_assert_uint_eq(info->format_major, 1);
-    ck_assert_uint_eq(info->format_minor, 0);
+    ck_assert_uint_eq(info->format_minor, 1);
     ck_assert_int_eq(info->process_id, getpid());
     ck_assert_str_eq(got.library_version, pmt_version_string());
     ck_assert_str_eq(got.runtime, "fake runtime 1.0");
@@ -230,7 +231,12 @@ static void seek_and_check(pmt_reader *r, const capture *w, uint64_t target, int
     while (pmt_reader_next(r, &ev) == 1) {
         ck_assert_msg(i < stop_at, "seek to %llu: an event past %zu", (unsigned long long)target,
                       stop_at);
-        captured c = {*ev, (char *)ev->file, (char *)ev->function, (char *)ev->message};
+        captured c = {*ev,
+                      (char *)ev->file,
+                      (char *)ev->function,
+                      (char *)ev->message,
+                      (char *)ev->user_file,
+                      (char *)ev->user_function};
         binlog_assert_event_eq(&c, &w->events[i], by_time ? "seek_time" : "seek_seq", i);
         i++;
     }
@@ -376,7 +382,12 @@ START_TEST(seek_skips_a_damaged_earlier_chunk)
         const pmt_event *ev;
         size_t i = from;
         while (pmt_reader_next(r, &ev) == 1) {
-            captured c = {*ev, (char *)ev->file, (char *)ev->function, (char *)ev->message};
+            captured c = {*ev,
+                          (char *)ev->file,
+                          (char *)ev->function,
+                          (char *)ev->message,
+                          (char *)ev->user_file,
+                          (char *)ev->user_function};
             binlog_assert_event_eq(&c, &w->events[i], "before the damage", i);
             i++;
         }
@@ -409,7 +420,7 @@ START_TEST(sink_write_keeps_reused_buffers_apart)
     pmt_sink *sink = NULL;
     ck_assert_int_eq(pmt_sink_binary_open(&sink, path, NULL, &options), PMT_OK);
     capture want = {0};
-    char file[64], function[64], text[64];
+    char file[64], function[64], text[64], user_file[64], user_function[64];
     uint32_t rng = 99;
     uint64_t seq = 5, time_ns = 1, rss = 0, last_rss = 0;
     int32_t depth = 0;
@@ -447,13 +458,40 @@ START_TEST(sink_write_keeps_reused_buffers_apart)
         ev.d_rss = (int64_t)(rss - last_rss); /* what a reader computes */
         last_rss = rss;
         ev.message = ev.kind == PMT_EV_MARK && (r & 1) ? text : NULL;
+        /* User sites of every sort: none, the event's own place, others; events of a caller
+         * built before they existed (struct_size short of them) read back without one. */
+        switch ((r >> 4) % 5) {
+        case 0:
+            break;
+        case 1:
+            ev.user_file = file;
+            ev.user_function = function;
+            ev.user_line = ev.line;
+            break;
+        case 2:
+            ev.struct_size = offsetof(pmt_event, user_file);
+            break;
+        default:
+            snprintf(user_file, sizeof user_file, "user_%u.py", (r >> 7) % 6);
+            snprintf(user_function, sizeof user_function, "user_function_%u", (r >> 11) % 9);
+            ev.user_file = user_file;
+            ev.user_function = user_function;
+            ev.user_line = (int32_t)((r >> 13) % 40);
+        }
+        if (ev.struct_size == sizeof ev)
+            ev.call_node = (r >> 6) % 3 == 0 ? r : (r >> 6) % 3 == 1 ? (r >> 20) % 5 : 0;
         ck_assert_int_eq(pmt_sink_write(sink, &ev), PMT_OK);
         if (ev.kind > 13)
             ev.kind = 13;
+        ev.struct_size = sizeof ev;
+        if (!ev.user_file)
+            ev.user_file = ev.user_function = ""; /* what a reader gives for no site */
         binlog_keep(&want, &ev);
         memset(file, 'x', sizeof file - 1); /* the caller's buffers change at once */
         memset(function, 'y', sizeof function - 1);
         memset(text, 'z', sizeof text - 1);
+        memset(user_file, 'u', sizeof user_file - 1);
+        memset(user_function, 'v', sizeof user_function - 1);
     }
     pmt_sink_destroy(sink);
     binlog_read got;

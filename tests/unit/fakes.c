@@ -68,6 +68,34 @@ static const char *source_runtime(void *self, pmt_tracer *tracer, void *state)
     return "fake runtime 1.0";
 }
 
+/* User sites as a function of the event, so that every kind of context a log stores comes up:
+ * none, the event's own place, a few others (some at one line, some at several), call paths. */
+static void source_site(void *self, void *state, pmt_event *ev, const struct pmt__shadow *shadow,
+                        size_t depth, int now, int want_path)
+{
+    (void)self;
+    (void)state;
+    (void)shadow;
+    (void)depth;
+    (void)now;
+    static const char *const functions[] = {"user_a", "User.b", "user_c"};
+    switch ((unsigned)ev->depth % 5) {
+    case 0:
+        break;
+    case 1:
+        ev->user_file = ev->file;
+        ev->user_function = ev->function;
+        ev->user_line = ev->line;
+        break;
+    default:
+        ev->user_file = "user/app.py";
+        ev->user_function = functions[(unsigned)ev->depth % 3];
+        ev->user_line = ev->depth % 2 ? 7 : (int32_t)(ev->seq % 4) + 10;
+    }
+    if (want_path)
+        ev->call_node = (uint32_t)(ev->seq % 13 < 9 ? ev->depth : (int32_t)(ev->seq % 1000));
+}
+
 /* No enter/leave: marks then need check_thread to pass, as events do. */
 const pmt__source_ops fake_source_ops = {
     .check_thread = source_check_thread,
@@ -76,6 +104,7 @@ const pmt__source_ops fake_source_ops = {
     .release = source_release,
     .locate = source_locate,
     .runtime = source_runtime,
+    .site = source_site,
 };
 
 void fake_source_reset(void)
@@ -152,6 +181,8 @@ static int capture_write(const pmt_event *event, void *user_data)
     c->file = copy_or_null(event->file);
     c->function = copy_or_null(event->function);
     c->message = copy_or_null(event->message);
+    c->user_file = copy_or_null(event->user_file);
+    c->user_function = copy_or_null(event->user_function);
     return 0;
 }
 
@@ -186,6 +217,8 @@ void capture_free(capture *cap)
         free(cap->events[i].file);
         free(cap->events[i].function);
         free(cap->events[i].message);
+        free(cap->events[i].user_file);
+        free(cap->events[i].user_function);
     }
     free(cap->events);
     cap->events = NULL;

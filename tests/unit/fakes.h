@@ -50,6 +50,7 @@ pmt_rss_provider fake_rss_provider(int with_gate);
 typedef struct captured {
     pmt_event ev;
     char *file, *function, *message;
+    char *user_file, *user_function;
 } captured;
 
 typedef struct capture {

@@ -39,6 +39,16 @@ def _check_on_fork(on_fork):
     return on_fork
 
 
+# calls=: the call aggregation and what written events carry of it (PMT_PARAM_CALLS).
+_CALLS = {False: 0, True: 1, "paths": 2}
+
+
+def _check_calls(calls):
+    if not any(calls is key for key in _CALLS) and calls != "paths":
+        raise ValueError(f"calls must be True, False or 'paths', not {calls!r}")
+    return "paths" if calls == "paths" else calls
+
+
 def _thread_stack(kind):
     stack = getattr(_thread_stacks, kind, None)
     if stack is None:
@@ -122,7 +132,7 @@ class _Wrapper:
                  compression=None, sink=None, rss_mode="auto", threads="all",
                  c_calls=None, include_files=None, exclude_files=None, include_functions=None,
                  exclude_functions=None, max_depth=None, sample_every=1, time_window=None,
-                 rss_above=0, on_fork=None, user_files=None, not_user_files=None):
+                 rss_above=0, on_fork=None, user_files=None, not_user_files=None, calls=True):
         if c_calls is None:
             c_calls = self._C_CALLS
         _check_arguments(d_rss_trigger, message, filepath)
@@ -135,7 +145,8 @@ class _Wrapper:
         self._arguments = (d_rss_trigger, message, filepath)
         self._options = {"log_format": log_format, "compression": compression, "sink": sink,
                          "rss_mode": rss_mode, "threads": threads, "c_calls": c_calls,
-                         **filters, "on_fork": _check_on_fork(on_fork)}
+                         **filters, "on_fork": _check_on_fork(on_fork),
+                         "calls": _check_calls(calls)}
         self._tracer = None
         self.log_path = None
         self.events_seen = 0
@@ -161,6 +172,7 @@ class _Wrapper:
                                     rss_mode=_RSS_MODES[options["rss_mode"]],
                                     threads=_THREADS[options["threads"]],
                                     on_fork=options["on_fork"],
+                                    calls=_CALLS[options["calls"]],
                                     **{k: options[k] for k in _FILTERS})
         with _process_lock:
             self._enter(tracer)
@@ -304,6 +316,10 @@ class Profile(_Wrapper):
     call aggregation (call_stats(), top(): growth of code that is not the user's is charged to
     its user caller); by default everything but the standard library, site-/dist-packages and
     generated code is (doc/user-terms.md). They filter no event.
+    calls: True (default) keeps the call aggregation and gives each written event its user site
+    (Event.user_file, user_line, user_function: the nearest frame of the user's code); "paths"
+    also gives each its call path (Event.call_node, a node of call_stats(); binary logs store
+    it); False turns both off.
 
     on_fork: what a child made by os.fork() (multiprocessing's "fork" method too) does with an
     entered wrapper. Either way the child never writes the parent's log. "stop" (the default):

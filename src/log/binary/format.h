@@ -6,7 +6,7 @@
 
 enum {
     PMT__FORMAT_MAJOR = 1,
-    PMT__FORMAT_MINOR = 0,
+    PMT__FORMAT_MINOR = 1, /* 1: calls context records */
     PMT__FILE_MAGIC_SIZE = 8,
     PMT__FILE_FIXED_SIZE = 20, /* magic, versions, byte order, fields length */
     PMT__CHUNK_HEADER_SIZE = 48,
@@ -62,6 +62,13 @@ enum pmt__header_tag {
 #undef PMT__SINK_TAG
 
 enum pmt__dict_record { PMT__DICT_STRING = 1, PMT__DICT_LOCATION = 2 };
+
+/* Extension records of EVENTS chunks (type 15), by their varint type. */
+enum pmt__extension {
+    /* The calls context of the events that follow in the chunk: varint user site (0 none, 1 the
+     * event's own location, else a location id + 2), varint call node. */
+    PMT__EXT_CALLS_CONTEXT = 1,
+};
 
 /* The first byte of an EVENTS record: the type in the low nibble; for an event, flags above. */
 enum {

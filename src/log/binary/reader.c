@@ -64,6 +64,7 @@ struct pmt_reader {
     uint64_t chunk_offset;
     uint64_t prev_seq, prev_time, prev_rss, thread;
     int32_t prev_depth;
+    uint64_t site, node; /* the chunk's calls context so far (format.h PMT__EXT_CALLS_CONTEXT) */
     uint64_t last_written_rss;
 
     pmt_call_stats *calls; /* the last CALLS chunk's rows */
@@ -555,6 +556,7 @@ static int advance_chunk(pmt_reader *r)
             r->prev_rss = r->last_written_rss = h.base_rss;
             r->prev_depth = 0;
             r->thread = 0;
+            r->site = r->node = 0;
             return 1;
         } else if (h.type == PMT__CHUNK_CALLS) {
             if (!read_payload(r, offset, &h) || !parse_calls(r, offset))
@@ -584,12 +586,25 @@ static int decode_event(pmt_reader *r)
         if (type == PMT__REC_THREAD) {
             r->thread = pmt__get_varint(c);
         } else if (type == PMT__REC_EXTENSION) {
-            pmt__get_varint(c);
+            uint64_t ext = pmt__get_varint(c);
             uint64_t len = pmt__get_varint(c);
-            if (!c->failed && len <= (uint64_t)(c->end - c->p))
-                c->p += len;
-            else
+            if (c->failed || len > (uint64_t)(c->end - c->p)) {
                 c->failed = 1;
+            } else if (ext == PMT__EXT_CALLS_CONTEXT) {
+                pmt__cursor body = {c->p, c->p + len, 0};
+                uint64_t site = pmt__get_varint(&body), node = pmt__get_varint(&body);
+                if (body.failed || node > UINT32_MAX ||
+                    (site >= 2 && site - 2 >= r->location_count)) {
+                    stop(r, PMT_EFORMAT, at, "chunk at %llu: bad calls context record",
+                         (unsigned long long)at);
+                    return -1;
+                }
+                r->site = site;
+                r->node = node;
+                c->p += len;
+            } else {
+                c->p += len; /* of a later minor version */
+            }
         } else {
             pmt_event *ev = &r->event;
             uint64_t seq_reason =
@@ -623,6 +638,17 @@ static int decode_event(pmt_reader *r)
             ev->function = string_or_empty(r, l->function);
             ev->line = l->line;
             ev->message = message ? r->strings[message - 1] : NULL;
+            if (r->site >= 2) {
+                const location *u = &r->locations[r->site - 2];
+                ev->user_file = string_or_empty(r, u->file);
+                ev->user_function = string_or_empty(r, u->function);
+                ev->user_line = u->line;
+            } else {
+                ev->user_file = r->site ? ev->file : "";
+                ev->user_function = r->site ? ev->function : "";
+                ev->user_line = r->site ? ev->line : 0;
+            }
+            ev->call_node = (uint32_t)r->node;
             r->prev_seq = ev->seq;
             r->prev_time = ev->time_ns;
             r->prev_rss = r->last_written_rss = ev->rss;

@@ -24,7 +24,9 @@ enum {
     MIN_CHUNK_BYTES = 4 * 1024,
     MAX_CHUNK_BYTES = 16 * 1024 * 1024,
     DEFAULT_FLUSH_MS = 100,
-    RECORD_MAX = 1 + 6 * PMT__VARINT_MAX + 1 + PMT__VARINT_MAX, /* one event or thread record */
+    /* One event record with the context record that may precede it (a thread record is
+     * shorter). */
+    RECORD_MAX = 1 + 6 * PMT__VARINT_MAX + 1 + PMT__VARINT_MAX + 3 + 2 * PMT__VARINT_MAX,
     MAX_NAME_BYTES = 1 << 20, /* longer names are cut: a DICT chunk must stay readable */
     NAME_CACHE_SIZE = 1024,   /* direct-mapped: caller pointer -> the sink's copy */
     DEPTH_CODES = PMT__DEPTH_SAME | PMT__DEPTH_DOWN << 2 | PMT__DEPTH_UP << 4,
@@ -89,6 +91,13 @@ typedef struct binary_sink {
     uint64_t prev_seq, prev_time, prev_rss, thread;
     int32_t prev_depth;
     uint64_t last_rss; /* across chunks: the base of the next chunk */
+    /* The calls context (user site, call path) the chunk's events have so far: a record says
+     * when it changes (doc/format.md). site: 0 none, 1 the event's own location, id + 2. */
+    uint64_t chunk_site, chunk_node;
+    /* The last user site given a location id, to ask the table only when it changes. */
+    const char *site_file, *site_function;
+    int32_t site_line;
+    uint64_t site_id_plus_two;
 
     location_slot *locations;
     size_t location_capacity, location_count;
@@ -493,7 +502,24 @@ static void open_chunk(binary_sink *s, const pmt_event *ev)
     s->prev_rss = s->last_rss;
     s->prev_depth = 0;
     s->opened_at = ev->time_ns;
+    s->chunk_site = s->chunk_node = 0;
     put_thread(s, ev->thread_id);
+}
+
+/* The calls context record: the user site and call path of the events that follow. */
+static void put_context(binary_sink *s, uint64_t site, uint64_t node)
+{
+    unsigned char body[2 * PMT__VARINT_MAX];
+    size_t n = pmt__put_varint(body, site);
+    n += pmt__put_varint(body + n, node);
+    byte_buffer *e = &s->events;
+    e->data[e->used++] = PMT__REC_EXTENSION;
+    e->used += pmt__put_varint(e->data + e->used, PMT__EXT_CALLS_CONTEXT);
+    e->used += pmt__put_varint(e->data + e->used, n);
+    memcpy(e->data + e->used, body, n);
+    e->used += n;
+    s->chunk_site = site;
+    s->chunk_node = node;
 }
 
 /* 64-bit FNV-1a: content hash of a caller's name. */
@@ -575,12 +601,14 @@ static PMT__NOINLINE int chunk_boundary(binary_sink *s, const pmt_event *ev)
  * always has room for a thread record and an event record: a chunk is written as soon as the
  * next ones might not fit. */
 static PMT__HOT_INLINE int put_event(binary_sink *s, const pmt_event *ev, uint64_t location,
-                                     int64_t message)
+                                     int64_t message, uint64_t site, uint64_t node)
 {
     if (PMT__UNLIKELY(!s->chunk_open || ev->thread_id != s->thread ||
                       ev->seq - s->prev_seq - 1 > PMT__MAX_SEQ_GAP) &&
         chunk_boundary(s, ev) != 0)
         return -1;
+    if (PMT__UNLIKELY(site != s->chunk_site || node != s->chunk_node))
+        put_context(s, site, node);
     byte_buffer *e = &s->events;
     unsigned char *p = e->data + e->used;
     unsigned char *h = p++;
@@ -620,17 +648,56 @@ static PMT__HOT_INLINE int put_event(binary_sink *s, const pmt_event *ev, uint64
     return 0;
 }
 
+/* Does the event carry the calls context (an event of an older caller may not)? */
+static inline int has_context(const pmt_event *ev)
+{
+    return ev->struct_size >= offsetof(pmt_event, call_node) + sizeof ev->call_node;
+}
+
+/* The user site's code in a context record (see binary_sink.chunk_site); -1: out of memory. A
+ * site that is the event's own location, the common case in the user's code, costs no lookup. */
+static PMT__NOINLINE int64_t site_code(binary_sink *s, const pmt_event *ev, const char *file,
+                                       const char *function, const char *ev_file,
+                                       const char *ev_function)
+{
+    if (!file || !file[0])
+        return 0;
+    if (file == ev_file && function == ev_function && ev->user_line == ev->line)
+        return 1;
+    if (file != s->site_file || function != s->site_function || ev->user_line != s->site_line) {
+        int64_t id = location_id(s, file, function, ev->user_line);
+        if (id < 0)
+            return -1;
+        s->site_file = file;
+        s->site_function = function;
+        s->site_line = ev->user_line;
+        s->site_id_plus_two = (uint64_t)id + 2;
+    }
+    return (int64_t)s->site_id_plus_two;
+}
+
 /* Events given with pmt_sink_write(), and marks: names copied or checked, then the record. */
 static PMT__NOINLINE int write_slow(binary_sink *s, const pmt_event *ev)
 {
     const char *file = ev->file, *function = ev->function;
     const char *text = ev->kind == PMT_EV_MARK ? ev->message : NULL;
+    int context = has_context(ev);
+    const char *user_file = context ? ev->user_file : NULL;
+    const char *user_function = context ? ev->user_function : NULL;
     if (!s->names_live) {
         /* A tracer's names live as long as it does and are identified by address; a caller's
          * may be reused buffers. */
         file = own_name(s, file);
         function = own_name(s, function);
         text = text ? own_name(s, text) : NULL;
+        if (user_file && user_file[0]) {
+            user_file = own_name(s, user_file);
+            user_function = own_name(s, user_function);
+            if (!user_file || !user_function) {
+                s->failed = 1;
+                return -1;
+            }
+        }
         if (!file || !function || (ev->kind == PMT_EV_MARK && ev->message && !text)) {
             s->failed = 1;
             return -1;
@@ -638,11 +705,13 @@ static PMT__NOINLINE int write_slow(binary_sink *s, const pmt_event *ev)
     }
     int64_t location = location_id(s, file, function, ev->line);
     int64_t message = text ? string_id(s, text) : -1; /* stored as id + 1; 0: no text */
-    if (location < 0 || (text && message < 0)) {
+    int64_t site = site_code(s, ev, user_file, user_function, file, function);
+    if (location < 0 || (text && message < 0) || site < 0) {
         s->failed = 1;
         return -1;
     }
-    return put_event(s, ev, (uint64_t)location, message);
+    return put_event(s, ev, (uint64_t)location, message, (uint64_t)site,
+                     context ? ev->call_node : 0);
 }
 
 static int binary_write(const pmt_event *ev, void *user_data)
@@ -650,14 +719,19 @@ static int binary_write(const pmt_event *ev, void *user_data)
     binary_sink *s = user_data;
     if (PMT__UNLIKELY(s->failed))
         return -1;
-    if (PMT__UNLIKELY(!s->names_live || ev->kind == PMT_EV_MARK))
+    if (PMT__UNLIKELY(!s->names_live || ev->kind == PMT_EV_MARK || !has_context(ev)))
         return write_slow(s, ev);
     int64_t location = location_id(s, ev->file, ev->function, ev->line);
-    if (PMT__UNLIKELY(location < 0)) {
+    /* The user's own code: its site is the event itself. */
+    int64_t site =
+        ev->user_file == ev->file && ev->user_function == ev->function && ev->user_line == ev->line
+            ? 1
+            : site_code(s, ev, ev->user_file, ev->user_function, ev->file, ev->function);
+    if (PMT__UNLIKELY(location < 0 || site < 0)) {
         s->failed = 1;
         return -1;
     }
-    return put_event(s, ev, (uint64_t)location, -1);
+    return put_event(s, ev, (uint64_t)location, -1, (uint64_t)site, ev->call_node);
 }
 
 static int binary_begin(const pmt_run_info *info, void *user_data)
@@ -776,6 +850,7 @@ static int binary_reopen(int64_t child_pid, void *user_data)
     if (s->locations)
         memset(s->locations, 0, s->location_capacity * sizeof *s->locations);
     s->location_count = 0;
+    s->site_file = s->site_function = NULL; /* its id was the parent's log's */
     if (s->strings)
         memset(s->strings, 0, s->string_capacity * sizeof *s->strings);
     s->string_count = 0;
