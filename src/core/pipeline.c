@@ -47,11 +47,10 @@ static void site(pmt_tracer *t, pmt__slot *slot, int now)
     ev->call_node = 0;
     if (!t->calls_mode || !t->source->site)
         return;
-    int own = slot->shadow && slot->shadow->thread_id == ev->thread_id;
     int delivering = t->delivering;
     t->delivering = 1; /* whatever the source runs to find it is not the program's work */
-    t->source->site(t->source_self, t->source_state, ev, own ? slot->shadow : NULL,
-                    own ? slot->shadow_depth : 0, now, t->calls_mode > 1);
+    t->source->site(t->source_self, t->source_state, ev, slot->shadow, slot->shadow_depth, now,
+                    t->calls_mode > 1);
     t->delivering = delivering;
 }
 
@@ -103,6 +102,12 @@ static inline uint64_t clock_now(pmt_tracer *t)
     return PMT__UNLIKELY(t->clock != NULL) ? t->clock(t->clock_user_data) : pmt__monotonic_ns();
 }
 
+/* The calling thread's calls, at a thread switch: asked of the source. */
+static PMT__NOINLINE const pmt__shadow *other_shadow(pmt_tracer *t)
+{
+    return t->source->shadow_here ? t->source->shadow_here(t->source_self, t->source_state) : NULL;
+}
+
 /* Fills the current slot with everything but the reason and dRSS (and, for an event whose line
  * the source gives later, the line). */
 static inline pmt__slot *stamp(pmt_tracer *t, pmt_event_kind kind, uint64_t seq, uint64_t now,
@@ -124,8 +129,13 @@ static inline pmt__slot *stamp(pmt_tracer *t, pmt_event_kind kind, uint64_t seq,
     slot->where = where;
     slot->offset = line_or_offset;
     slot->sited = 0;
-    slot->shadow = t->calls.last_shadow; /* before the event's own call or return is charged */
-    slot->shadow_depth = t->calls.last_shadow->depth;
+    /* The calls the event happens in, before its own call or return is charged: those of the
+     * last charged event's thread, unless that was another thread. */
+    const pmt__shadow *shadow = t->calls.last_shadow;
+    if (PMT__UNLIKELY(shadow->thread_id != ev->thread_id))
+        shadow = t->calls_mode ? other_shadow(t) : NULL;
+    slot->shadow = shadow;
+    slot->shadow_depth = shadow ? shadow->depth : 0;
     return slot;
 }
 

@@ -36,11 +36,15 @@ typedef struct pmt__source_ops {
     /* Optional: fill a written event's user site (user_file, user_function, user_line) and,
      * when want_path, its call path (call_node); ev's other fields are final, leaving these is
      * "no user site". shadow is the calls the event happened in, its first depth frames, when
-     * the pipeline knows them, else NULL. now: the event is the calling thread's latest (the
-     * source may look at the thread's stack); else it is an earlier one (a PREV row), perhaps
-     * of another thread. Only for events that are written (#PMT_PARAM_CALLS above 0). */
+     * the pipeline knows them (the event's thread's), else NULL. now: the event is the calling
+     * thread's latest (the source may look at the thread's stack); else it is an earlier one (a
+     * PREV row), perhaps of another thread. Only for events that are written (#PMT_PARAM_CALLS
+     * above 0). */
     void (*site)(void *self, void *state, pmt_event *ev, const struct pmt__shadow *shadow,
                  size_t depth, int now, int want_path);
+    /* Optional: the calling thread's shadow of calls (core/calls.h) in this run, or NULL; asked
+     * when an event's thread is not the last charged event's. */
+    const struct pmt__shadow *(*shadow_here)(void *self, void *state);
     /* Optional: how the attached hooks receive events (pmt_tracer_hook_name()). */
     const char *(*hook_name)(void *self, void *state);
 } pmt__source_ops;

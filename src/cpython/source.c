@@ -220,6 +220,12 @@ static void site(void *self, void *state, pmt_event *ev, const pmt__shadow *shad
         pmt__user_site(state, ev, shadow, depth, now, want_path);
 }
 
+static const pmt__shadow *shadow_here(void *self, void *state)
+{
+    (void)self;
+    return state ? pmt__thread_shadow_of(state) : NULL;
+}
+
 static const char *hook_name(void *self, void *state)
 {
     (void)self;
@@ -230,7 +236,18 @@ static const char *hook_name(void *self, void *state)
 }
 
 static const pmt__source_ops cpython_source = {
-    check_thread, attach, detach, release, locate, runtime, enter, leave, line_at, site, hook_name,
+    .check_thread = check_thread,
+    .attach = attach,
+    .detach = detach,
+    .release = release,
+    .locate = locate,
+    .runtime = runtime,
+    .enter = enter,
+    .leave = leave,
+    .line_at = line_at,
+    .site = site,
+    .shadow_here = shadow_here,
+    .hook_name = hook_name,
 };
 
 int pmt_tracer_create(pmt_tracer **out)
