@@ -46,6 +46,13 @@ MODES = [
     ("Profile(0) text", "py", "py", 0, {"log_format": "text"}),
     ("Trace(0) bin", "trace", "trace", 0, {"log_format": "binary"}),
     ("hook + C calls", "py+c", "py+c", NEVER, {"log_format": "none", "rss_mode": "none"}),
+    # The call aggregation and user sites (calls=1, on in every mode above) against calls=0:
+    # their cost per event; and call paths on every written event (calls=2).
+    ("hook only calls=0", "py", "py", NEVER,
+     {"log_format": "none", "rss_mode": "none", "calls": 0}),
+    ("Profile(-1) bin calls=0", "py", "py", -1, {"log_format": "binary", "calls": 0}),
+    ("Profile(0) bin calls=0", "py", "py", 0, {"log_format": "binary", "calls": 0}),
+    ("Profile(0) bin calls=2", "py", "py", 0, {"log_format": "binary", "calls": 2}),
 ]
 MONITORING_SETS = {
     "py": ("PY_START", "PY_RESUME", "PY_THROW", "PY_RETURN", "PY_YIELD", "PY_UNWIND"),

@@ -94,7 +94,27 @@ void pmt__calls_enter_slow(pmt__calls *c, pmt__shadow *shadow, const void *key,
     }
     /* A node that could not be made (0) keeps the stack's shape: its return charges nothing. */
     shadow->frames[shadow->depth++] =
-        (pmt__shadow_frame){node, node && node == parent, 0, 0, rss, 0};
+        (pmt__shadow_frame){node, node && node == parent, 0, 0, rss, 0, 0};
+}
+
+long pmt__calls_user_frame(const pmt__calls *c, pmt__shadow *shadow, size_t depth)
+{
+    pmt__shadow_frame *frames = shadow->frames;
+    long found = -1, stop = (long)depth - 1;
+    for (; stop >= 0; stop--) {
+        const pmt__shadow_frame *f = &frames[stop];
+        if (f->user_at) {
+            found = f->user_at > 0 ? f->user_at - 1 : -1;
+            break;
+        }
+        if (f->node && (c->nodes[f->node - 1].flags & PMT_CALL_USER_CODE)) {
+            found = stop;
+            break;
+        }
+    }
+    for (long i = stop < 0 ? 0 : stop; i < (long)depth; i++)
+        frames[i].user_at = found >= 0 ? (int32_t)found + 1 : -1;
+    return found;
 }
 
 int pmt__calls_each(const pmt__calls *c, pmt_call_stats_fn fn, void *user_data)

@@ -61,6 +61,9 @@ typedef struct pmt__shadow_frame {
      * It stays right for the call's life, the caller being suspended in it. The first frame's
      * is that of the nearest user's frame below the shadow, -1 if none (pmt__shadow.below_*). */
     int32_t caller_line;
+    /* Index + 1 of the nearest frame at or below it whose function is the user's, -1 if none,
+     * 0 until a written event asked (pmt__calls_user_frame): right for the call's life. */
+    int32_t user_at;
 } pmt__shadow_frame;
 
 /* A thread's shadow stack of the calls it entered while traced (frames entered before are not
@@ -122,7 +125,7 @@ static inline void pmt__calls_enter(pmt__calls *calls, pmt__shadow *shadow, cons
         else if (memo->parent2 == parent && memo->node2)
             node = memo->node2;
         if (node) {
-            shadow->frames[depth] = (pmt__shadow_frame){node, node == parent, 0, 0, rss, 0};
+            shadow->frames[depth] = (pmt__shadow_frame){node, node == parent, 0, 0, rss, 0, 0};
             shadow->depth = depth + 1;
             return;
         }
@@ -159,17 +162,9 @@ static inline void pmt__calls_leave(pmt__calls *calls, pmt__shadow *shadow, uint
 }
 
 /* The innermost of the first depth frames of shadow whose function is the user's
- * (PMT_CALL_USER_CODE), as an index into shadow->frames; -1 when none is. */
-static inline long pmt__calls_user_frame(const pmt__calls *calls, const pmt__shadow *shadow,
-                                         size_t depth)
-{
-    for (size_t i = depth; i-- > 0;) {
-        uint32_t node = shadow->frames[i].node;
-        if (node && (calls->nodes[node - 1].flags & PMT_CALL_USER_CODE))
-            return (long)i;
-    }
-    return -1;
-}
+ * (PMT_CALL_USER_CODE), as an index into shadow->frames; -1 when none is. Learns the answer for
+ * each frame it passes, so that the next ask stops at the first frame that knows. */
+long pmt__calls_user_frame(const pmt__calls *calls, pmt__shadow *shadow, size_t depth);
 
 /* Each node as a pmt_call_stats, in id order (a parent before its children). Stops at the first
  * non-zero result of fn and returns it. */

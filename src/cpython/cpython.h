@@ -105,8 +105,9 @@ int pmt__resume_opcode(void);
 int pmt__code_before_entry(pmt__cpy_state *st, pmt__code_entry *entry, PyObject *code, long offset);
 
 /* frames.c */
-/* The line of the innermost frame on the calling thread's stack that runs code; 0 when none. */
-int32_t pmt__frame_line_of(PyObject *code);
+/* The line of the innermost frame on the calling thread's stack that runs e's code; 0 when
+ * none does. */
+int32_t pmt__frame_line_of(pmt__cpy_state *st, pmt__code_entry *e);
 /* The innermost frame of the user's code (pmt__code_entry.user): its file, function and line;
  * 0 when none is. */
 int pmt__frame_user(pmt__cpy_state *st, const char **file, const char **function, int32_t *line);
@@ -114,6 +115,14 @@ int pmt__frame_user(pmt__cpy_state *st, const char **file, const char **function
 int32_t pmt__frame_depth(void);
 /* The innermost frame not in the tracer's own code: file, function, line. */
 void pmt__frame_locate(pmt__cpy_state *st, const char **file, const char **function, int32_t *line);
+
+/* frames_direct.c: the island outside the limited API for frame walks, resolved at run time.
+ * pmt__frames_direct says whether PyFrame_GetBack was found (then the other two may be used). */
+int pmt__frames_direct(long hexversion);
+/* New reference to the frame's caller frame, or NULL. */
+PyObject *pmt__frame_back_direct(PyObject *frame);
+/* The frame's instruction byte offset (3.11+), or -1 when this version has no such function. */
+long pmt__frame_offset_direct(PyObject *frame);
 
 /* legacy_ceval.c: the island outside the limited API (3.10, 3.11), resolved at run time. A C
  * function as CPython's Py_tracefunc calls it: (obj, frame, PyTrace_* what, arg). */

@@ -2,9 +2,20 @@
  * written event's user site when what the tracer keeps per thread does not have it. */
 #include "cpython/cpython.h"
 
+/* Is frames_direct.c's island there (looked up once)? */
+static int direct(void)
+{
+    static int answer = -1; /* GIL held: one thread at a time */
+    if (answer < 0)
+        answer = pmt__frames_direct(PyLong_AsLong(PySys_GetObject("hexversion")));
+    return answer;
+}
+
 /* New reference to frame.f_back, or NULL at the bottom. */
 static PyObject *back_of(PyObject *frame)
 {
+    if (direct())
+        return pmt__frame_back_direct(frame);
     PyObject *back = PyObject_GetAttrString(frame, "f_back");
     if (!back) {
         PyErr_Clear();
@@ -52,15 +63,25 @@ void pmt__frame_locate(pmt__cpy_state *st, const char **file, const char **funct
     }
 }
 
-int32_t pmt__frame_line_of(PyObject *code)
+/* The line a frame of entry e's code is at: from the code's offset table when the island gives
+ * the frame's offset, else through the limited API. */
+static int32_t line_of(pmt__cpy_state *st, pmt__code_entry *e, PyObject *frame)
+{
+    long offset = direct() ? pmt__frame_offset_direct(frame) : -1;
+    if (offset >= 0)
+        return pmt__code_line_at(st, e, e->ref1, offset);
+    return PyFrame_GetLineNumber((PyFrameObject *)frame);
+}
+
+int32_t pmt__frame_line_of(pmt__cpy_state *st, pmt__code_entry *e)
 {
     PyObject *frame = (PyObject *)PyEval_GetFrame();
     Py_XINCREF(frame);
     while (frame) {
         PyCodeObject *running = PyFrame_GetCode((PyFrameObject *)frame);
         Py_XDECREF(running); /* only compared */
-        if ((PyObject *)running == code) {
-            int32_t line = PyFrame_GetLineNumber((PyFrameObject *)frame);
+        if ((PyObject *)running == e->ref1) {
+            int32_t line = line_of(st, e, frame);
             Py_DECREF(frame);
             return line;
         }
@@ -82,7 +103,7 @@ int pmt__frame_user(pmt__cpy_state *st, const char **file, const char **function
         if (e && e->user) {
             *file = e->file;
             *function = e->function;
-            *line = PyFrame_GetLineNumber((PyFrameObject *)frame);
+            *line = line_of(st, e, frame);
             Py_DECREF(frame);
             return 1;
         }

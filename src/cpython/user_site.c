@@ -20,17 +20,16 @@ static const char *python_function(const pmt__calls *calls, const pmt_event *ev,
 }
 
 /* The line the user's frame at index user of the shadow waits at. */
-static int32_t waiting_line(const pmt__calls *calls, pmt__shadow *shadow, size_t depth, long user,
+static int32_t waiting_line(pmt__cpy_state *st, pmt__shadow *shadow, size_t depth, long user,
                             int now)
 {
-    const pmt__call_node *n = &calls->nodes[shadow->frames[user].node - 1];
+    const pmt__call_node *n = &st->tracer->calls.nodes[shadow->frames[user].node - 1];
     pmt__shadow_frame *callee = (size_t)user + 1 < depth ? &shadow->frames[user + 1] : NULL;
     if (callee && callee->caller_line)
         return callee->caller_line;
     if (!now) /* an earlier event: the frame may have moved on since */
         return n->line;
-    const pmt__code_entry *e = n->key;
-    int32_t line = pmt__frame_line_of(e->ref1);
+    int32_t line = pmt__frame_line_of(st, (pmt__code_entry *)(uintptr_t)n->key);
     if (!line)
         return n->line;
     if (callee)
@@ -59,7 +58,7 @@ void pmt__user_site(pmt__cpy_state *st, pmt_event *ev, const pmt__shadow *known,
         const pmt__call_node *n = &calls->nodes[shadow->frames[user].node - 1];
         ev->user_file = n->file;
         ev->user_function = n->function;
-        ev->user_line = waiting_line(calls, shadow, depth, user, now);
+        ev->user_line = waiting_line(st, shadow, depth, user, now);
         return;
     }
     /* No call of the user's entered while traced: one from before the start, if any, which
