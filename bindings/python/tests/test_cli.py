@@ -15,7 +15,7 @@ from pymemtrace import _pymemtrace
 from logparse import child_env, run_cli
 
 COLUMNS = ["seq", "reason", "kind", "time_ns", "thread_id", "depth", "file", "line", "function",
-           "rss", "d_rss", "message"]
+           "rss", "d_rss", "message", "user_file", "user_line", "user_function", "call_node"]
 COMMANDS = ("run", "top", "dump", "csv", "json", "stats", "info")
 # Most of the growth is in hog(), by an operator (no C call event), so its RETURN carries it.
 HOG_SCRIPT = '''\

@@ -181,5 +181,49 @@ class SparseLogTest(TempDirTestCase):
             self.assertIn(e.user_line, (call_line, from_json.__code__.co_firstlineno), e)
 
 
+SCRIPT = """\
+import json
+
+TEXT = "[" + ",".join(map('[{0}, "{0}{0}{0}"]'.format, range(200_000))) + "]"
+kept = []
+
+
+def load_twice():
+    json.loads(TEXT)  # dropped at once
+    kept.append(json.loads(TEXT))  # kept: the line that grew the process
+
+
+load_twice()
+"""
+
+
+class TopByLineTest(TempDirTestCase):
+    """`top --by line` ranks lines of the user's code from a binary log's rows and their user
+    sites: the line that kept what json built, not json's own lines."""
+
+    def test_the_keeping_line_comes_first(self):
+        import json as json_module
+        from logparse import run_cli
+        script = self.path("program.py")
+        with open(script, "w") as f:
+            f.write(SCRIPT)
+        log = self.path("run.pmt")
+        done = run_cli("run", "--binary", "-o", log, script, cwd=self.tmp)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        done = run_cli("top", "--by", "line", "--json", log)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        rows = json_module.loads(done.stdout)
+        keeping = SCRIPT.splitlines().index("    kept.append(json.loads(TEXT))  # kept: the line "
+                                            "that grew the process") + 1
+        self.assertTrue(same_file(rows[0]["file"], script), rows[:3])
+        self.assertEqual((rows[0]["function"], rows[0]["line"]), ("load_twice", keeping))
+        self.assertGreater(rows[0]["own"], 4 << 20)
+        done = run_cli("top", "--by", "line", "--all", "--json", log)  # the rows' own places
+        self.assertIn("json", json_module.loads(done.stdout)[0]["file"])
+        done = run_cli("csv", log)
+        header, first = done.stdout.decode().splitlines()[:2]
+        self.assertTrue(header.endswith(",user_file,user_line,user_function,call_node"), header)
+
+
 if __name__ == "__main__":
     unittest.main()

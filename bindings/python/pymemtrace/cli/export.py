@@ -7,7 +7,7 @@ from .. import _pymemtrace
 from .common import finish, log_command, open_or_fail, output
 
 COLUMNS = ("seq", "reason", "kind", "time_ns", "thread_id", "depth", "file", "line", "function",
-           "rss", "d_rss", "message")
+           "rss", "d_rss", "message", "user_file", "user_line", "user_function", "call_node")
 
 
 def dump(args):

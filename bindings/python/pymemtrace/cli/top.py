@@ -9,26 +9,44 @@ from .. import callstats
 from .common import count, finish, mib, open_or_fail
 
 
-def growth_by_place(log):
-    """Total positive dRSS and number of triggering rows per (file, line, function)."""
+def growth_by_place(log, user=False):
+    """Total positive dRSS and number of triggering rows per (file, line, function): the row's
+    own place. With user=True, in the user's terms: the net dRSS (growth less what was given
+    back, as the call aggregation's own) charged to the user site (the nearest frame of the
+    user's code, which binary logs store with every row) of the code that ran when RSS moved:
+    that of the event just before the row (the PREV row the trigger writes, or a row written
+    just before), whose frame ran until this row's event, else the row's own."""
     grown = defaultdict(lambda: [0, 0])
     peak = 0
+    before = None  # the row before, if it is the event just before
     for event in log:
         if event.kind == "MARK":  # a message: no RSS in a text log, no place of its own
+            before = None
             continue
         peak = max(peak, event.rss)
-        if event.reason == "NEXT" and event.d_rss > 0:
-            place = grown[(event.file, event.line, event.function)]
+        if event.reason == "NEXT" and (event.d_rss > 0 or (user and event.d_rss)):
+            ran = before if before is not None and before.seq + 1 == event.seq else event
+            if user and ran.user_file:  # None in a text log: no sites there
+                key = (ran.user_file, ran.user_line, ran.user_function)
+            elif user and event.user_file:
+                key = (event.user_file, event.user_line, event.user_function)
+            else:
+                key = (event.file, event.line, event.function)
+            place = grown[key]
             place[0] += event.d_rss
             place[1] += 1
+        before = event
     return grown, peak
 
 
-def print_top(log, count, out=None):
+def print_top(log, count, out=None, user=False):
     out = out or sys.stdout
-    grown, peak = growth_by_place(log)
-    rows = sorted(grown.items(), key=lambda kv: kv[1][0], reverse=True)[:count]
-    print(f"Where RSS grew ({log.path}; peak RSS {mib(peak).strip()} MiB):", file=out)
+    grown, peak = growth_by_place(log, user)
+    rows = sorted(((k, v) for k, v in grown.items() if v[0] > 0), key=lambda kv: kv[1][0],
+                  reverse=True)[:count]
+    whose = ", each charged to its user site" if user else ""
+    print(f"Where RSS grew ({log.path}; peak RSS {mib(peak).strip()} MiB; rows{whose}):",
+          file=out)
     print(f"{'MiB':>10} {'rows':>6}  place", file=out)
     for (file, line, function), (total, times) in rows:
         print(f"{mib(total)} {times:6d}  {file}:{line} {function}", file=out)
@@ -49,15 +67,22 @@ def print_user_table(rows, out=None, title="Where RSS grew, by the user's functi
         print("   (no call returned while traced)", file=out)
 
 
+def _from_rows(log, args):
+    """Is the table made from the log's rows rather than its call aggregation? A text log has
+    none; --by line asks the rows, whose user sites name the line of the user's code that was
+    running (the aggregation knows a function's first line only)."""
+    return args.by == "line" or not log.call_stats()
+
+
 def _rows_of(log, args):
-    """The log's rows: in the user's terms from its call aggregation, else (a text log) its
-    growth by place, each place's growth counted as its own."""
-    stats = log.call_stats()
-    if stats:
-        return callstats.table(stats, by=args.by, user=not args.all)
-    grown, _ = growth_by_place(log)
+    """The log's rows: in the user's terms from its call aggregation, else from its rows (each
+    growth charged to the row's user site unless --all), each place's growth counted as its
+    own."""
+    if not _from_rows(log, args):
+        return callstats.table(log.call_stats(), by=args.by, user=not args.all)
+    grown, _ = growth_by_place(log, user=not args.all)
     rows = [{"file": f, "line": line, "function": fn, "qualname": fn, "total": t, "own": t,
-             "calls": n} for (f, line, fn), (t, n) in grown.items()]
+             "calls": n} for (f, line, fn), (t, n) in grown.items() if t > 0]
     return sorted(rows, key=lambda r: r["own"], reverse=True)
 
 
@@ -66,21 +91,16 @@ def top(args):
         return top_of_several(args)
     args.log = args.logs[0]
     with open_or_fail(args.log) as log:
-        stats = log.call_stats()
-        if stats:
-            rows = callstats.table(stats, by=args.by, user=not args.all)[:args.n]
-            if args.json:
-                json.dump(rows, sys.stdout, indent=1)
-                print()
-            else:
-                print_user_table(rows, title=f"Where RSS grew ({log.path}), by "
-                                 + ("function" if args.all else "the user's functions (library "
-                                    "code charged to its caller)") + ":")
-        elif args.json:
+        if args.json:
             json.dump(_rows_of(log, args)[:args.n], sys.stdout, indent=1)
             print()
+        elif _from_rows(log, args):
+            print_top(log, args.n, user=not args.all)
         else:
-            print_top(log, args.n)
+            rows = _rows_of(log, args)[:args.n]
+            print_user_table(rows, title=f"Where RSS grew ({log.path}), by "
+                             + ("function" if args.all else "the user's functions (library "
+                                "code charged to its caller)") + ":")
         return finish(log)
 
 
@@ -116,8 +136,9 @@ def register(commands):
                          help="how many places (default 10)")
     command.set_defaults(handler=top)
     command.add_argument("--by", choices=("function", "line", "file"), default="function",
-                         help="one row per function (default) or per file; line is function "
-                              "here: the aggregation knows a function's first line only")
+                         help="one row per function (default) or per file, from the call "
+                              "aggregation; line: per line of the user's code, from the log's "
+                              "rows and their user sites")
     command.add_argument("--all", action="store_true",
                          help="every function's own growth as is, library code included, "
                               "instead of charging it to the user's caller")
