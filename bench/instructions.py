@@ -53,6 +53,9 @@ MODES = [
     ("Profile(-1) bin calls=0", "py", "py", -1, {"log_format": "binary", "calls": 0}),
     ("Profile(0) bin calls=0", "py", "py", 0, {"log_format": "binary", "calls": 0}),
     ("Profile(0) bin calls=2", "py", "py", 0, {"log_format": "binary", "calls": 2}),
+    # Not the library: the least a call aggregation does (bench/floor/floor.c agg_enter/leave),
+    # on the same hook; its gap over the counting floor is the floor of calls=1 over calls=0.
+    ("floor: aggregation", "py", "py", NEVER, {"probe": "py-agg"}),
 ]
 MONITORING_SETS = {
     "py": ("PY_START", "PY_RESUME", "PY_THROW", "PY_RETURN", "PY_YIELD", "PY_UNWIND"),
@@ -79,15 +82,21 @@ class Floor:
         self.floor, self.subscription = _pmt_floor, subscription
 
     def start(self):
+        aggregate = self.subscription == "py-agg"
         if not hasattr(sys, "monitoring") and os.environ.get("PYMEMTRACE_LEGACY_HOOKS") != "sys":
-            self.floor.c_hooks(self.subscription != "trace", self.subscription == "trace")
+            self.floor.c_hooks(self.subscription != "trace", self.subscription == "trace",
+                               aggregate)
         elif hasattr(sys, "monitoring"):
             mon = sys.monitoring
             mon.use_tool_id(FLOOR_TOOL_ID, "pmt-floor")
             bits = 0
-            for name in MONITORING_SETS[self.subscription]:
+            for name in MONITORING_SETS["py" if aggregate else self.subscription]:
                 bit = getattr(mon.events, name)
-                mon.register_callback(FLOOR_TOOL_ID, bit, self.floor.count)
+                callback = self.floor.count
+                if aggregate:
+                    entering = name in ("PY_START", "PY_RESUME", "PY_THROW")
+                    callback = self.floor.agg_enter if entering else self.floor.agg_leave
+                mon.register_callback(FLOOR_TOOL_ID, bit, callback)
                 bits |= bit
             mon.set_events(FLOOR_TOOL_ID, bits)
         elif self.subscription == "trace":
@@ -134,9 +143,12 @@ class Traced:
 def make(what, directory):
     if what == "untraced":
         return None
-    if what.startswith("floor:"):
+    if what.startswith("floor:") and what not in (m[0] for m in MODES):
         return Floor(what[len("floor:"):])
-    return Traced(next(m for m in MODES if m[0] == what), directory)
+    mode = next(m for m in MODES if m[0] == what)
+    if "probe" in mode[4]:
+        return Floor(mode[4]["probe"])
+    return Traced(mode, directory)
 
 
 def child_callgrind(what, workload_name, scale):

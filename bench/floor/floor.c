@@ -7,6 +7,12 @@
  *   c_hooks(profile, trace) 3.10/3.11: a C function that only counts as the profile and/or trace
  *                          function (PyEval_SetProfile/SetTrace, looked up at run time as the
  *                          library does): the floor of the hook it uses there
+ *   agg_enter(code, offset) / agg_leave(code, offset, value)
+ *                          sys.monitoring callbacks (3.12+) of the least a call aggregation does:
+ *                          a shadow stack of (code, "RSS" at entry) and, at each exit, calls and
+ *                          total added to a direct-mapped slot per code object; "RSS" is a
+ *                          load of a static, as the library's last read value is. The floor of
+ *                          the library's calls=1 over calls=0 (3.10/3.11: c_hooks(..., True)).
  *   run(callable)          calls callable(): callgrind collects inside it (--toggle-collect)
  *   events() / reset()     the count
  */
@@ -38,6 +44,59 @@ static PyObject *trace(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     return trace_function;
 }
 
+/* The minimal aggregation: single-threaded, fixed-size, collisions overwrite (a floor only). */
+enum { SHADOW_MAX = 4096, AGG_SLOTS = 4096 };
+static struct {
+    const void *code;
+    uint64_t rss;
+} shadow[SHADOW_MAX];
+static size_t shadow_depth;
+static struct {
+    const void *code;
+    uint64_t calls;
+    int64_t total;
+} agg[AGG_SLOTS];
+static volatile uint64_t fake_rss = 1 << 20;
+
+static inline void agg_push(const void *code)
+{
+    counted++;
+    if (shadow_depth < SHADOW_MAX) {
+        shadow[shadow_depth].code = code;
+        shadow[shadow_depth].rss = fake_rss;
+    }
+    shadow_depth++;
+}
+
+static inline void agg_pop(void)
+{
+    counted++;
+    if (!shadow_depth || --shadow_depth >= SHADOW_MAX)
+        return;
+    const void *code = shadow[shadow_depth].code;
+    size_t i = ((uintptr_t)code >> 4) * 0x9E3779B1u >> 20 & (AGG_SLOTS - 1);
+    agg[i].code = code;
+    agg[i].calls++;
+    agg[i].total += (int64_t)(fake_rss - shadow[shadow_depth].rss);
+}
+
+static PyObject *agg_enter(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    if (nargs >= 1)
+        agg_push(args[0]);
+    Py_RETURN_NONE;
+}
+
+static PyObject *agg_leave(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    (void)args;
+    (void)nargs;
+    agg_pop();
+    Py_RETURN_NONE;
+}
+
 typedef int (*tracefunc)(PyObject *obj, void *frame, int what, PyObject *arg);
 typedef void (*set_hook_fn)(tracefunc func, PyObject *obj);
 
@@ -51,11 +110,26 @@ static int count_c(PyObject *obj, void *frame, int what, PyObject *arg)
     return 0;
 }
 
+/* PyTrace_CALL and PyTrace_RETURN: the values 3.10 and 3.11 share. */
+static int aggregate_c(PyObject *obj, void *frame, int what, PyObject *arg)
+{
+    (void)obj;
+    (void)arg;
+    if (what == 0)
+        agg_push(frame); /* the frame stands for its code: a floor only */
+    else if (what == 3)
+        agg_pop();
+    else
+        counted++;
+    return 0;
+}
+
 static PyObject *c_hooks(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)self;
-    if (nargs != 2) {
-        PyErr_SetString(PyExc_TypeError, "c_hooks(profile, trace) takes two bools");
+    if (nargs != 2 && nargs != 3) {
+        PyErr_SetString(PyExc_TypeError,
+                        "c_hooks(profile, trace[, aggregate]) takes two or three bools");
         return NULL;
     }
     set_hook_fn set_profile = (set_hook_fn)(uintptr_t)dlsym(RTLD_DEFAULT, "PyEval_SetProfile");
@@ -65,7 +139,8 @@ static PyObject *c_hooks(PyObject *self, PyObject *const *args, Py_ssize_t nargs
         return NULL;
     }
     int profile = PyObject_IsTrue(args[0]), trace = PyObject_IsTrue(args[1]);
-    set_profile(profile ? count_c : NULL, NULL);
+    int aggregate = nargs == 3 && PyObject_IsTrue(args[2]);
+    set_profile(profile ? (aggregate ? aggregate_c : count_c) : NULL, NULL);
     set_trace(trace ? count_c : NULL, NULL);
     Py_RETURN_NONE;
 }
@@ -95,6 +170,7 @@ static PyObject *reset(PyObject *self, PyObject *unused)
     (void)self;
     (void)unused;
     counted = 0;
+    shadow_depth = 0;
     Py_RETURN_NONE;
 }
 
@@ -104,6 +180,10 @@ static PyMethodDef methods[] = {
     {"trace", FASTCALL(trace), METH_FASTCALL, "trace(frame, what, arg): count, return trace"},
     {"c_hooks", FASTCALL(c_hooks), METH_FASTCALL,
      "c_hooks(profile, trace): a counting C function as this thread's profile/trace function"},
+    {"agg_enter", FASTCALL(agg_enter), METH_FASTCALL,
+     "agg_enter(code, offset): push (code, RSS) on the minimal aggregation's shadow"},
+    {"agg_leave", FASTCALL(agg_leave), METH_FASTCALL,
+     "agg_leave(code, offset, value): pop, add calls and total to the code's slot"},
     {"run", run, METH_O, "run(callable): call it inside pmt_floor_run (callgrind's toggle)"},
     {"events", events, METH_NOARGS, "events() -> int: events counted since reset()"},
     {"reset", reset, METH_NOARGS, "reset(): count from 0"},
