@@ -11,6 +11,7 @@ typedef struct {
     PyObject_HEAD pmt_tracer *tracer;
     pmt_sink *log;    /* the main log file, owned by tracer (NULL for log_format="none") */
     pmt_sink *binary; /* an extra binary log, owned by tracer */
+    pmt_sink *call;   /* the Python callable's sink, owned by tracer */
 } TracerObject;
 
 /* --- a Python callable as a sink ------------------------------------------------------------ */
@@ -44,7 +45,8 @@ static void callable_close(void *user_data)
     PyMem_Free(s);
 }
 
-static int add_callable_sink(pmt_tracer *tracer, PyObject *callable, PyObject *event_type)
+static int add_callable_sink(pmt_tracer *tracer, PyObject *callable, PyObject *event_type,
+                             pmt_sink **out)
 {
     callable_sink *s = PyMem_Malloc(sizeof *s);
     if (!s)
@@ -65,6 +67,8 @@ static int add_callable_sink(pmt_tracer *tracer, PyObject *callable, PyObject *e
     rc = pmt_tracer_add_sink(tracer, sink);
     if (rc != PMT_OK)
         pmt_sink_destroy(sink);
+    else
+        *out = sink;
     return rc;
 }
 
@@ -230,11 +234,11 @@ static int Tracer_init(TracerObject *self, PyObject *args, PyObject *kwargs)
         failed_path = binary_path;
     }
     if (rc == PMT_OK && sink_obj != Py_None)
-        rc = add_callable_sink(tracer, sink_obj, state->event_type);
+        rc = add_callable_sink(tracer, sink_obj, state->event_type, &self->call);
     if (rc != PMT_OK) {
         pmt_py_raise(rc, failed_path);
         pmt_tracer_destroy(tracer);
-        self->log = self->binary = NULL;
+        self->log = self->binary = self->call = NULL;
     } else {
         self->tracer = tracer;
     }
@@ -326,6 +330,45 @@ static PyObject *Tracer_call_stats(TracerObject *self, PyObject *unused)
     return rows;
 }
 
+/* {"sink": "log"|"binary"|"callable", "path", "given", "stored", "lost", "error", "errno",
+ * "strerror"} for one sink. */
+static PyObject *counts_of(pmt_sink *sink, const char *role)
+{
+    pmt_sink_counts c = {.struct_size = sizeof c};
+    if (pmt_sink_counts_get(sink, &c) != PMT_OK)
+        return pmt_py_raise(PMT_EINVAL, NULL);
+    const char *path = pmt_sink_path(sink);
+    PyObject *path_obj = path ? PyUnicode_DecodeFSDefault(path) : (Py_INCREF(Py_None), Py_None);
+    const char *why = c.os_error ? strerror(c.os_error) : c.error ? pmt_strerror(c.error) : NULL;
+    PyObject *d = path_obj ? Py_BuildValue("{sssOsKsKsKsisiss}", "sink", role, "path", path_obj,
+                                           "given", (unsigned long long)c.events_given, "stored",
+                                           (unsigned long long)c.events_stored, "lost",
+                                           (unsigned long long)c.events_lost, "error", (int)c.error,
+                                           "errno", (int)c.os_error, "strerror", why)
+                           : NULL;
+    Py_XDECREF(path_obj);
+    return d;
+}
+
+static PyObject *Tracer_sink_counts(TracerObject *self, PyObject *unused)
+{
+    (void)unused;
+    if (check_ready(self) != 0)
+        return NULL;
+    pmt_sink *sinks[] = {self->log, self->binary, self->call};
+    const char *roles[] = {"log", "binary", "callable"};
+    PyObject *list = PyList_New(0);
+    for (size_t i = 0; list && i < sizeof sinks / sizeof *sinks; i++) {
+        if (!sinks[i])
+            continue;
+        PyObject *d = counts_of(sinks[i], roles[i]);
+        if (!d || PyList_Append(list, d) != 0)
+            Py_CLEAR(list);
+        Py_XDECREF(d);
+    }
+    return list;
+}
+
 static PyObject *path_of(pmt_sink *sink)
 {
     const char *path = sink ? pmt_sink_path(sink) : NULL;
@@ -373,6 +416,12 @@ static PyObject *Tracer_get_sinks_failed(TracerObject *self, void *closure)
     return stat_of(self, PMT_STAT_SINKS_FAILED);
 }
 
+static PyObject *Tracer_get_events_lost(TracerObject *self, void *closure)
+{
+    (void)closure;
+    return stat_of(self, PMT_STAT_EVENTS_LOST);
+}
+
 static PyObject *Tracer_get_hook(TracerObject *self, void *closure)
 {
     (void)closure;
@@ -414,6 +463,9 @@ static PyMethodDef Tracer_methods[] = {
     {"call_stats", (PyCFunction)Tracer_call_stats, METH_NOARGS,
      "call_stats() -> [(node, parent, flags, file, function, line, calls, total, own, largest, "
      "peak_rss)]: RSS growth per call path so far (parents first; flags 1: the user's code)."},
+    {"sink_counts", (PyCFunction)Tracer_sink_counts, METH_NOARGS,
+     "sink_counts() -> [{sink, path, given, stored, lost, error, errno, strerror}]: what became "
+     "of the events given to each sink (stored: in its file; lost: after it failed)."},
     {"after_fork", (PyCFunction)Tracer_after_fork, METH_NOARGS,
      "In a child of fork: apply on_fork now (a following child's log_path is its own)."},
     {NULL, NULL, 0, NULL},
@@ -425,6 +477,8 @@ static PyGetSetDef Tracer_getset[] = {
     {"events_seen", (getter)Tracer_get_events_seen, NULL, "Events seen (numbered).", NULL},
     {"events_written", (getter)Tracer_get_events_written, NULL, "Events written.", NULL},
     {"sinks_failed", (getter)Tracer_get_sinks_failed, NULL, "Sinks disabled by a failure.", NULL},
+    {"events_lost", (getter)Tracer_get_events_lost, NULL,
+     "Events given to failed sinks that their files do not hold.", NULL},
     {"state", (getter)Tracer_get_state, NULL, "created, running, paused or stopped.", NULL},
     {"rss_provider", (getter)Tracer_get_rss_provider, NULL,
      "The RSS provider in use once started (None before).", NULL},

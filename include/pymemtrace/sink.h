@@ -5,7 +5,8 @@
  * A tracer delivers every written event to each of its sinks in the order they were added. A
  * sink is created unattached, then handed to a tracer with pmt_tracer_add_sink(), which takes
  * ownership. A sink whose callback fails is disabled (the tracer and its other sinks go on) and
- * the failure is counted in #PMT_STAT_SINKS_FAILED (pmt_tracer_get_stat()).
+ * the failure is counted in #PMT_STAT_SINKS_FAILED (pmt_tracer_get_stat()), reported once on
+ * stderr when the sink has a file, and kept in the sink's counts (pmt_sink_counts_get()).
  */
 #ifndef PYMEMTRACE_SINK_H
 #define PYMEMTRACE_SINK_H
@@ -95,13 +96,54 @@ typedef struct pmt_sink_ops {
      *  and their strings are valid during the call. Return 0, or a negative value to disable
      *  this sink. */
     int (*call_stats)(const struct pmt_call_stats *rows, size_t count, void *user_data);
+    /** Optional: how many of the events given to @p write its destination holds so far (a
+     *  file sink: those whose bytes were written to the file). Without it, every event whose
+     *  write returned 0 counts as held (pmt_sink_counts). */
+    uint64_t (*stored)(void *user_data);
 } pmt_sink_ops;
 
 /** @brief Initialiser for a #pmt_sink_ops with every function empty. */
 #define PMT_SINK_OPS_INIT                                                                          \
     {                                                                                              \
-        sizeof(pmt_sink_ops), 0, 0, 0, 0, 0, 0, 0, 0, 0                                            \
+        sizeof(pmt_sink_ops), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0                                         \
     }
+
+/**
+ * @brief What became of the events given to a sink, read with pmt_sink_counts_get(). Fields are
+ *        only appended (check `struct_size`).
+ *
+ * A sink that fails (a full disk: ENOSPC; a file size limit: EFBIG; an I/O error; a callback
+ * that returns a negative value) is disabled: the traced program and the other sinks go on. The
+ * first failure of a sink with a file is also reported once on stderr, with the path, the error
+ * and these counts. Until then, `events_given - events_stored` events are buffered, not lost.
+ */
+typedef struct pmt_sink_counts {
+    uint32_t struct_size; /**< sizeof the struct as the library filled it. */
+    /** 0 while the sink works; else #PMT_EIO (its file could not be written) or
+     *  #PMT_ECALLBACK (a caller's function failed), for the failure that disabled it. */
+    int32_t error;
+    /** The errno of that failure for a file sink (ENOSPC, EFBIG, EIO, ...), else 0. */
+    int32_t os_error;
+    uint32_t reserved0;    /**< Zero. */
+    uint64_t events_given; /**< Events the tracer (or pmt_sink_write()) gave the sink. */
+    /** Of those, the events its destination holds: for a file sink, events whose bytes reached
+     *  the file (a reader finds them there); for a caller's sink without a `stored` function,
+     *  those whose write returned 0. */
+    uint64_t events_stored;
+    /** Events given that the destination will never hold: given minus stored once the sink has
+     *  failed; 0 while it works. */
+    uint64_t events_lost;
+} pmt_sink_counts;
+
+/**
+ * @brief Read what became of the events given to a sink (also one a tracer owns, while the
+ *        tracer lives).
+ * @param sink The sink.
+ * @param[out] out Filled up to its `struct_size`, which the caller sets (sizeof).
+ * @return #PMT_OK, #PMT_EINVAL (NULL argument), #PMT_EVERSION (struct_size too small).
+ * @par Thread safety: call with the GIL held while its tracer runs (the hooks update it).
+ */
+PMT_API int pmt_sink_counts_get(const pmt_sink *sink, pmt_sink_counts *out);
 
 /**
  * @brief Create a sink from caller-supplied functions.

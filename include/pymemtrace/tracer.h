@@ -224,7 +224,10 @@ typedef enum pmt_stat {
     PMT_STAT_EVENTS_SEEN = 1,    /**< Events seen, written or not (the next event number). */
     PMT_STAT_EVENTS_WRITTEN = 2, /**< Events delivered to the sinks. */
     PMT_STAT_SINKS_FAILED = 3,   /**< Sinks disabled because a callback failed. */
-    PMT_STAT_RSS_ERRORS = 4      /**< RSS reads that failed (the last value was reused). */
+    PMT_STAT_RSS_ERRORS = 4,     /**< RSS reads that failed (the last value was reused). */
+    /** Events given to sinks that failed and that their destinations do not hold: the sum of
+     *  pmt_sink_counts.events_lost over the tracer's sinks. */
+    PMT_STAT_EVENTS_LOST = 5
 } pmt_stat;
 
 /** @brief The life cycle of a tracer. */

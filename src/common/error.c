@@ -76,10 +76,15 @@ int pmt__fail_os(int os_error, const char *fmt, ...)
     va_end(ap);
     if (n >= 0 && (size_t)n + 2 < sizeof last_message) {
         char reason[256];
-        if (strerror_r(os_error, reason, sizeof reason) != 0)
-            snprintf(reason, sizeof reason, "error %d", os_error);
+        pmt__strerror(os_error, reason, sizeof reason);
         snprintf(last_message + n, sizeof last_message - (size_t)n, ": %s", reason);
     }
     last_os_error = os_error;
     return PMT_EIO;
+}
+
+void pmt__strerror(int os_error, char *buf, size_t size)
+{
+    if (strerror_r(os_error, buf, size) != 0)
+        snprintf(buf, size, "error %d", os_error);
 }

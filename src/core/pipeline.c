@@ -28,9 +28,10 @@ static void reset(pmt_tracer *t)
     t->sample_left = 0;
 }
 
+/* A callback other than write failed just now. */
 static void disable_sink(pmt_tracer *t, pmt_sink *sink)
 {
-    sink->failed = 1;
+    pmt__sink_callback_failed(sink);
     t->sinks_failed++;
 }
 
@@ -77,8 +78,10 @@ static int deliver(pmt_tracer *t, pmt__slot *slot, pmt_event_reason reason, int 
     t->written++;
     for (size_t i = 0; i < t->sink_count; i++) {
         pmt_sink *sink = t->sinks[i];
-        if (!sink->failed && sink->ops.write(ev, sink->user_data) < 0)
-            disable_sink(t, sink);
+        if (sink->failed)
+            sink->given++; /* one more the log will not hold (pmt_sink_counts.events_lost) */
+        else if (pmt__sink_write(sink, ev) < 0)
+            t->sinks_failed++;
     }
     t->delivering = 0;
     return 1;

@@ -1,7 +1,9 @@
 /* The sink object shared by every kind of sink: a copied function table and its user data. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/error.h"
 #include "common/struct_copy.h"
@@ -30,13 +32,99 @@ const char *pmt_sink_path(const pmt_sink *sink)
     return sink && sink->ops.path ? sink->ops.path(sink->user_data) : NULL;
 }
 
+/* Events the destination holds so far. */
+static uint64_t stored(const pmt_sink *sink)
+{
+    return sink->ops.stored ? sink->ops.stored(sink->user_data) : sink->writes_done;
+}
+
+/* The errno a failed callback of this sink left, when it is a file sink (its write sets it); a
+ * caller's callback says nothing about errno. */
+static int os_error_of(const pmt_sink *sink, int err)
+{
+    return sink->is_file ? err : 0;
+}
+
+void pmt__sink_set_file(pmt_sink *sink)
+{
+    sink->is_file = 1;
+}
+
+void pmt__sink_fail(pmt_sink *sink, int error, int os_error)
+{
+    if (sink->failed)
+        return;
+    sink->failed = 1;
+    sink->error = error;
+    sink->os_error = os_error;
+    /* A log file the library made; a caller's descriptor is the caller's to report on (a
+     * closed pipe can be the normal end: `pymemtrace dump LOG | head`). */
+    const char *path = sink->is_file ? pmt_sink_path(sink) : NULL;
+    if (!path || sink->reported)
+        return;
+    sink->reported = 1;
+    char why[128] = "an I/O error";
+    if (os_error)
+        pmt__strerror(os_error, why, sizeof why);
+    char text[1024];
+    int n = snprintf(text, sizeof text,
+                     "pymemtrace: cannot write %s: %s (errno %d). It holds %llu of the %llu "
+                     "events given to it; the events after those are lost. The traced program "
+                     "goes on.\n",
+                     path, why, os_error, (unsigned long long)stored(sink),
+                     (unsigned long long)sink->given);
+    if (n > 0) /* one write, no stdio: the program's own stderr buffer is left alone */
+        (void)!write(2, text, (size_t)n < sizeof text ? (size_t)n : sizeof text - 1);
+}
+
+int pmt__sink_write(pmt_sink *sink, const pmt_event *event)
+{
+    sink->given++;
+    if (sink->ops.write(event, sink->user_data) >= 0) {
+        sink->writes_done++;
+        return 0;
+    }
+    int err = errno;
+    pmt__sink_fail(sink, sink->is_file ? PMT_EIO : PMT_ECALLBACK, os_error_of(sink, err));
+    return -1;
+}
+
+int pmt_sink_counts_get(const pmt_sink *sink, pmt_sink_counts *out)
+{
+    if (!sink || !out)
+        return pmt__fail(PMT_EINVAL, "pmt_sink_counts_get: NULL sink or out");
+    if (out->struct_size < offsetof(pmt_sink_counts, events_lost) + sizeof out->events_lost)
+        return pmt__fail(PMT_EVERSION, "pmt_sink_counts_get: struct_size %u is too small",
+                         (unsigned)out->struct_size);
+    uint64_t held = stored(sink);
+    out->struct_size = sizeof *out;
+    out->error = sink->error;
+    out->os_error = sink->os_error;
+    out->reserved0 = 0;
+    out->events_given = sink->given;
+    out->events_stored = held;
+    out->events_lost = sink->error && sink->given > held ? sink->given - held : 0;
+    return PMT_OK;
+}
+
+/* A failed callback other than write (begin, flush, finish, call_stats). */
+static void failed_callback(pmt_sink *sink, int err)
+{
+    pmt__sink_fail(sink, sink->is_file ? PMT_EIO : PMT_ECALLBACK, os_error_of(sink, err));
+}
+
+void pmt__sink_callback_failed(pmt_sink *sink)
+{
+    failed_callback(sink, errno);
+}
+
 int pmt__sink_begin(pmt_sink *sink, const pmt_run_info *info)
 {
     if (sink->failed || sink->begun)
         return sink->failed ? -1 : 0;
     sink->begun = 1;
     if (sink->ops.begin && sink->ops.begin(info, sink->user_data) < 0)
-        sink->failed = 1;
+        failed_callback(sink, errno);
     return sink->failed ? -1 : 0;
 }
 
@@ -56,13 +144,15 @@ int pmt__sink_reopen(pmt_sink *sink, long child_pid)
     sink->failed = 0;
     sink->finished = 0;
     sink->begun = 0;
+    sink->given = sink->writes_done = 0; /* the child's log counts its own */
+    sink->error = sink->os_error = sink->reported = 0;
     return 1;
 }
 
 int pmt__sink_flush(pmt_sink *sink)
 {
     if (!sink->failed && sink->ops.flush && sink->ops.flush(sink->user_data) < 0)
-        sink->failed = 1;
+        failed_callback(sink, errno);
     return sink->failed ? -1 : 0;
 }
 
@@ -71,7 +161,7 @@ static void finish(pmt_sink *sink)
 {
     int (*end)(void *) = sink->ops.finish ? sink->ops.finish : sink->ops.flush;
     if (!sink->failed && !sink->finished && end && end(sink->user_data) < 0)
-        sink->failed = 1;
+        failed_callback(sink, errno);
     sink->finished = 1;
 }
 
@@ -91,8 +181,9 @@ int pmt_sink_write(pmt_sink *sink, const pmt_event *event)
         return pmt__fail(PMT_EINVAL, "pmt_sink_write: NULL, or the sink belongs to a tracer");
     if (sink->failed)
         return pmt__fail(PMT_ECALLBACK, "the sink failed earlier and is disabled");
-    if (sink->ops.write(event, sink->user_data) < 0) {
-        sink->failed = 1;
+    if (pmt__sink_write(sink, event) < 0) {
+        if (sink->os_error)
+            return pmt__fail_os(sink->os_error, "the sink could not write its log");
         return pmt__fail(PMT_ECALLBACK, "the sink's write failed; it is disabled");
     }
     return PMT_OK;
@@ -103,8 +194,9 @@ int pmt_sink_close(pmt_sink *sink)
     if (!sink || sink->owned)
         return pmt__fail(PMT_EINVAL, "pmt_sink_close: NULL, or the sink belongs to a tracer");
     errno = 0;
+    int failed_before = sink->failed;
     finish(sink);
-    int failed = sink->failed, os_error = errno;
+    int failed = sink->failed, os_error = failed_before ? 0 : sink->os_error;
     pmt__sink_free(sink);
     if (!failed)
         return PMT_OK;

@@ -12,7 +12,28 @@ struct pmt_sink {
     int failed;   /* a callback failed (or the sink fell silent in a child): no calls but close */
     int finished; /* finish (or the final flush) has run */
     int begun;    /* begin has run for the current destination; a reopen starts a new one */
+    /* pmt_sink_counts: events given (to write, or while it was disabled), writes that
+     * returned 0 (what a sink without a stored op holds), and the failure that disabled it. */
+    uint64_t given, writes_done;
+    int error, os_error;
+    int reported; /* the failure was reported on stderr */
+    int is_file;  /* a built-in log file (or descriptor): its failures leave errno */
 };
+
+/* Declares a built-in file sink (text, binary): a failure is an I/O error with an errno, and is
+ * reported on stderr. */
+void pmt__sink_set_file(pmt_sink *sink);
+
+/* The sink failed: disabled from now on; error (PMT_EIO or PMT_ECALLBACK) and os_error (errno
+ * of a file sink's failed write, else 0) are kept, and a sink with a file reports the first
+ * failure once on stderr. */
+void pmt__sink_fail(pmt_sink *sink, int error, int os_error);
+
+/* A callback other than write failed just now (errno as it left it): as pmt__sink_fail. */
+void pmt__sink_callback_failed(pmt_sink *sink);
+
+/* Gives one event to the sink (counted); a failing write disables it. 0, or -1. */
+int pmt__sink_write(pmt_sink *sink, const pmt_event *event);
 
 /* Calls begin once per destination; a failing sink is disabled. 0, or -1 when it failed. */
 int pmt__sink_begin(pmt_sink *sink, const pmt_run_info *info);

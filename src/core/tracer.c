@@ -119,6 +119,16 @@ int pmt_tracer_get_stat(const pmt_tracer *t, pmt_stat stat, uint64_t *out_value)
     case PMT_STAT_RSS_ERRORS:
         *out_value = t->rss_errors;
         return PMT_OK;
+    case PMT_STAT_EVENTS_LOST: {
+        uint64_t lost = 0;
+        for (size_t i = 0; i < t->sink_count; i++) {
+            pmt_sink_counts counts = {.struct_size = sizeof counts};
+            if (pmt_sink_counts_get(t->sinks[i], &counts) == PMT_OK)
+                lost += counts.events_lost;
+        }
+        *out_value = lost;
+        return PMT_OK;
+    }
     }
     return pmt__fail(PMT_ENOTSUP, "unknown counter %d", (int)stat);
 }

@@ -125,6 +125,7 @@ int pmt__log_file_writev(pmt__log_file *file, const struct iovec *iov, int count
     memcpy(local, iov, (size_t)count * sizeof *iov);
     struct iovec *v = local;
     size_t done = 0;
+    file->last_done = 0;
     while (done < total) {
         ssize_t n = writev(file->fd, v, count);
         if (n < 0) {
@@ -133,6 +134,7 @@ int pmt__log_file_writev(pmt__log_file *file, const struct iovec *iov, int count
             return -1;
         }
         done += (size_t)n;
+        file->last_done = done;
         while (count > 0 && (size_t)n >= v->iov_len) {
             n -= (ssize_t)v->iov_len;
             v++;

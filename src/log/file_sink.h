@@ -10,9 +10,10 @@
 #include <sys/uio.h>
 
 typedef struct pmt__log_file {
-    int fd;      /* -1: none (forgotten in a child, or never opened) */
-    int owns_fd; /* created here and closed here; 0: a caller's descriptor */
-    char *path;  /* the name used; NULL for a caller's descriptor */
+    int fd;           /* -1: none (forgotten in a child, or never opened) */
+    int owns_fd;      /* created here and closed here; 0: a caller's descriptor */
+    char *path;       /* the name used; NULL for a caller's descriptor */
+    size_t last_done; /* bytes the last write call wrote, also when it failed part way */
 } pmt__log_file;
 
 /* Creates path (or YYMMDD_HHMMSS_PID<extension> in the current directory when path is NULL)
@@ -23,7 +24,7 @@ int pmt__log_file_create(pmt__log_file *file, const char *path, const char *exte
 void pmt__log_file_adopt(pmt__log_file *file, int fd);
 
 /* Writes every byte of the iovecs (count <= 2), retrying after EINTR and short writes. 0, or -1
- * with errno set. */
+ * with errno set; either way file->last_done says how many bytes reached the file. */
 int pmt__log_file_writev(pmt__log_file *file, const struct iovec *iov, int count);
 int pmt__log_file_write(pmt__log_file *file, const void *data, size_t size);
 

@@ -22,9 +22,12 @@
 #include "common/error.h"
 #include "log/file_sink.h"
 #include "log/text_columns.h"
+#include "core/sink_internal.h"
 
 enum {
     BUFFER_SIZE = 64 * 1024,
+    /* Events whose rows end in the buffer, at most (a row is longer than 32 bytes). */
+    MAX_PENDING = BUFFER_SIZE / 32,
     W_EVENT = 12,
     W_DEVENT = 6, /* after the '+' */
     W_CLOCK = 12,
@@ -42,6 +45,9 @@ typedef struct text_sink {
     char *message; /* the first line, for a forked child's log (PMT_FORK_FOLLOW) */
     size_t used;
     uint64_t origin_ns, last_flush_ns, last_seq;
+    uint64_t stored;            /* events whose rows are all in the file */
+    uint32_t pending;           /* events whose rows end in buf ... */
+    uint32_t ends[MAX_PENDING]; /* ... at these offsets */
     int have_origin;
     int names_live; /* begun by a tracer: names live as long as it, cached by address */
     pmt__name_cache names;
@@ -54,8 +60,17 @@ static int flush_buffer(text_sink *s)
 {
     if (s->failed)
         return -1;
-    if (s->used && pmt__log_file_write(&s->file, s->buf, s->used) != 0)
+    if (s->used && pmt__log_file_write(&s->file, s->buf, s->used) != 0) {
         s->failed = 1;
+        /* A write cut short (a full disk) left some whole rows in the file: those count. */
+        uint32_t whole = 0;
+        while (whole < s->pending && s->ends[whole] <= s->file.last_done)
+            whole++;
+        s->stored += whole;
+    } else {
+        s->stored += s->pending;
+    }
+    s->pending = 0;
     s->used = 0;
     return s->failed ? -1 : 0;
 }
@@ -324,6 +339,9 @@ static int text_write(const pmt_event *ev, void *user_data)
         put(s, "\n", 1);
     }
     s->last_seq = ev->seq;
+    s->ends[s->pending++] = (uint32_t)s->used;
+    if (s->pending == MAX_PENDING)
+        flush_buffer(s);
     if (ev->time_ns - s->last_flush_ns >= flush_interval_ns) {
         s->last_flush_ns = ev->time_ns;
         flush_buffer(s);
@@ -372,6 +390,7 @@ static void text_forget(void *user_data)
 {
     text_sink *s = user_data;
     s->used = 0;
+    s->pending = 0;
     s->failed = 1;
     s->names_live = 0;
     pmt__log_file_forget(&s->file);
@@ -387,6 +406,7 @@ static int text_reopen(int64_t child_pid, void *user_data)
         return -1;
     s->failed = 0;
     s->used = 0;
+    s->stored = s->pending = 0;
     s->have_origin = 0;
     put_header(s, s->message);
     if (flush_buffer(s) != 0)
@@ -397,6 +417,11 @@ static int text_reopen(int64_t child_pid, void *user_data)
 static const char *text_path(void *user_data)
 {
     return ((text_sink *)user_data)->file.path;
+}
+
+static uint64_t text_stored(void *user_data)
+{
+    return ((text_sink *)user_data)->stored;
 }
 
 static void put_header(text_sink *s, const char *message)
@@ -455,10 +480,13 @@ static int make_text_sink(pmt_sink **out, text_sink *s, const char *message)
     ops.reopen =
         s->file.owns_fd ? text_reopen : NULL; /* a caller's descriptor stays the parent's */
     ops.path = text_path;
+    ops.stored = text_stored;
     if (rc == PMT_OK)
         rc = pmt_sink_create(out, &ops, s);
     if (rc != PMT_OK)
         text_close(s);
+    else
+        pmt__sink_set_file(*out);
     return rc;
 }
 

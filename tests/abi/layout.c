@@ -181,7 +181,15 @@ PIN(offsetof(pmt_sink_ops, forget) == 48);
 PIN(offsetof(pmt_sink_ops, reopen) == 56);
 PIN(offsetof(pmt_sink_ops, path) == 64);
 PIN(offsetof(pmt_sink_ops, call_stats) == 72);
-PIN(sizeof(pmt_sink_ops) == 80);
+PIN(offsetof(pmt_sink_ops, stored) == 80);
+PIN(sizeof(pmt_sink_ops) == 88);
+/* pmt_sink_counts: 32-bit fields first, then 64-bit counters: one layout everywhere. */
+PIN(offsetof(pmt_sink_counts, error) == 4);
+PIN(offsetof(pmt_sink_counts, os_error) == 8);
+PIN(offsetof(pmt_sink_counts, events_given) == 16);
+PIN(offsetof(pmt_sink_counts, events_stored) == 24);
+PIN(offsetof(pmt_sink_counts, events_lost) == 32);
+PIN(sizeof(pmt_sink_counts) == 40);
 #endif
 
 /* The initialisers compile and fill struct_size. */

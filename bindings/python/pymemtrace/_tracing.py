@@ -7,6 +7,7 @@ its nesting stack is the process's; with threads="calling" (pymemtrace's behavio
 cPyMemTrace's) it sees only the thread that entered it, and nests per thread.
 """
 import atexit
+import errno
 import functools
 import os
 import sys
@@ -47,6 +48,24 @@ def _check_calls(calls):
     if not any(calls is key for key in _CALLS) and calls != "paths":
         raise ValueError(f"calls must be True, False or 'paths', not {calls!r}")
     return "paths" if calls == "paths" else calls
+
+
+_ON_SINK_ERROR = ("warn", "raise")
+
+
+def _check_on_sink_error(on_sink_error):
+    if on_sink_error not in _ON_SINK_ERROR:
+        raise ValueError(f"on_sink_error must be 'warn' or 'raise', not {on_sink_error!r}")
+    return on_sink_error
+
+
+def _raise_sink_error(counts):
+    """OSError for the first log file that failed (ENOSPC, EFBIG, EIO...), with the counts."""
+    for c in counts:
+        if c["error"] and c["path"] is not None:
+            raise OSError(c["errno"] or errno.EIO,
+                          f"{c['strerror']}: the log holds {c['stored']} of the {c['given']} "
+                          f"events given to it, {c['lost']} are lost", c["path"])
 
 
 def _thread_stack(kind):
@@ -132,7 +151,8 @@ class _Wrapper:
                  compression=None, sink=None, rss_mode="auto", threads="all",
                  c_calls=None, include_files=None, exclude_files=None, include_functions=None,
                  exclude_functions=None, max_depth=None, sample_every=1, time_window=None,
-                 rss_above=0, on_fork=None, user_files=None, not_user_files=None, calls=True):
+                 rss_above=0, on_fork=None, user_files=None, not_user_files=None, calls=True,
+                 on_sink_error="warn"):
         if c_calls is None:
             c_calls = self._C_CALLS
         _check_arguments(d_rss_trigger, message, filepath)
@@ -146,7 +166,8 @@ class _Wrapper:
         self._options = {"log_format": log_format, "compression": compression, "sink": sink,
                          "rss_mode": rss_mode, "threads": threads, "c_calls": c_calls,
                          **filters, "on_fork": _check_on_fork(on_fork),
-                         "calls": _check_calls(calls)}
+                         "calls": _check_calls(calls),
+                         "on_sink_error": _check_on_sink_error(on_sink_error)}
         self._tracer = None
         self.log_path = None
         self.events_seen = 0
@@ -154,6 +175,8 @@ class _Wrapper:
         self.events_written = 0
         self.rss_provider = None  # the provider the tracer used, once entered
         self.sinks_failed = 0
+        self.events_lost = 0  # events given to a log that failed and are not in it
+        self.sink_counts = []  # per sink, after exit: given, stored, lost, errno (sink_counts())
 
     @property
     def d_rss_trigger(self):
@@ -211,6 +234,8 @@ class _Wrapper:
             self.events_seen = tracer.events_seen
             self.events_written = tracer.events_written
             self.sinks_failed = tracer.sinks_failed
+            self.events_lost = tracer.events_lost
+            self.sink_counts = tracer.sink_counts()
             self._call_stats = tracer.call_stats()
             self._tracer = None
             del tracer  # closes the log: its EOF row
@@ -220,6 +245,8 @@ class _Wrapper:
                 outer = stack[-1]._tracer
                 outer.resume()
                 outer.mark(f"Re-attaching this {self._KIND} file wrapper.")
+        if self._options["on_sink_error"] == "raise":
+            _raise_sink_error(self.sink_counts)
         return False
 
     def __call__(self, function):
@@ -320,6 +347,12 @@ class Profile(_Wrapper):
     (Event.user_file, user_line, user_function: the nearest frame of the user's code); "paths"
     also gives each its call path (Event.call_node, a node of call_stats(); binary logs store
     it); False turns both off.
+
+    on_sink_error: what happens when a log cannot be written (a full disk, a file size limit, an
+    I/O error). Either way the program and the other sinks go on, the library says so once on
+    stderr (path, error, how many events the log holds), and after exit events_lost and
+    sink_counts (per sink: given, stored, lost, errno) tell what reached each file. "warn"
+    (default) leaves it at that; "raise" raises OSError (its errno, the path) from __exit__.
 
     on_fork: what a child made by os.fork() (multiprocessing's "fork" method too) does with an
     entered wrapper. Either way the child never writes the parent's log. "stop" (the default):

@@ -18,6 +18,7 @@
 #include "common/error.h"
 #include "common/struct_copy.h"
 #include "log/file_sink.h"
+#include "core/sink_internal.h"
 
 enum {
     DEFAULT_CHUNK_BYTES = 64 * 1024,
@@ -734,6 +735,12 @@ static int binary_write(const pmt_event *ev, void *user_data)
     return put_event(s, ev, (uint64_t)location, -1, (uint64_t)site, ev->call_node);
 }
 
+/* Events in EVENTS chunks written whole to the file. */
+static uint64_t binary_stored(void *user_data)
+{
+    return ((binary_sink *)user_data)->written;
+}
+
 static int binary_begin(const pmt_run_info *info, void *user_data)
 {
     binary_sink *s = user_data;
@@ -965,8 +972,11 @@ int pmt_sink_binary_open(pmt_sink **out, const char *path, const char *message,
     ops.reopen = binary_reopen;
     ops.path = binary_path;
     ops.call_stats = binary_call_stats;
+    ops.stored = binary_stored;
     rc = pmt_sink_create(out, &ops, s);
     if (rc != PMT_OK)
         binary_close(s);
+    else
+        pmt__sink_set_file(*out);
     return rc;
 }

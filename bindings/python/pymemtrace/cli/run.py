@@ -48,8 +48,14 @@ def run(args):
             raise CliError(f"cannot write the log: {error}") from None
         raise
     sys.stdout.flush()  # the script's output first, then the summary
-    print(f"pymemtrace: {tracer.events_seen} events, {tracer.events_written} written to "
-          f"{tracer.log_path}", file=sys.stderr)
+    failed = [c for c in tracer.sink_counts if c["error"]]
+    if not failed:
+        print(f"pymemtrace: {tracer.events_seen} events, {tracer.events_written} written to "
+              f"{tracer.log_path}", file=sys.stderr)
+    for c in failed:  # the honest counts: what reached the file, what did not
+        print(f"pymemtrace: {tracer.events_seen} events, {c['given']} given to {c['path']}; it "
+              f"holds {c['stored']}, {c['lost']} are lost: {c['strerror']}", file=sys.stderr)
+        status = status or 1
     if args.follow_children:
         children = _children.child_log_path(tracer.log_path, "<PID>")
         print(f"pymemtrace: child processes write {children}", file=sys.stderr)
