@@ -20,9 +20,14 @@ PyObject *pmt_py_raise(int rc, const char *path)
         int err = pmt_last_os_error();
         PyObject *args = path ? Py_BuildValue("(isO&)", err, msg, PyUnicode_DecodeFSDefault, path)
                               : Py_BuildValue("(is)", err, msg);
-        if (args) {
-            PyErr_SetObject(PyExc_OSError, args);
-            Py_DECREF(args);
+        /* The instance made here, with its own type: OSError(errno, ...) is an
+         * IsADirectoryError, FileExistsError, ... that `except` must match on every version
+         * (3.10/3.11 match the type set with the error, not the instance's). */
+        PyObject *exc = args ? PyObject_Call(PyExc_OSError, args, NULL) : NULL;
+        Py_XDECREF(args);
+        if (exc) {
+            PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+            Py_DECREF(exc);
         }
         break;
     }

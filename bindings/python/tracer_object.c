@@ -1,6 +1,8 @@
 /* _pymemtrace.Tracer: one libpymemtrace tracer with its sinks (a text or binary log file, an
  * optional second binary file, an optional Python callable). */
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "binding.h"
 
@@ -73,6 +75,27 @@ static int add_callable_sink(pmt_tracer *tracer, PyObject *callable, PyObject *e
 }
 
 /* --- construction ---------------------------------------------------------------------------- */
+
+/* Destroys a tracer that never started and removes the log files its sinks created (they hold a
+ * header only): what a failed start or construction leaves behind is nothing. */
+static void discard_tracer(pmt_tracer *tracer, pmt_sink *log, pmt_sink *binary)
+{
+    char *paths[2] = {NULL, NULL};
+    pmt_sink *files[2] = {log, binary};
+    for (int i = 0; i < 2; i++) {
+        const char *path = files[i] ? pmt_sink_path(files[i]) : NULL;
+        size_t size = path ? strlen(path) + 1 : 0;
+        paths[i] = size ? malloc(size) : NULL;
+        if (paths[i])
+            memcpy(paths[i], path, size);
+    }
+    pmt_tracer_destroy(tracer); /* closes the files first */
+    for (int i = 0; i < 2; i++) {
+        if (paths[i])
+            unlink(paths[i]);
+        free(paths[i]);
+    }
+}
 
 static int add_file_sink(pmt_tracer *tracer, const char *format, const char *path,
                          const char *message, long compression, pmt_sink **out)
@@ -237,7 +260,7 @@ static int Tracer_init(TracerObject *self, PyObject *args, PyObject *kwargs)
         rc = add_callable_sink(tracer, sink_obj, state->event_type, &self->call);
     if (rc != PMT_OK) {
         pmt_py_raise(rc, failed_path);
-        pmt_tracer_destroy(tracer);
+        discard_tracer(tracer, self->log, self->binary); /* a log created before: removed */
         self->log = self->binary = self->call = NULL;
     } else {
         self->tracer = tracer;
@@ -289,6 +312,21 @@ TRACER_ACTION(stop, pmt_tracer_stop)
 TRACER_ACTION(pause, pmt_tracer_pause)
 TRACER_ACTION(resume, pmt_tracer_resume)
 TRACER_ACTION(after_fork, pmt_tracer_after_fork)
+
+static PyObject *Tracer_discard(TracerObject *self, PyObject *unused)
+{
+    (void)unused;
+    if (check_ready(self) != 0)
+        return NULL;
+    if (pmt_tracer_state_of(self->tracer) != PMT_STATE_CREATED) {
+        PyErr_SetString(PyExc_RuntimeError, "discard() is for a tracer that never started");
+        return NULL;
+    }
+    discard_tracer(self->tracer, self->log, self->binary);
+    self->tracer = NULL;
+    self->log = self->binary = self->call = NULL;
+    Py_RETURN_NONE;
+}
 
 static PyObject *Tracer_mark(TracerObject *self, PyObject *text)
 {
@@ -463,6 +501,8 @@ static PyMethodDef Tracer_methods[] = {
     {"call_stats", (PyCFunction)Tracer_call_stats, METH_NOARGS,
      "call_stats() -> [(node, parent, flags, file, function, line, calls, total, own, largest, "
      "peak_rss)]: RSS growth per call path so far (parents first; flags 1: the user's code)."},
+    {"discard", (PyCFunction)Tracer_discard, METH_NOARGS,
+     "discard(): destroy a tracer that never started and remove the log files it created."},
     {"sink_counts", (PyCFunction)Tracer_sink_counts, METH_NOARGS,
      "sink_counts() -> [{sink, path, given, stored, lost, error, errno, strerror}]: what became "
      "of the events given to each sink (stored: in its file; lost: after it failed)."},

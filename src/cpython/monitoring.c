@@ -213,17 +213,25 @@ static PyObject *monitoring_module(void)
 static int free_tool_id(PyObject *mon)
 {
     static const int candidates[] = {3, 4, 2};
-    for (size_t i = 0; i < sizeof candidates / sizeof *candidates; i++) {
-        PyObject *owner = PyObject_CallMethod(mon, "get_tool", "i", candidates[i]);
-        if (!owner)
-            return -1;
-        int is_free = owner == Py_None;
-        Py_DECREF(owner);
-        if (is_free)
-            return candidates[i];
+    PyObject *owners[3] = {NULL, NULL, NULL};
+    int found = -1;
+    for (size_t i = 0; i < sizeof candidates / sizeof *candidates && found < 0; i++) {
+        owners[i] = PyObject_CallMethod(mon, "get_tool", "i", candidates[i]);
+        if (!owners[i])
+            break;
+        if (owners[i] == Py_None)
+            found = candidates[i];
     }
-    PyErr_SetString(PyExc_RuntimeError, "sys.monitoring tool ids 3, 4 and 2 are all in use");
-    return -1;
+    if (found < 0 && owners[2]) /* all taken: say by whom, and what to do */
+        PyErr_Format(PyExc_RuntimeError,
+                     "no sys.monitoring tool id is free for pymemtrace: 3 is held by %R, 4 by %R, "
+                     "2 by %R (sys.monitoring.get_tool). At most three tracers of this library "
+                     "run at once on Python 3.12+ (each Profile or Trace takes one), and "
+                     "profilers, debuggers and coverage take ids too: stop one of them first",
+                     owners[0], owners[1], owners[2]);
+    for (size_t i = 0; i < 3; i++)
+        Py_XDECREF(owners[i]);
+    return found;
 }
 
 static int register_all(pmt__cpy_state *st, PyObject *mon)
@@ -323,7 +331,10 @@ int pmt__monitoring_attach(pmt__cpy_state *st)
         Py_XDECREF(r);
     }
     Py_DECREF(mon);
-    return rc == 0 ? PMT_OK : pmt__fail(PMT_EPYTHON, "cannot register sys.monitoring callbacks");
+    if (rc == 0)
+        return PMT_OK;
+    return pmt__fail(PMT_EPYTHON, id < 0 ? "no sys.monitoring tool id is free for pymemtrace"
+                                         : "cannot register sys.monitoring callbacks");
 }
 
 int pmt__monitoring_detach(pmt__cpy_state *st)

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +85,9 @@ static int create(const char *path, const char *extension, char **out_path, int 
             return PMT_OK;
         }
         int err = errno;
+        struct stat st;
+        if (err == EEXIST && ordinal == 0 && stat(name, &st) == 0 && S_ISDIR(st.st_mode))
+            err = EISDIR; /* a directory is not a name to number: the caller meant a file */
         if (err != EEXIST) {
             int rc = pmt__fail_os(err, "cannot create log file '%s'", name);
             free(name);

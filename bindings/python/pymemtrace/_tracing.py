@@ -12,6 +12,7 @@ import functools
 import os
 import sys
 import threading
+import warnings
 
 from . import _pymemtrace
 
@@ -51,6 +52,8 @@ def _check_calls(calls):
 
 
 _ON_SINK_ERROR = ("warn", "raise")
+# The longest text a binary log keeps of a name or message (doc/format.md, "Sizes").
+_BINARY_TEXT_LIMIT = 1 << 20
 
 
 def _check_on_sink_error(on_sink_error):
@@ -210,6 +213,7 @@ class _Wrapper:
         try:
             tracer.start()
         except BaseException:
+            tracer.discard()  # a failed start leaves no log file behind
             if outer is not None:
                 outer.resume()
             raise
@@ -273,6 +277,12 @@ class _Wrapper:
             raise TypeError(f"message must be str, not {type(message).__name__}")
         if self._tracer is None:
             raise RuntimeError(f"this {type(self).__name__} is not active")
+        if self._options["log_format"] == "binary" and len(message) * 4 > _BINARY_TEXT_LIMIT:
+            size = len(message.encode("utf-8", "surrogatepass"))
+            if size > _BINARY_TEXT_LIMIT:
+                warnings.warn(f"a message of {size} bytes is cut to its first 1 MiB in a binary "
+                              "log (doc/format.md); the text log keeps it whole",
+                              RuntimeWarning, stacklevel=2)
         self._tracer.mark(message)
 
     def log_file_path(self):

@@ -33,12 +33,33 @@ def output(args, mode="w"):
         return
     if os.path.exists(path) and os.path.samefile(path, args.log):
         raise CliError(f"{path} is the log itself: choose another output")
-    try:
-        file = open(path, mode, **({} if "b" in mode else {"encoding": "utf-8", "newline": ""}))
-    except OSError as error:
-        raise CliError(f"cannot write {path}: {error}") from None
-    with file:
+    with private_file(path, mode) as file:
         yield file
+
+
+def private_file(path, mode="w"):
+    """An output file of ours: created 0600 whatever the umask (a log's names are the program's
+    business), replaced if it is a file, refused if it is a symbolic link (one planted at the name
+    would have us write through it) or a directory."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags, 0o600)
+    except OSError as error:
+        if os.path.islink(path):
+            raise CliError(f"cannot write {path}: it is a symbolic link; name the file "
+                           "itself") from None
+        raise CliError(f"cannot write {path}: {error.strerror or error}") from None
+    return os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8", "newline": ""}))
+
+
+# C0 and C1 control characters and DEL: what a log's author could use to move, retitle or clear
+# the terminal of whoever reads the log.
+_CONTROLS = {c: f"\\x{c:02x}" for c in list(range(0x20)) + list(range(0x7F, 0xA0))}
+
+
+def shown(text):
+    """text from a log as printed in a table: control characters as \\xNN."""
+    return text.translate(_CONTROLS) if isinstance(text, str) else text
 
 
 def finish(log, status=None):

@@ -1,7 +1,7 @@
 """info: the log's header and summary, and whether it is complete."""
 from datetime import datetime, timezone
 
-from .common import finish, log_command, open_or_fail
+from .common import finish, log_command, open_or_fail, shown
 
 
 def info(args):
@@ -9,7 +9,7 @@ def info(args):
         print(f"path: {log.path}")
         print(f"format: {log.format}")
         for key, value in log.header.items():
-            print(f"{key}: {value}")
+            print(f"{key}: {shown(value)}")
         started = log.header.get("start_realtime_ns")
         if started:
             when = datetime.fromtimestamp(started / 1e9, timezone.utc)

@@ -6,7 +6,7 @@ import sys
 
 from .. import Profile, Trace, _children, callstats
 from .._tracing import TRIGGER_DEFAULT, TRIGGER_MAX, TRIGGER_MIN
-from .common import CliError, count
+from .common import CliError, count, private_file
 from .top import print_user_table
 from .tree import print_tree
 
@@ -66,7 +66,7 @@ def run(args):
         print_tree(callstats.tree(rows), out=sys.stderr, limit=200)
     if args.collapsed:
         try:
-            with open(args.collapsed, "w", encoding="utf-8") as out:
+            with private_file(args.collapsed) as out:
                 out.writelines(line + "\n" for line in callstats.collapsed(rows))
         except OSError as error:
             raise CliError(f"cannot write {args.collapsed}: {error}") from None

@@ -1,7 +1,7 @@
 """stats: events by kind, peak RSS, duration and the functions where RSS grew most."""
 from collections import Counter
 
-from .common import finish, log_command, mib, open_or_fail, place
+from .common import finish, log_command, mib, open_or_fail, place, shown
 
 
 def stats(args):
@@ -38,11 +38,11 @@ def stats(args):
         print(f"top {args.n} functions by growth (sum of positive dRSS):")
         print(f"{'MiB':>10}  function")
         for where, total in growth.most_common(args.n):
-            print(f"{mib(total)}  {where}")
+            print(f"{mib(total)}  {shown(where)}")
         print(f"top {args.n} functions by triggering (NEXT) events:")
         print(f"{'events':>10}  function")
         for where, n in triggers.most_common(args.n):
-            print(f"{n:10d}  {where}")
+            print(f"{n:10d}  {shown(where)}")
         return finish(log)
 
 

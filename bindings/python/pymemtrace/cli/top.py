@@ -6,7 +6,7 @@ import sys
 from collections import defaultdict
 
 from .. import callstats
-from .common import count, finish, mib, open_or_fail
+from .common import count, finish, mib, open_or_fail, shown
 
 
 def growth_by_place(log, user=False):
@@ -49,7 +49,7 @@ def print_top(log, count, out=None, user=False):
           file=out)
     print(f"{'MiB':>10} {'rows':>6}  place", file=out)
     for (file, line, function), (total, times) in rows:
-        print(f"{mib(total)} {times:6d}  {file}:{line} {function}", file=out)
+        print(f"{mib(total)} {times:6d}  {shown(file)}:{line} {shown(function)}", file=out)
     if not rows:
         print("   (no row with a positive dRSS)", file=out)
 
@@ -61,7 +61,8 @@ def print_user_table(rows, out=None, title="Where RSS grew, by the user's functi
     print(title, file=out)
     print(f"{'total MiB':>10} {'own MiB':>10} {'calls':>8}  place", file=out)
     for r in rows:
-        place = f"{r['file']}:{r['line']} {r['function']}" if r["function"] else r["file"]
+        place = (f"{shown(r['file'])}:{r['line']} {shown(r['function'])}" if r["function"]
+                 else shown(r["file"]))
         print(f"{mib(r['total'])} {mib(r['own'])} {r['calls']:8d}  {place}", file=out)
     if not rows:
         print("   (no call returned while traced)", file=out)
@@ -123,7 +124,7 @@ def top_of_several(args):
     print(f"{'pid':>8} {'total MiB':>10} {'own MiB':>10} {'calls':>8}  place")
     for r in rows:
         print(f"{r['pid']:>8} {mib(r['total'])} {mib(r['own'])} {r['calls']:8d}  "
-              f"{r['file']}:{r['line']} {r['function']}")
+              f"{shown(r['file'])}:{r['line']} {shown(r['function'])}")
     return status
 
 

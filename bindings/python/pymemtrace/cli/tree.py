@@ -4,6 +4,7 @@ import sys
 
 from .. import callstats
 from .common import CliError, finish, log_command, mib, open_or_fail
+from .common import shown as text
 
 
 def print_tree(nodes, out=None, max_depth=None, limit=None):
@@ -14,8 +15,8 @@ def print_tree(nodes, out=None, max_depth=None, limit=None):
     for depth, node, total, own in nodes:
         if max_depth is not None and depth > max_depth:
             continue
-        print(f"{mib(total)} {mib(own)}  {'  ' * depth}{node.function} "
-              f"({node.file}:{node.line})", file=out)
+        print(f"{mib(total)} {mib(own)}  {'  ' * depth}{text(node.function)} "
+              f"({text(node.file)}:{node.line})", file=out)
         shown += 1
         if limit and shown >= limit:
             break
