@@ -77,7 +77,8 @@ static int create(const char *path, const char *extension, char **out_path, int 
             free(base);
             return pmt__fail(PMT_ENOMEM, "out of memory for a log file name");
         }
-        int fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        /* Read and write: the binary writer maps the tail of its log (log/binary/live.h). */
+        int fd = open(name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (fd >= 0) {
             free(base);
             *out_path = name;

@@ -15,6 +15,7 @@
 #include <pymemtrace/sink.h>
 
 #include "log/binary/format.h"
+#include "log/binary/live.h"
 #include "common/bytes.h"
 #include "log/binary/codec.h"
 #include "common/crc32c.h"
@@ -64,7 +65,12 @@ struct pmt_reader {
     uint64_t chunk_offset;
     uint64_t prev_seq, prev_time, prev_rss, thread;
     int32_t prev_depth;
-    uint64_t site, node; /* the chunk's calls context so far (format.h PMT__EXT_CALLS_CONTEXT) */
+    uint64_t site, node;    /* the chunk's calls context so far (format.h PMT__EXT_CALLS_CONTEXT) */
+    uint64_t events_chunks; /* EVENTS chunks read whole so far (a live area names its count) */
+    int live_tried;         /* the tail was searched for a live area */
+    int in_live;            /* the events being decoded are the live area's */
+    uint64_t live_offset;
+    char tail_reason[256]; /* why the chunks ended, when a live area follows them */
     uint64_t last_written_rss;
 
     pmt_call_stats *calls; /* the last CALLS chunk's rows */
@@ -232,8 +238,15 @@ static int read_chunk_header(pmt_reader *r, uint64_t offset, chunk_header *h)
     if (got == 0)
         return stop(r, PMT_ETRUNCATED, offset, "chunk at %llu: header cut short",
                     (unsigned long long)offset);
-    if (pmt__get_u32(h->bytes) != PMT__CHUNK_MAGIC)
+    if (pmt__get_u32(h->bytes) != PMT__CHUNK_MAGIC) {
+        static const unsigned char zeros[PMT__CHUNK_HEADER_SIZE];
+        if (!r->has_trailer && memcmp(h->bytes, zeros, sizeof zeros) == 0)
+            /* The room a live area's writer keeps after its chunks (live.h): the chunks end. */
+            return stop(r, PMT_ETRUNCATED, offset,
+                        "log ends at %llu without its index: the writer did not close it",
+                        (unsigned long long)offset);
         return stop(r, PMT_EFORMAT, offset, "chunk at %llu: bad magic", (unsigned long long)offset);
+    }
     h->type = h->bytes[4];
     h->codec = h->bytes[5];
     h->stored = pmt__get_u32(h->bytes + 8);
@@ -521,6 +534,68 @@ const pmt_log_info *pmt_reader_info(const pmt_reader *r)
     return r ? &r->info : NULL;
 }
 
+/* Reads n bytes of the live area at offset into r->raw as the cursor: 1, or 0 (stopped). */
+static int read_live_region(pmt_reader *r, uint64_t offset, uint32_t n)
+{
+    if (ensure(&r->raw, &r->raw_size, (size_t)n + 1) != 0)
+        return stop(r, PMT_ENOMEM, offset, "out of memory for the live area");
+    if (n && read_at(r, r->raw, n, offset) <= 0)
+        return stop(r, PMT_EIO, offset, "live area at %llu: cannot read it",
+                    (unsigned long long)offset);
+    r->cur = (pmt__cursor){r->raw, r->raw + n, 0};
+    return 1;
+}
+
+/* The chunks of a log without a trailer end at offset (its writer was killed, or is still
+ * writing): its live area, if it had one, holds the names and events written since the last
+ * chunk (live.h). Found at a 4 KiB boundary after offset, with the count of EVENTS chunks read
+ * whole: 1, its events are next; 0, none (the reader stays stopped as it was). */
+static int recover_live(pmt_reader *r, uint64_t offset)
+{
+    if (r->has_trailer || r->live_tried)
+        return 0;
+    r->live_tried = 1;
+    const uint64_t limit = offset + 4 * (uint64_t)PMT__MAX_CHUNK_RAW + 2 * PMT__LIVE_ALIGN;
+    for (uint64_t at = (offset + PMT__LIVE_ALIGN - 1) / PMT__LIVE_ALIGN * PMT__LIVE_ALIGN;
+         at + PMT__LIVE_HEADER_SIZE <= r->size && at <= limit; at += PMT__LIVE_ALIGN) {
+        unsigned char h[PMT__LIVE_HEADER_SIZE];
+        if (read_at(r, h, sizeof h, at) <= 0 || pmt__get_u32(h) != PMT__LIVE_MAGIC ||
+            pmt__get_u32(h + PMT__LIVE_STATIC_CRC) != pmt__crc32c(0, h + 8, 16) ||
+            pmt__get_u64(h + PMT__LIVE_CHUNKS) != r->events_chunks)
+            continue;
+        uint32_t dict_cap = pmt__get_u32(h + PMT__LIVE_DICT_CAP);
+        uint32_t events_cap = pmt__get_u32(h + PMT__LIVE_EVENTS_CAP);
+        uint32_t dict_used = pmt__get_u32(h + PMT__LIVE_DICT_USED);
+        uint32_t events_used = pmt__get_u32(h + PMT__LIVE_EVENTS_USED);
+        if (dict_cap > PMT__MAX_CHUNK_RAW || events_cap > PMT__MAX_CHUNK_RAW ||
+            dict_used > dict_cap || events_used > events_cap ||
+            at + PMT__LIVE_HEADER_SIZE + (uint64_t)dict_cap + events_cap > r->size)
+            continue;
+        char reason[sizeof r->tail_reason];
+        memcpy(reason, r->reason, sizeof reason); /* r->reason is as large, NUL-terminated */
+        r->stopped = 0;
+        r->status = PMT_OK;
+        uint64_t dict_at = at + PMT__LIVE_HEADER_SIZE;
+        if (!read_live_region(r, dict_at, dict_used) || !parse_dict(r, dict_at) ||
+            !read_live_region(r, dict_at + dict_cap, events_used))
+            return 0;
+        memcpy(r->tail_reason, reason, sizeof reason);
+        r->in_events = 1;
+        r->in_live = 1;
+        r->live_offset = at;
+        r->records_left = UINT32_MAX;
+        r->chunk_offset = at;
+        r->prev_seq = pmt__get_u64(h + PMT__LIVE_FIRST_SEQ) - 1;
+        r->prev_time = pmt__get_u64(h + PMT__LIVE_FIRST_TIME);
+        r->prev_rss = r->last_written_rss = pmt__get_u64(h + PMT__LIVE_BASE_RSS);
+        r->prev_depth = 0;
+        r->thread = 0;
+        r->site = r->node = 0;
+        return 1;
+    }
+    return 0;
+}
+
 /* Moves to the next EVENTS chunk, parsing DICT chunks on the way: 1 ready, 0 stopped. */
 static int advance_chunk(pmt_reader *r)
 {
@@ -531,23 +606,27 @@ static int advance_chunk(pmt_reader *r)
                 return stop(r, r->index_status, r->index_offset, "%s", r->index_reason);
             if (r->has_trailer)
                 return stop(r, PMT_OK, offset, "end of log");
-            return stop(r, PMT_ETRUNCATED, offset,
-                        "log ends at %llu without its index: the writer did not close it",
-                        (unsigned long long)offset);
+            stop(r, PMT_ETRUNCATED, offset,
+                 "log ends at %llu without its index: the writer did not close it",
+                 (unsigned long long)offset);
+            return recover_live(r, offset);
         }
         chunk_header h;
         if (!read_chunk_header(r, offset, &h))
-            return 0;
+            return recover_live(r, offset);
         r->next_offset = next_chunk(offset, &h);
         if (h.type == PMT__CHUNK_DICT) {
             if (offset < r->dict_done)
                 continue;
-            if (!read_payload(r, offset, &h) || !parse_dict(r, offset))
+            if (!read_payload(r, offset, &h))
+                return recover_live(r, offset);
+            if (!parse_dict(r, offset))
                 return 0;
             r->dict_done = r->next_offset;
         } else if (h.type == PMT__CHUNK_EVENTS) {
             if (!read_payload(r, offset, &h))
-                return 0;
+                return recover_live(r, offset);
+            r->events_chunks++;
             r->in_events = 1;
             r->records_left = h.records;
             r->chunk_offset = offset;
@@ -662,6 +741,14 @@ static int decode_event(pmt_reader *r)
         stop(r, PMT_EFORMAT, at, "chunk at %llu: record cut short", (unsigned long long)at);
         return -1;
     }
+    if (r->in_live) { /* its events are all read: the log ends here */
+        r->in_live = 0;
+        stop(r, PMT_ETRUNCATED, r->live_offset,
+             "%s; the events written after the last chunk were recovered from the writer's "
+             "live area at %llu",
+             r->tail_reason, (unsigned long long)r->live_offset);
+        return -1;
+    }
     if (r->records_left != 0) {
         stop(r, PMT_EFORMAT, at, "chunk at %llu: fewer records than its header says",
              (unsigned long long)at);
@@ -762,6 +849,11 @@ static int seek(pmt_reader *r, uint64_t target, int by_time)
         r->dict_done = next_chunk(r->chunks[i].offset, &h);
     }
     r->next_offset = stop_at;
+    r->events_chunks = 0; /* those before the chosen chunk, for a live area after the last */
+    for (size_t i = 0; i < r->chunk_count && r->chunks[i].offset < stop_at; i++)
+        r->events_chunks += r->chunks[i].type == PMT__CHUNK_EVENTS;
+    r->live_tried = 0;
+    r->in_live = 0;
     const pmt_event *ev;
     while (pmt_reader_next(r, &ev) == 1) {
         if ((by_time ? ev->time_ns : ev->seq) >= target) {

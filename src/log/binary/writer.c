@@ -14,6 +14,7 @@
 #include "log/binary/format.h"
 #include "common/bytes.h"
 #include "log/binary/codec.h"
+#include "log/binary/live.h"
 #include "common/crc32c.h"
 #include "common/error.h"
 #include "common/struct_copy.h"
@@ -114,6 +115,13 @@ typedef struct binary_sink {
     index_entry *index;
     size_t index_count, index_size;
     uint64_t seen, written, peak_rss, last_time;
+
+    /* The live area (live.h): while on, events and dict are its regions, and these the heap
+     * buffers they replace; events_chunks counts the EVENTS chunks written. */
+    pmt__live live;
+    int want_live; /* begun: the area is wanted (it may be off for a while) */
+    byte_buffer heap_events, heap_dict;
+    uint64_t events_chunks;
 } binary_sink;
 
 static int reserve(byte_buffer *b, size_t extra)
@@ -149,6 +157,10 @@ static inline size_t hash_ptr(const void *p, uint64_t salt)
 
 /* --- writing chunks ------------------------------------------------------------------------ */
 
+static void leave_live(binary_sink *s);
+static void enter_live(binary_sink *s);
+static size_t live_gap(const binary_sink *s);
+
 static int write_all(binary_sink *s, const struct iovec *iov, int count)
 {
     if (pmt__log_file_writev(&s->file, iov, count) != 0) {
@@ -183,10 +195,18 @@ static int write_chunk(binary_sink *s, uint8_t type, const byte_buffer *raw, uin
         return -1;
     if (!s->header_written && write_header(s, NULL) != 0)
         return -1;
+    size_t bound = s->codec != PMT_COMPRESS_NONE ? pmt__codec_bound(s->codec, raw->used) : 0;
+    /* Room before the live area first (it moves on, or is left: then raw is the heap copy). */
+    size_t largest = PMT__CHUNK_HEADER_SIZE + (bound > raw->used ? bound : raw->used);
+    if (s->live.on && pmt__live_make_room(&s->live, s->offset, largest, live_gap(s)) != 0)
+        leave_live(s); /* whole chunks only from now on, as without an area */
+    if (s->live.on) {  /* the area may have moved: so have its regions */
+        s->dict.data = pmt__live_dict(&s->live);
+        s->events.data = pmt__live_events(&s->live);
+    }
     const unsigned char *payload = raw->data;
     size_t stored = raw->used;
     int codec = PMT_COMPRESS_NONE;
-    size_t bound = s->codec != PMT_COMPRESS_NONE ? pmt__codec_bound(s->codec, raw->used) : 0;
     if (bound && reserve(&s->packed, bound) == 0) {
         size_t n = pmt__codec_compress(s->codec, s->level, s->packed.data, s->packed.size,
                                        raw->data, raw->used);
@@ -306,6 +326,8 @@ static int write_dict(binary_sink *s)
             return -1;
         s->dict.used = 0;
         s->dict_records = 0;
+        if (s->live.on) /* in the file now: a reader that finds them twice keeps the first */
+            pmt__live_commit_dict(&s->live, 0);
     }
     return 0;
 }
@@ -331,7 +353,12 @@ static int flush_chunks(binary_sink *s)
         s->events.used = 0;
         s->event_records = 0;
         s->chunk_open = 0;
+        s->events_chunks++;
+        if (s->live.on)
+            pmt__live_events_written(&s->live, s->events_chunks);
     }
+    if (s->want_live && !s->live.on && !s->dict.used && !s->chunk_open)
+        enter_live(s); /* back after a name too long for the area */
     return 0;
 }
 
@@ -353,6 +380,18 @@ static size_t name_length(const char *text)
  * chunk would outgrow chunk_bytes (a reader refuses chunks over 16 MiB). */
 static int make_room_in_dict(binary_sink *s, size_t need)
 {
+    if (s->live.on) {
+        /* The region is fixed: the pending chunks go out first (names, then the events that use
+         * them, so that the area never holds events whose names a reader lacks). A record
+         * larger than the region leaves the area for good: such names are rare. */
+        if (s->dict.used + need <= s->chunk_bytes)
+            return 0;
+        if (flush_chunks(s) != 0)
+            return -1;
+        if (need <= s->chunk_bytes)
+            return 0;
+        leave_live(s); /* until the next chunks are out (flush_chunks comes back) */
+    }
     if (s->dict.used && s->dict.used + need > s->chunk_bytes && write_dict(s) != 0)
         return -1;
     return reserve(&s->dict, need);
@@ -402,6 +441,8 @@ static int64_t string_id(binary_sink *s, const char *text)
     memcpy(d->data + d->used, text, len);
     d->used += len;
     s->dict_records++;
+    if (s->live.on)
+        pmt__live_commit_dict(&s->live, (uint32_t)d->used);
     s->strings[i] = (string_slot){text, id + 1};
     s->string_count++;
     return id;
@@ -456,6 +497,8 @@ static PMT__NOINLINE int64_t define_location(binary_sink *s, size_t i, uint32_t 
     memcpy(d->data + d->used, body, n);
     d->used += n;
     s->dict_records++;
+    if (s->live.on)
+        pmt__live_commit_dict(&s->live, (uint32_t)d->used);
     s->location_keys[id] = (location_key){file, function, line};
     s->locations[i] = (location_slot){tag, id + 1};
     s->location_count++;
@@ -504,6 +547,9 @@ static void open_chunk(binary_sink *s, const pmt_event *ev)
     s->prev_depth = 0;
     s->opened_at = ev->time_ns;
     s->chunk_site = s->chunk_node = 0;
+    if (s->live.on)
+        pmt__live_start_events(&s->live, s->events_chunks, s->first_seq, s->first_time,
+                               s->base_rss);
     put_thread(s, ev->thread_id);
 }
 
@@ -640,6 +686,8 @@ static PMT__HOT_INLINE int put_event(binary_sink *s, const pmt_event *ev, uint64
     *h = (unsigned char)kind;
     e->used = (size_t)(p - e->data);
     s->event_records++;
+    if (s->live.on) /* the record (and the thread and context ones before it) is in the file */
+        pmt__live_commit_events(&s->live, (uint32_t)e->used);
     s->prev_seq = ev->seq;
     s->prev_time = ev->time_ns;
     s->prev_depth = ev->depth;
@@ -738,7 +786,61 @@ static int binary_write(const pmt_event *ev, void *user_data)
 /* Events in EVENTS chunks written whole to the file. */
 static uint64_t binary_stored(void *user_data)
 {
-    return ((binary_sink *)user_data)->written;
+    const binary_sink *s = user_data;
+    /* A live area's events are in the file already: the kernel keeps its pages. */
+    return s->written + (s->live.on ? s->event_records : 0);
+}
+
+/* The largest write between two moves of the area: a DICT and an EVENTS chunk (a larger one,
+ * a CALLS or INDEX chunk, moves it first). */
+static size_t live_gap(const binary_sink *s)
+{
+    return 2 * PMT__CHUNK_HEADER_SIZE + s->heap_dict.size + s->heap_events.size;
+}
+
+/* Pending records to the live area, whose regions replace the heap buffers. On failure (no
+ * room on the disk, a file system without fallocate) the writer goes on without it. */
+static void enter_live(binary_sink *s)
+{
+    if (s->live.on || s->file.fd < 0 || getenv("PYMEMTRACE_NO_LIVE_AREA"))
+        return;
+    size_t dict_cap = s->chunk_bytes + 2 * RECORD_MAX;
+    if (reserve(&s->dict, dict_cap) != 0)
+        return;
+    s->heap_events = s->events;
+    s->heap_dict = s->dict;
+    if (pmt__live_open(&s->live, s->file.fd, 0, s->offset, live_gap(s), (uint32_t)dict_cap,
+                       (uint32_t)s->events.size) != 0) {
+        s->want_live = 0; /* not here (no room, no fallocate, no mapping): whole chunks only */
+        if (ftruncate(s->file.fd, (off_t)s->offset) != 0)
+            return; /* the zeros past the chunks stay: readers stop at them as at a cut */
+        return;
+    }
+    memcpy(pmt__live_dict(&s->live), s->dict.data, s->dict.used);
+    memcpy(pmt__live_events(&s->live), s->events.data, s->events.used);
+    s->dict.data = pmt__live_dict(&s->live);
+    s->dict.size = dict_cap;
+    s->events.data = pmt__live_events(&s->live);
+    if (s->chunk_open)
+        pmt__live_start_events(&s->live, s->events_chunks, s->first_seq, s->first_time,
+                               s->base_rss);
+    pmt__live_events_written(&s->live, s->events_chunks);
+    pmt__live_commit_dict(&s->live, (uint32_t)s->dict.used);
+    pmt__live_commit_events(&s->live, (uint32_t)s->events.used);
+}
+
+/* Back to the heap buffers, the pending records with them; the area is unmapped. */
+static void leave_live(binary_sink *s)
+{
+    if (!s->live.on)
+        return;
+    memcpy(s->heap_dict.data, s->dict.data, s->dict.used);
+    memcpy(s->heap_events.data, s->events.data, s->events.used);
+    s->heap_dict.used = s->dict.used;
+    s->heap_events.used = s->events.used;
+    s->dict = s->heap_dict;
+    s->events = s->heap_events;
+    pmt__live_close(&s->live);
 }
 
 static int binary_begin(const pmt_run_info *info, void *user_data)
@@ -747,7 +849,11 @@ static int binary_begin(const pmt_run_info *info, void *user_data)
     if (s->failed)
         return -1;
     s->names_live = 1;
-    return s->header_written ? 0 : write_header(s, info);
+    if (!s->header_written && write_header(s, info) != 0)
+        return -1;
+    s->want_live = 1;
+    enter_live(s);
+    return 0;
 }
 
 static int binary_flush(void *user_data)
@@ -804,7 +910,15 @@ static int binary_finish(void *user_data)
     s->finished = 1;
     if (flush_chunks(s) != 0)
         return -1;
-    return write_index(s);
+    s->want_live = 0;
+    leave_live(s); /* empty now: the index and trailer end the file */
+    if (write_index(s) != 0)
+        return -1;
+    /* The area's pages past the trailer go (a failure leaves them: readers stop at the
+     * trailer). */
+    if (s->file.fd >= 0 && ftruncate(s->file.fd, (off_t)s->offset) != 0)
+        return 0;
+    return 0;
 }
 
 static void binary_close(void *user_data)
@@ -812,6 +926,7 @@ static void binary_close(void *user_data)
     binary_sink *s = user_data;
     if (!s->finished) /* finish is skipped for a sink that failed: nothing more is written */
         binary_finish(s);
+    leave_live(s);
     pmt__log_file_close(&s->file);
     free(s->events.data);
     free(s->dict.data);
@@ -834,6 +949,8 @@ static void binary_forget(void *user_data)
     binary_sink *s = user_data;
     s->events.used = 0;
     s->dict.used = 0;
+    s->want_live = 0;
+    leave_live(s); /* the parent's pages: unmapped here, untouched */
     s->chunk_open = 0;
     s->failed = 1;
     s->finished = 1; /* close must not write an index */
@@ -863,6 +980,7 @@ static int binary_reopen(int64_t child_pid, void *user_data)
     s->string_count = 0;
     s->index_count = 0;
     s->seen = s->written = s->peak_rss = s->last_time = 0;
+    s->events_chunks = 0;
     return 0;
 }
 

@@ -1,0 +1,143 @@
+/* The live area (live.h): a shared mapping of the log file's tail. Only the writer's slow moments
+ * make system calls here (a chunk written, an area moved); an event costs its record's stores
+ * and one release store of the commit word. */
+#define _GNU_SOURCE
+#include "log/binary/live.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "common/bytes.h"
+#include "common/crc32c.h"
+
+static size_t page_size(void)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    return page > 0 ? (size_t)page : PMT__LIVE_ALIGN;
+}
+
+static uint64_t align_up(uint64_t n, uint64_t to)
+{
+    return (n + to - 1) / to * to;
+}
+
+static void store_u32_release(unsigned char *p, uint32_t v)
+{
+    /* The file is little-endian; so is every target this build supports (format.md). */
+    __atomic_store_n((uint32_t *)(void *)p, v, __ATOMIC_RELEASE);
+}
+
+/* Grows the file to cover [offset, offset + size) with its blocks allocated: a full disk or a
+ * file size limit fails here with errno, where a page fault on a hole would raise SIGBUS. */
+static int allocate(int fd, uint64_t offset, size_t size)
+{
+    int rc = posix_fallocate(fd, (off_t)offset, (off_t)size);
+    if (rc != 0) {
+        errno = rc;
+        return -1;
+    }
+    return 0;
+}
+
+static int map_at(pmt__live *live, uint64_t offset)
+{
+    size_t size =
+        align_up(PMT__LIVE_HEADER_SIZE + (size_t)live->dict_cap + live->events_cap, page_size());
+    if (allocate(live->fd, offset, size) != 0)
+        return -1;
+    void *map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, live->fd, (off_t)offset);
+    if (map == MAP_FAILED)
+        return -1;
+    live->map = map;
+    live->map_size = size;
+    live->offset = offset;
+    return 0;
+}
+
+static void write_static_header(pmt__live *live)
+{
+    unsigned char *h = live->map;
+    pmt__put_u32(h + PMT__LIVE_DICT_CAP, live->dict_cap);
+    pmt__put_u32(h + PMT__LIVE_EVENTS_CAP, live->events_cap);
+    pmt__put_u64(h + PMT__LIVE_FILE_ID, live->file_id);
+    pmt__put_u32(h + PMT__LIVE_STATIC_CRC, pmt__crc32c(0, h + 8, 16));
+    store_u32_release(h, PMT__LIVE_MAGIC); /* last: a reader trusts nothing before it */
+}
+
+static uint64_t place(uint64_t data_end, size_t gap)
+{
+    return align_up(data_end + gap, page_size());
+}
+
+int pmt__live_open(pmt__live *live, int fd, uint64_t file_id, uint64_t data_end, size_t gap,
+                   uint32_t dict_cap, uint32_t events_cap)
+{
+    memset(live, 0, sizeof *live);
+    live->fd = fd;
+    live->file_id = file_id;
+    live->dict_cap = dict_cap;
+    live->events_cap = events_cap;
+    if (map_at(live, place(data_end, gap)) != 0)
+        return -1;
+    memset(live->map, 0, PMT__LIVE_HEADER_SIZE);
+    write_static_header(live);
+    live->on = 1;
+    return 0;
+}
+
+void pmt__live_commit_dict(pmt__live *live, uint32_t used)
+{
+    store_u32_release(live->map + PMT__LIVE_DICT_USED, used);
+}
+
+void pmt__live_commit_events(pmt__live *live, uint32_t used)
+{
+    store_u32_release(live->map + PMT__LIVE_EVENTS_USED, used);
+}
+
+void pmt__live_start_events(pmt__live *live, uint64_t chunks, uint64_t first_seq,
+                            uint64_t first_time, uint64_t base_rss)
+{
+    unsigned char *h = live->map;
+    pmt__live_commit_events(live, 0); /* nothing of the new region is whole yet */
+    pmt__put_u64(h + PMT__LIVE_CHUNKS, chunks);
+    pmt__put_u64(h + PMT__LIVE_FIRST_SEQ, first_seq);
+    pmt__put_u64(h + PMT__LIVE_FIRST_TIME, first_time);
+    pmt__put_u64(h + PMT__LIVE_BASE_RSS, base_rss);
+}
+
+void pmt__live_events_written(pmt__live *live, uint64_t chunks)
+{
+    pmt__live_commit_events(live, 0);
+    pmt__put_u64(live->map + PMT__LIVE_CHUNKS, chunks);
+}
+
+int pmt__live_make_room(pmt__live *live, uint64_t data_end, size_t bytes, size_t gap)
+{
+    if (data_end + bytes <= live->offset)
+        return 0;
+    pmt__live old = *live;
+    if (map_at(live, place(data_end + bytes, gap)) != 0) {
+        int err = errno;
+        *live = old; /* still mapped: the writer takes its content back */
+        errno = err;
+        return -1;
+    }
+    /* The copy is whole before the old area may be overwritten: a reader takes the first area
+     * that matches the file, and both say the same. */
+    memcpy(live->map + 4, old.map + 4, old.map_size - 4);
+    store_u32_release(live->map, PMT__LIVE_MAGIC);
+    munmap(old.map, old.map_size);
+    return 0;
+}
+
+void pmt__live_close(pmt__live *live)
+{
+    if (live->map)
+        munmap(live->map, live->map_size);
+    live->map = NULL;
+    live->on = 0;
+}
