@@ -77,13 +77,8 @@ void pmt__sink_fail(pmt_sink *sink, int error, int os_error)
         (void)!write(2, text, (size_t)n < sizeof text ? (size_t)n : sizeof text - 1);
 }
 
-int pmt__sink_write(pmt_sink *sink, const pmt_event *event)
+int pmt__sink_write_failed(pmt_sink *sink)
 {
-    sink->given++;
-    if (sink->ops.write(event, sink->user_data) >= 0) {
-        sink->writes_done++;
-        return 0;
-    }
     int err = errno;
     pmt__sink_fail(sink, sink->is_file ? PMT_EIO : PMT_ECALLBACK, os_error_of(sink, err));
     return -1;

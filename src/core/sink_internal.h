@@ -32,8 +32,19 @@ void pmt__sink_fail(pmt_sink *sink, int error, int os_error);
 /* A callback other than write failed just now (errno as it left it): as pmt__sink_fail. */
 void pmt__sink_callback_failed(pmt_sink *sink);
 
-/* Gives one event to the sink (counted); a failing write disables it. 0, or -1. */
-int pmt__sink_write(pmt_sink *sink, const pmt_event *event);
+/* The slow half of pmt__sink_write: the write failed just now (errno as it left it). */
+int pmt__sink_write_failed(pmt_sink *sink);
+
+/* Gives one event to the sink (counted); a failing write disables it. 0, or -1. Inline: every
+ * written event, every sink. */
+static inline int pmt__sink_write(pmt_sink *sink, const pmt_event *event)
+{
+    sink->given++;
+    if (sink->ops.write(event, sink->user_data) < 0)
+        return pmt__sink_write_failed(sink);
+    sink->writes_done++;
+    return 0;
+}
 
 /* Calls begin once per destination; a failing sink is disabled. 0, or -1 when it failed. */
 int pmt__sink_begin(pmt_sink *sink, const pmt_run_info *info);

@@ -88,16 +88,6 @@ int pmt__live_open(pmt__live *live, int fd, uint64_t file_id, uint64_t data_end,
     return 0;
 }
 
-void pmt__live_commit_dict(pmt__live *live, uint32_t used)
-{
-    store_u32_release(live->map + PMT__LIVE_DICT_USED, used);
-}
-
-void pmt__live_commit_events(pmt__live *live, uint32_t used)
-{
-    store_u32_release(live->map + PMT__LIVE_EVENTS_USED, used);
-}
-
 void pmt__live_start_events(pmt__live *live, uint64_t chunks, uint64_t first_seq,
                             uint64_t first_time, uint64_t base_rss)
 {

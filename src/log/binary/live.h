@@ -54,9 +54,18 @@ static inline unsigned char *pmt__live_events(const pmt__live *live)
 }
 
 /* The commit words: the regions' bytes up to these are whole (a release store each: the bytes
- * are in the mapping before the word says so). */
-void pmt__live_commit_dict(pmt__live *live, uint32_t used);
-void pmt__live_commit_events(pmt__live *live, uint32_t used);
+ * are in the mapping before the word says so; the file is little-endian, as is every target
+ * this build supports). Inline: an event's one extra store. */
+static inline void pmt__live_commit_dict(pmt__live *live, uint32_t used)
+{
+    __atomic_store_n((uint32_t *)(void *)(live->map + PMT__LIVE_DICT_USED), used, __ATOMIC_RELEASE);
+}
+
+static inline void pmt__live_commit_events(pmt__live *live, uint32_t used)
+{
+    __atomic_store_n((uint32_t *)(void *)(live->map + PMT__LIVE_EVENTS_USED), used,
+                     __ATOMIC_RELEASE);
+}
 
 /* A new events region: the chunk parameters its records are decoded with, and how many EVENTS
  * chunks the file holds before them. */

@@ -119,7 +119,9 @@ typedef struct binary_sink {
     /* The live area (live.h): while on, events and dict are its regions, and these the heap
      * buffers they replace; events_chunks counts the EVENTS chunks written. */
     pmt__live live;
-    int want_live; /* begun: the area is wanted (it may be off for a while) */
+    int want_live;           /* begun: the area is wanted (it may be off for a while) */
+    uint32_t *events_commit; /* the area's events commit word, or no_commit */
+    uint32_t no_commit;
     byte_buffer heap_events, heap_dict;
     uint64_t events_chunks;
 } binary_sink;
@@ -203,6 +205,7 @@ static int write_chunk(binary_sink *s, uint8_t type, const byte_buffer *raw, uin
     if (s->live.on) {  /* the area may have moved: so have its regions */
         s->dict.data = pmt__live_dict(&s->live);
         s->events.data = pmt__live_events(&s->live);
+        s->events_commit = (uint32_t *)(void *)(s->live.map + PMT__LIVE_EVENTS_USED);
     }
     const unsigned char *payload = raw->data;
     size_t stored = raw->used;
@@ -686,8 +689,9 @@ static PMT__HOT_INLINE int put_event(binary_sink *s, const pmt_event *ev, uint64
     *h = (unsigned char)kind;
     e->used = (size_t)(p - e->data);
     s->event_records++;
-    if (s->live.on) /* the record (and the thread and context ones before it) is in the file */
-        pmt__live_commit_events(&s->live, (uint32_t)e->used);
+    /* The record (and the thread and context ones before it) is in the file: the live area's
+     * commit word, or a word of the sink's own when there is no area (no branch). */
+    __atomic_store_n(s->events_commit, (uint32_t)e->used, __ATOMIC_RELEASE);
     s->prev_seq = ev->seq;
     s->prev_time = ev->time_ns;
     s->prev_depth = ev->depth;
@@ -821,6 +825,7 @@ static void enter_live(binary_sink *s)
     s->dict.data = pmt__live_dict(&s->live);
     s->dict.size = dict_cap;
     s->events.data = pmt__live_events(&s->live);
+    s->events_commit = (uint32_t *)(void *)(s->live.map + PMT__LIVE_EVENTS_USED);
     if (s->chunk_open)
         pmt__live_start_events(&s->live, s->events_chunks, s->first_seq, s->first_time,
                                s->base_rss);
@@ -840,6 +845,7 @@ static void leave_live(binary_sink *s)
     s->heap_events.used = s->events.used;
     s->dict = s->heap_dict;
     s->events = s->heap_events;
+    s->events_commit = &s->no_commit;
     pmt__live_close(&s->live);
 }
 
@@ -1072,6 +1078,7 @@ int pmt_sink_binary_open(pmt_sink **out, const char *path, const char *message,
     if (rc == PMT_OK && reserve(&s->events, s->chunk_bytes + 2 * RECORD_MAX) != 0)
         rc = pmt__fail(PMT_ENOMEM, "out of memory for a chunk");
     s->file.fd = -1;
+    s->events_commit = &s->no_commit;
     if (rc == PMT_OK)
         rc = pmt__log_file_create(&s->file, path, ".pmt");
     if (rc != PMT_OK) {
