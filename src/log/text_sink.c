@@ -21,6 +21,7 @@
 #include "common/compiler.h"
 #include "common/error.h"
 #include "log/file_sink.h"
+#include "log/file_window.h"
 #include "log/text_columns.h"
 #include "core/sink_internal.h"
 
@@ -53,13 +54,39 @@ typedef struct text_sink {
     pmt__name_cache names;
     char kinds[PMT_EV_KIND_COUNT][16]; /* each kind's column, padded, then a space */
     uint8_t kind_length[PMT_EV_KIND_COUNT];
-    char buf[BUFFER_SIZE];
+    /* Rows go to buf: the heap buffer, written with write(2) when full; or, once begun on a
+     * file of its own, a window over the file's tail (file_window.h), whose rows are in the file
+     * as soon as they are stored: a killed process loses at most the row being written. */
+    char *buf;
+    int windowed;
+    pmt__file_window window;
+    uint64_t file_end; /* windowed: the file offset of buf[0] */
+    char heap[BUFFER_SIZE];
 } text_sink;
+
+static void leave_window(text_sink *s);
+static void enter_window(text_sink *s);
+
+/* Windowed: the rows so far are in the file; the window moves on past them. */
+static int move_window(text_sink *s)
+{
+    s->file_end += s->used;
+    s->used = 0;
+    char *at = pmt__file_window_move(&s->window, s->file.fd, s->file_end, BUFFER_SIZE);
+    if (at) {
+        s->buf = at;
+        return 0;
+    }
+    leave_window(s); /* no room for a window (a full disk): whole writes from here on */
+    return 0;
+}
 
 static int flush_buffer(text_sink *s)
 {
     if (s->failed)
         return -1;
+    if (s->windowed)
+        return move_window(s);
     if (s->used && pmt__log_file_write(&s->file, s->buf, s->used) != 0) {
         s->failed = 1;
         /* A write cut short (a full disk) left some whole rows in the file: those count. */
@@ -80,8 +107,16 @@ static PMT__NOINLINE void put_slow(text_sink *s, const char *p, size_t n)
 {
     flush_buffer(s);
     if (n > BUFFER_SIZE) {
+        /* Longer than a window (a long message): written whole, from the file's end. */
+        uint64_t end = s->file_end;
+        int windowed = s->windowed;
+        leave_window(s);
         if (!s->failed && pmt__log_file_write(&s->file, p, n) != 0)
             s->failed = 1;
+        if (windowed && !s->failed) {
+            s->file_end = end + n;
+            enter_window(s);
+        }
         return;
     }
     memcpy(s->buf + s->used, p, n);
@@ -339,6 +374,10 @@ static int text_write(const pmt_event *ev, void *user_data)
         put(s, "\n", 1);
     }
     s->last_seq = ev->seq;
+    if (s->windowed) {
+        s->stored++; /* its rows are in the file already */
+        return 0;
+    }
     s->ends[s->pending++] = (uint32_t)s->used;
     if (s->pending == MAX_PENDING)
         flush_buffer(s);
@@ -351,10 +390,48 @@ static int text_write(const pmt_event *ev, void *user_data)
 
 /* A run with filter stages says which under the header, so that a reader knows what the rows
  * leave out. Written at start, not at open: the header is on disk before the tracer starts. */
+/* The window for a file of the sink's own: what is buffered goes out first; the window starts
+ * at the file's end. Without one (no fallocate, no room), rows are written as before. */
+static void enter_window(text_sink *s)
+{
+    if (s->windowed || !s->file.owns_fd || s->file.fd < 0 || getenv("PYMEMTRACE_NO_LIVE_AREA"))
+        return;
+    if (flush_buffer(s) != 0)
+        return;
+    off_t end = lseek(s->file.fd, 0, SEEK_CUR);
+    char *at =
+        end >= 0 ? pmt__file_window_move(&s->window, s->file.fd, (uint64_t)end, BUFFER_SIZE) : NULL;
+    if (!at) {
+        if (end >= 0 && ftruncate(s->file.fd, end) != 0)
+            return; /* zeros after the rows: a reader stops there as at a cut */
+        return;
+    }
+    s->windowed = 1;
+    s->file_end = (uint64_t)end;
+    s->buf = at;
+    s->used = 0;
+}
+
+/* Back to whole writes: the file is cut after its rows (the window's zeros go) and written on
+ * from there. */
+static void leave_window(text_sink *s)
+{
+    if (!s->windowed)
+        return;
+    uint64_t end = s->file_end + s->used;
+    pmt__file_window_close(&s->window);
+    s->windowed = 0;
+    s->buf = s->heap;
+    s->used = 0;
+    if (ftruncate(s->file.fd, (off_t)end) != 0 || lseek(s->file.fd, (off_t)end, SEEK_SET) < 0)
+        s->failed = 1;
+}
+
 static int text_begin(const pmt_run_info *info, void *user_data)
 {
     text_sink *s = user_data;
     s->names_live = 1;
+    enter_window(s);
     if (info->struct_size < offsetof(pmt_run_info, filters) + sizeof info->filters ||
         !info->filters || !*info->filters)
         return 0;
@@ -373,12 +450,19 @@ static int text_finish(void *user_data)
 {
     text_sink *s = user_data;
     put_str(s, "EOF\n");
+    if (s->windowed) {
+        leave_window(s); /* the file ends after EOF */
+        return s->failed ? -1 : 0;
+    }
     return flush_buffer(s);
 }
 
 static void text_close(void *user_data)
 {
     text_sink *s = user_data;
+    if (s->windowed && !s->failed)
+        leave_window(s);
+    pmt__file_window_close(&s->window);
     pmt__log_file_close(&s->file);
     pmt__name_cache_free(&s->names);
     free(s->message);
@@ -389,6 +473,9 @@ static void text_close(void *user_data)
 static void text_forget(void *user_data)
 {
     text_sink *s = user_data;
+    pmt__file_window_close(&s->window); /* the parent's pages: unmapped here, untouched */
+    s->windowed = 0;
+    s->buf = s->heap;
     s->used = 0;
     s->pending = 0;
     s->failed = 1;
@@ -458,6 +545,7 @@ static void put_header(text_sink *s, const char *message)
 /* Wraps s, whose file is open; takes ownership of s (freed on failure). */
 static int make_text_sink(pmt_sink **out, text_sink *s, const char *message)
 {
+    s->buf = s->heap;
     for (int kind = 0; kind < PMT_EV_KIND_COUNT; kind++) {
         const char *name = pmt_event_kind_name(kind);
         s->kind_length[kind] =

@@ -1,6 +1,5 @@
-/* A process killed while tracing keeps its log: everything but the last 64 KiB of rows (and,
- * with time passing, everything but the last second) is on disk, and every complete line is a
- * whole row. */
+/* A process killed while tracing keeps its log: every row it wrote is in the file, and every
+ * complete line is a whole row. */
 #define _GNU_SOURCE
 #include <signal.h>
 #include <stdio.h>
@@ -13,7 +12,6 @@
 #include "fakes.h"
 #include "suites.h"
 
-enum { BUFFER_BYTES = 64 * 1024 };
 static const char *const crash_files[] = {"app.py", "pkg/sub/module.py", "lib/x.py",
                                           "very/long/path/to/some/library/file_name.py", "z.py"};
 static const char *const crash_functions[] = {"main", "Class.method", "f", "<listcomp>", "g"};
@@ -109,57 +107,48 @@ static void assert_prefix_of_rows(const char *got, size_t len, const strbuf *wan
     }
 }
 
-START_TEST(killed_process_loses_at_most_64k)
+/* The whole lines in the file: a killed writer's window (file_window.h) leaves after its rows
+ * at most the start of a row it was writing (no newline), then zeros. */
+static size_t rows_length(const char *got, size_t len)
+{
+    const char *nul = memchr(got, '\0', len);
+    size_t end = nul ? (size_t)(nul - got) : len;
+    for (size_t i = end; i < len; i++)
+        ck_assert_msg(got[i] == '\0', "byte %zu after the rows is not zero", i);
+    size_t rows = end;
+    while (rows > 0 && got[rows - 1] != '\n')
+        rows--;
+    return rows;
+}
+
+/* Killed right after its last event, the child's log holds every row it wrote: the text sink
+ * writes rows into a window over its file, which the kernel keeps. */
+static void check_killed(int n, uint64_t step)
 {
     char *dir = temp_dir_create();
     char *path = NULL;
     ck_assert_int_gt(asprintf(&path, "%s/crash.log", dir), 0);
-    const int n = 2500; /* several times the buffer */
-    run_killed_child(path, n, 0);
+    run_killed_child(path, n, step);
     strbuf want = {0};
-    size_t *row_end = expected_log(&want, n, 0);
-    ck_assert_uint_gt(want.len, 5 * BUFFER_BYTES);
+    size_t *row_end = expected_log(&want, n, step);
     size_t len = 0;
     char *got = read_whole_file(path, &len);
     ck_assert_ptr_nonnull(got);
-    assert_prefix_of_rows(got, len, &want);
-    ck_assert_msg(want.len - len <= BUFFER_BYTES, "%zu bytes of rows lost", want.len - len);
+    size_t rows = rows_length(got, len);
+    assert_prefix_of_rows(got, rows, &want);
+    ck_assert_msg(rows == want.len, "%zu bytes of rows lost", want.len - rows);
     free(got);
     free(row_end);
     strbuf_free(&want);
     free(path);
     temp_dir_remove(dir);
 }
-END_TEST
 
-START_TEST(killed_process_loses_at_most_one_second)
+START_TEST(killed_process_loses_no_row)
 {
-    char *dir = temp_dir_create();
-    char *path = NULL;
-    ck_assert_int_gt(asprintf(&path, "%s/crash.log", dir), 0);
-    const int n = 57;
-    const uint64_t step = 100000000u; /* 0.1 s of event time per row, a few KiB in all */
-    run_killed_child(path, n, step);
-    strbuf want = {0};
-    size_t *row_end = expected_log(&want, n, step);
-    ck_assert_uint_lt(want.len, BUFFER_BYTES);
-    size_t len = 0;
-    char *got = read_whole_file(path, &len);
-    ck_assert_ptr_nonnull(got);
-    assert_prefix_of_rows(got, len, &want);
-    /* A row a second or more after the last write is written at once, so every row a second
-     * older than the last one has reached the file. */
-    int oldest_kept = 0;
-    for (int i = 0; i <= n; i++)
-        if (step * (uint64_t)i + 1000000000u <= step * (uint64_t)n)
-            oldest_kept = i;
-    ck_assert_msg(len >= row_end[oldest_kept], "row %d (%zu bytes in) is missing: only %zu bytes",
-                  oldest_kept, row_end[oldest_kept], len);
-    free(got);
-    free(row_end);
-    strbuf_free(&want);
-    free(path);
-    temp_dir_remove(dir);
+    check_killed(2500, 0);        /* several windows of rows */
+    check_killed(57, 100000000u); /* a few KiB, 0.1 s of event time apart */
+    check_killed(1, 0);
 }
 END_TEST
 
@@ -167,8 +156,7 @@ Suite *crash_suite(void)
 {
     Suite *s = suite_create("crash");
     TCase *tc = unit_tcase("crash");
-    tcase_add_test(tc, killed_process_loses_at_most_64k);
-    tcase_add_test(tc, killed_process_loses_at_most_one_second);
+    tcase_add_test(tc, killed_process_loses_no_row);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,9 +1,11 @@
 /* The text log, byte for byte, read back from the file. */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "expect_text.h"
 #include "fakes.h"
@@ -18,6 +20,7 @@ typedef struct text_run {
     fake_clock clock;
     fake_rss rss;
     pmt_tracer *tracer;
+    int fd; /* the descriptor of text_run_open_fd, else -1 */
 } text_run;
 
 /* A tracer with a text sink writing dir/trace.log, not started. */
@@ -27,9 +30,25 @@ static void text_run_open(text_run *r, int64_t trigger, const char *message)
     r->dir = temp_dir_create();
     ck_assert_int_gt(asprintf(&r->path, "%s/trace.log", r->dir), 0);
     r->tracer = fake_tracer(&r->clock, &r->rss, trigger, NULL);
+    r->fd = -1;
     pmt_sink *sink = NULL;
     ck_assert_int_eq(pmt_sink_text_open(&sink, r->path, message), PMT_OK);
     ck_assert_str_eq(pmt_sink_path(sink), r->path);
+    ck_assert_int_eq(pmt_tracer_add_sink(r->tracer, sink), PMT_OK);
+}
+
+/* The same on a descriptor of the test's (pmt_sink_text_fd): a sink without a file of its own
+ * writes whole buffers, never through a window. */
+static void text_run_open_fd(text_run *r)
+{
+    memset(r, 0, sizeof *r);
+    r->dir = temp_dir_create();
+    ck_assert_int_gt(asprintf(&r->path, "%s/trace.log", r->dir), 0);
+    r->tracer = fake_tracer(&r->clock, &r->rss, 0, NULL);
+    r->fd = open(r->path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    ck_assert_int_ge(r->fd, 0);
+    pmt_sink *sink = NULL;
+    ck_assert_int_eq(pmt_sink_text_fd(&sink, r->fd, NULL), PMT_OK);
     ck_assert_int_eq(pmt_tracer_add_sink(r->tracer, sink), PMT_OK);
 }
 
@@ -49,6 +68,8 @@ static void text_run_free(text_run *r)
 {
     if (r->tracer)
         pmt_tracer_destroy(r->tracer);
+    if (r->fd >= 0)
+        close(r->fd);
     free(r->path);
     temp_dir_remove(r->dir);
 }
@@ -211,7 +232,7 @@ static size_t file_size(const char *path)
 START_TEST(rows_reach_the_file_after_one_second_at_marks_and_at_pause)
 {
     text_run r;
-    text_run_open(&r, 0, NULL);
+    text_run_open_fd(&r);
     strbuf want = {0};
     expect_header(&want, NULL);
     const size_t header = want.len;
@@ -273,7 +294,7 @@ END_TEST
 START_TEST(buffer_holds_at_most_64k)
 {
     text_run r;
-    text_run_open(&r, 0, NULL);
+    text_run_open_fd(&r);
     strbuf want = {0};
     expect_header(&want, NULL);
     at(&r, 0, 4096);
@@ -307,6 +328,63 @@ START_TEST(buffer_holds_at_most_64k)
 }
 END_TEST
 
+/* The whole lines of a log file: a window (file_window.h) may hold the start of a row after
+ * them, then zeros up to the window's end. */
+static size_t whole_lines(const char *got, size_t len)
+{
+    const char *nul = memchr(got, '\0', len);
+    size_t end = nul ? (size_t)(nul - got) : len;
+    while (end > 0 && got[end - 1] != '\n')
+        end--;
+    return end;
+}
+
+static void assert_rows_are(const char *path, const strbuf *want)
+{
+    size_t len = 0;
+    char *got = read_whole_file(path, &len);
+    ck_assert_ptr_nonnull(got);
+    size_t lines = whole_lines(got, len);
+    ck_assert_msg(lines == want->len && memcmp(got, want->data, lines) == 0,
+                  "the file's rows (%zu bytes) are not the %zu expected", lines, want->len);
+    free(got);
+}
+
+/* A sink with a file of its own writes rows into a window over the file: each row is in the
+ * file as soon as the event is written, with no second to wait and no buffer to fill. */
+START_TEST(rows_of_an_own_file_are_in_it_at_once)
+{
+    text_run r;
+    text_run_open(&r, 0, NULL);
+    strbuf want = {0};
+    expect_header(&want, NULL);
+    at(&r, 0, 4096);
+    ck_assert_int_eq(pmt_tracer_start(r.tracer), PMT_OK);
+    expect_row(&want, "FRST:", 0, 0, 0, "START", "main.py", 1, "<module>", 4096, 4096);
+    assert_rows_are(r.path, &want);
+    for (int i = 1; i <= 3000; i++) { /* several windows */
+        at(&r, 0, 4096 + (uint64_t)i);
+        pmt__tracer_event(r.tracer, PMT_EV_RETURN, "pkg/module.py", "function_name", i, 3);
+        expect_row(&want, "NEXT:", (uint64_t)i, 1, 0, "RETURN", "pkg/module.py", i, "function_name",
+                   4096 + (uint64_t)i, 1);
+        if (i % 97 == 0 || i < 5)
+            assert_rows_are(r.path, &want);
+    }
+    at(&r, 1, 4096 + 3000);
+    ck_assert_int_eq(pmt_tracer_mark(r.tracer, "a mark"), PMT_OK);
+    expect_msg(&want, 3001, 1, 1, "a mark");
+    assert_rows_are(r.path, &want);
+    at(&r, 2, 4096 + 3000);
+    ck_assert_int_eq(pmt_tracer_stop(r.tracer), PMT_OK);
+    text_run_close(&r); /* closed: cut after EOF, no zeros */
+    expect_row(&want, "LAST:", 3002, 1, 2, "STOP", "main.py", 1, "<module>", 4096 + 3000, 0);
+    strbuf_printf(&want, "EOF\n");
+    assert_file_is(r.path, &want);
+    strbuf_free(&want);
+    text_run_free(&r);
+}
+END_TEST
+
 Suite *text_sink_suite(void)
 {
     Suite *s = suite_create("text_sink");
@@ -318,6 +396,7 @@ Suite *text_sink_suite(void)
     tcase_add_test(tc, control_characters_are_escaped);
     tcase_add_test(tc, rows_reach_the_file_after_one_second_at_marks_and_at_pause);
     tcase_add_test(tc, buffer_holds_at_most_64k);
+    tcase_add_test(tc, rows_of_an_own_file_are_in_it_at_once);
     suite_add_tcase(s, tc);
     return s;
 }
