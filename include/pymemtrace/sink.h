@@ -161,9 +161,11 @@ PMT_API int pmt_sink_create(pmt_sink **out, const pmt_sink_ops *ops, void *user_
  * last component. An existing file is never overwritten: `_1`, `_2`, ... is inserted before the
  * extension until a free name is found; pmt_sink_path() returns the name actually used.
  *
- * Rows are buffered in at most 64 KiB and written with `write(2)` when the buffer is full, when
- * a row comes one second or more after the last write, at every mark, at pause and at stop: a
- * process killed at any moment (SIGKILL) loses at most the last 64 KiB of rows.
+ * Once begun, rows are written through a shared mapping of the file's tail: each is in the file
+ * when its event is written, so a process killed at any moment (SIGKILL, the OOM killer) loses
+ * no row (the file then ends with the start of the row being written and zeros; finishing cuts
+ * it after `EOF`). Where the file system cannot allocate the mapping's blocks, rows are buffered
+ * in at most 64 KiB and written with `write(2)`, as pmt_sink_text_fd() does.
  *
  * @param[out] out Receives the sink.
  * @param path The file to create, or NULL for `YYMMDD_HHMMSS_PID.log` (UTC) in the current
@@ -220,9 +222,11 @@ typedef struct pmt_binary_options {
  *
  * File names, never overwritten, as pmt_sink_text_open() (default `YYMMDD_HHMMSS_PID.pmt`). The
  * sink interns file and function names and code locations once and writes events as small
- * delta-encoded records in checksummed chunks, each written with one `write(2)`: a process killed
- * at any moment leaves a file whose complete chunks are all readable, and loses at most the
- * chunk being filled (`chunk_bytes` of records, or `flush_interval_ms` of them in a busy run).
+ * delta-encoded records in checksummed chunks, each written with one `write(2)`. Once begun, the
+ * records not yet in a chunk are kept in a live area, a shared mapping of the file's tail
+ * (doc/format.md): a process killed at any moment loses no event, and a reader recovers them
+ * after the last chunk. Without it (no room for its blocks) a killed process loses at most the
+ * chunk being filled (`chunk_bytes` of records, or `flush_interval_ms` of them).
  *
  * @param[out] out Receives the sink.
  * @param path The file to create, or NULL for the default name in the current directory.

@@ -1,6 +1,7 @@
 /* Writes the fuzzer's seed corpus: small valid binary logs of every compression, with every kind
  * of record (names, locations, thread switches, marks, RSS steps both ways, seq gaps), a log cut
- * short as a killed writer leaves it, and an empty one.
+ * short as a killed writer leaves it, one whose writer was killed with events in its live area,
+ * and an empty one.
  *
  *   make_corpus DIR      (DIR must exist; files are overwritten) */
 #define _GNU_SOURCE
@@ -38,7 +39,12 @@ static void begin(pmt_sink *sink)
         die("begin");
 }
 
-static void write_log(const char *path, int compression, int events, int with_begin)
+static void cut(const char *from, const char *to, long drop);
+
+/* snapshot: where to copy the file before the sink is closed (its live area then holds the
+ * events since the last chunk, as a killed writer leaves it), or NULL. */
+static void write_log(const char *path, int compression, int events, int with_begin,
+                      const char *snapshot)
 {
     unlink(path);
     pmt_binary_options o = PMT_BINARY_OPTIONS_INIT;
@@ -80,6 +86,8 @@ static void write_log(const char *path, int compression, int events, int with_be
         if (pmt_sink_write(sink, &ev) != PMT_OK)
             die("write");
     }
+    if (snapshot)
+        cut(path, snapshot, 0);
     pmt_sink_destroy(sink);
 }
 
@@ -88,7 +96,7 @@ static void cut(const char *from, const char *to, long drop)
     FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
     if (!in || !out)
         die(to);
-    char buf[1 << 16];
+    static char buf[1 << 20];
     size_t n = fread(buf, 1, sizeof buf, in);
     fwrite(buf, 1, n > (size_t)drop ? n - (size_t)drop : 0, out);
     fclose(in);
@@ -109,14 +117,20 @@ int main(int argc, char **argv)
             return 1;
         }
         snprintf(path, sizeof path, "%s/seed-%s.pmt", argv[1], names[c]);
-        write_log(path, c, 200, 1);
+        write_log(path, c, 200, 1, NULL);
     }
+    /* A writer killed with events in its live area (log/binary/live.h): 230 events, the last
+     * ones after the last chunk. */
+    snprintf(path, sizeof path, "%s/seed-live.tmp", argv[1]);
+    snprintf(other, sizeof other, "%s/seed-live.pmt", argv[1]);
+    write_log(path, 0, 230, 1, other);
+    unlink(path);
     snprintf(path, sizeof path, "%s/seed-none.pmt", argv[1]);
     snprintf(other, sizeof other, "%s/seed-killed.pmt", argv[1]);
     cut(path, other, 24 + 48 + 40); /* no trailer, no index, the last chunk cut */
     snprintf(path, sizeof path, "%s/seed-empty.pmt", argv[1]);
-    write_log(path, 0, 0, 0);
+    write_log(path, 0, 0, 0, NULL);
     snprintf(path, sizeof path, "%s/seed-tiny-zstd.pmt", argv[1]);
-    write_log(path, 1, 3, 0);
+    write_log(path, 1, 3, 0, NULL);
     return 0;
 }

@@ -120,11 +120,24 @@ int pmt__live_make_room(pmt__live *live, uint64_t data_end, size_t bytes, size_t
      * that matches the file, and both say the same. */
     memcpy(live->map + 4, old.map + 4, old.map_size - 4);
     store_u32_release(live->map, PMT__LIVE_MAGIC);
+    /* The old area may outlive the writes that made room (a smaller chunk than the room asked
+     * for): it must not be taken for the new one, whose events it lacks. */
+    store_u32_release(old.map, 0);
     munmap(old.map, old.map_size);
     return 0;
 }
 
 void pmt__live_close(pmt__live *live)
+{
+    if (live->map) {
+        store_u32_release(live->map, 0); /* abandoned: no reader may take it for a live one */
+        munmap(live->map, live->map_size);
+    }
+    live->map = NULL;
+    live->on = 0;
+}
+
+void pmt__live_forget(pmt__live *live)
 {
     if (live->map)
         munmap(live->map, live->map_size);

@@ -80,7 +80,11 @@ void pmt__live_events_written(pmt__live *live, uint64_t chunks);
  * stays where it was (the writer takes its content back and closes it). */
 int pmt__live_make_room(pmt__live *live, uint64_t data_end, size_t bytes, size_t gap);
 
-/* Unmaps the area (the file keeps its bytes until the writer truncates it). */
+/* Unmaps the area, its magic cleared first: abandoned, no reader takes it for a live one (the
+ * file keeps its bytes until the writer truncates it). */
 void pmt__live_close(pmt__live *live);
+
+/* In a child of fork: unmaps the parent's area without a store to it. */
+void pmt__live_forget(pmt__live *live);
 
 #endif

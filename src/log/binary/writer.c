@@ -932,6 +932,13 @@ static void binary_close(void *user_data)
     binary_sink *s = user_data;
     if (!s->finished) /* finish is skipped for a sink that failed: nothing more is written */
         binary_finish(s);
+    if (s->failed && s->live.on) {
+        /* The file could not take its chunks (a full disk): the area keeps the events it
+         * holds, which readers recover, as after a kill. */
+        pmt__live_forget(&s->live);
+        s->dict = s->heap_dict;
+        s->events = s->heap_events;
+    }
     leave_live(s);
     pmt__log_file_close(&s->file);
     free(s->events.data);
@@ -956,7 +963,12 @@ static void binary_forget(void *user_data)
     s->events.used = 0;
     s->dict.used = 0;
     s->want_live = 0;
-    leave_live(s); /* the parent's pages: unmapped here, untouched */
+    if (s->live.on) { /* the parent's pages: unmapped here, untouched */
+        pmt__live_forget(&s->live);
+        s->dict = s->heap_dict;
+        s->events = s->heap_events;
+        s->events_commit = &s->no_commit;
+    }
     s->chunk_open = 0;
     s->failed = 1;
     s->finished = 1; /* close must not write an index */
