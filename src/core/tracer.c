@@ -250,11 +250,13 @@ static int guard(pmt_tracer *t, const char *call, unsigned states, const char *s
 {
     if (!t)
         return pmt__fail(PMT_EINVAL, "%s: tracer is NULL", call);
-    if (!((1u << t->state) & states))
-        return pmt__fail(PMT_ESTATE, "%s", state_error);
     int entered = token && t->source->enter;
     int rc =
         entered ? t->source->enter(t->source_self, token) : t->source->check_thread(t->source_self);
+    /* The state only once the interpreter is ours (a mark from another thread has just taken
+     * the GIL): start, stop, pause and resume change it holding the GIL. */
+    if (rc == PMT_OK && !((1u << t->state) & states))
+        rc = pmt__fail(PMT_ESTATE, "%s", state_error);
     if (rc == PMT_OK)
         rc = sync_fork(t);
     if (rc != PMT_OK && entered && t->source->leave)

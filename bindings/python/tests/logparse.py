@@ -25,6 +25,12 @@ import pymemtrace
 
 MIB = 1 << 20
 PACKAGE_DIR = os.path.dirname(os.path.abspath(pymemtrace.__file__))
+# Set by scripts/test.sh when the suite runs on a module built with ASan+UBSan (LD_PRELOADed):
+# RSS then counts the sanitizer's shadow memory and quarantine, and exact RSS figures are not
+# the program's.
+SANITIZED = os.environ.get("PMT_SANITIZED") == "1"
+exact_rss = unittest.skipIf(SANITIZED, "RSS under a sanitizer counts its shadow memory and "
+                            "quarantine, not only the program's")
 HEADER_COLUMNS = ["Event", "dEvent", "Clock", "What", "File", "#line", "Function", "RSS", "dRSS"]
 EVENT_TAGS = ("FRST", "NEXT", "PREV", "LAST")
 

@@ -4,7 +4,7 @@ import os
 import unittest
 
 import pymemtrace
-from logparse import MIB, TempDirTestCase
+from logparse import MIB, TempDirTestCase, exact_rss
 
 SIZE = 4 * MIB
 # Fresh anonymous pages, written and kept alive: heap memory freed by earlier tests would be
@@ -18,6 +18,7 @@ def allocate():
     return buffer
 
 
+@exact_rss
 class RssModeTest(TempDirTestCase):
 
     def traced(self, mode):
