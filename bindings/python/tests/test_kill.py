@@ -1,4 +1,4 @@
-"""SIGKILL at a random moment loses nothing: a traced program counts in shared memory the events
+"""SIGKILL at a random moment loses nothing, and a crash says so in the log: a traced program counts in shared memory the events
 its callable sink was given (the log's sink comes first, so every event counted was given to the
 log before), is killed, and its log holds at least as many events, every one whole. Both sinks,
 twenty kills each on every interpreter the suite runs on. And a `with Pool()` run, whose workers
@@ -138,6 +138,61 @@ class PoolTerminateTest(TempDirTestCase):
             calls += sum(1 for e in events if e.kind == "CALL" and e.function == "task")
             self.assertEqual(status[0], "truncated", (path, status))  # killed, not closed
         self.assertEqual(calls, started)  # every task a worker started is in its log
+
+
+CRASH = """\
+import ctypes, os, sys
+import pymemtrace
+
+def work(i):
+    return i
+
+p = pymemtrace.Profile(0, filepath=sys.argv[1], log_format="binary")
+p.__enter__()
+for i in range(1000):
+    work(i)
+if sys.argv[2] == "segv":
+    ctypes.string_at(0)  # a crash in C code
+os.abort()
+"""
+
+
+class FatalSignalTest(TempDirTestCase):
+    """A crash or an abort adds a last MARK naming the signal, at the last event's place; the
+    process still dies of it, and a faulthandler installed before still reports it."""
+
+    def crash(self, how, *python_options):
+        script = self.path("crash.py")
+        with open(script, "w") as f:
+            f.write(CRASH)
+        log = self.path(f"{how}.pmt")
+        done = subprocess.run([sys.executable, *python_options, script, log, how],
+                              env=child_env(), capture_output=True, text=True, timeout=60)
+        events, status = events_in(log)
+        return done, events, status
+
+    def test_a_crash_is_the_last_row(self):
+        done, events, status = self.crash("segv")
+        self.assertEqual(done.returncode, -signal.SIGSEGV)
+        last = events[-1]
+        self.assertEqual(last.kind, "MARK")
+        self.assertIn("SIGSEGV", last.message)
+        self.assertEqual(last.function, events[-2].function)  # the place of the last event
+        self.assertEqual([e.seq for e in events], list(range(len(events))))
+        self.assertEqual(sum(1 for e in events if e.function == "work"), 2000)
+        self.assertEqual(status[0], "truncated")
+
+    def test_an_abort_is_the_last_row(self):
+        done, events, _ = self.crash("abort")
+        self.assertEqual(done.returncode, -signal.SIGABRT)
+        self.assertEqual(events[-1].kind, "MARK")
+        self.assertIn("SIGABRT", events[-1].message)
+
+    def test_faulthandler_still_reports(self):
+        done, events, _ = self.crash("segv", "-X", "faulthandler")
+        self.assertEqual(done.returncode, -signal.SIGSEGV)
+        self.assertIn("Fatal Python error: Segmentation fault", done.stderr)
+        self.assertIn("SIGSEGV", events[-1].message)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,9 @@
  * with one write(2) so that a killed process leaves only whole chunks behind. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -14,6 +16,7 @@
 #include "log/binary/format.h"
 #include "common/bytes.h"
 #include "log/binary/codec.h"
+#include "log/binary/fatal.h"
 #include "log/binary/live.h"
 #include "common/crc32c.h"
 #include "common/error.h"
@@ -122,6 +125,13 @@ typedef struct binary_sink {
     int want_live;           /* begun: the area is wanted (it may be off for a while) */
     uint32_t *events_commit; /* the area's events commit word, or no_commit */
     uint32_t no_commit;
+
+    /* A fatal signal's last record (fatal.h): written only while busy is 0 (no record, chunk
+     * or name is half made), at the last event's location, with a message defined in advance. */
+    volatile sig_atomic_t busy;
+    uint64_t last_location;
+    int64_t fatal_ids[PMT__FATAL_SIGNALS];
+    int fatal_registered;
     byte_buffer heap_events, heap_dict;
     uint64_t events_chunks;
 } binary_sink;
@@ -161,6 +171,7 @@ static inline size_t hash_ptr(const void *p, uint64_t salt)
 
 static void leave_live(binary_sink *s);
 static void enter_live(binary_sink *s);
+static void prepare_fatal(binary_sink *s);
 static size_t live_gap(const binary_sink *s);
 
 static int write_all(binary_sink *s, const struct iovec *iov, int count)
@@ -671,6 +682,7 @@ static PMT__HOT_INLINE int put_event(binary_sink *s, const pmt_event *ev, uint64
     }
     p += pmt__put_varint(p, ev->time_ns - s->prev_time);
     p += pmt__put_varint(p, location);
+    s->last_location = location;
     /* Calls and returns alternate unpredictably: the depth code without a branch. zigzag maps
      * 0, -1, +1 to 0, 1, 2; a 2-bit table maps those to SAME, DOWN, UP. */
     uint64_t step = pmt__zigzag((int64_t)ev->depth - s->prev_depth);
@@ -767,9 +779,28 @@ static PMT__NOINLINE int write_slow(binary_sink *s, const pmt_event *ev)
                      context ? ev->call_node : 0);
 }
 
+static int write_body(binary_sink *s, const pmt_event *ev);
+
+/* While busy, a fatal signal leaves the log as it is: its state is half changed. The signal
+ * fences keep the compiler from moving the writer's stores across them (they cost nothing). */
+static inline void set_busy(binary_sink *s, int busy)
+{
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    s->busy = busy;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+
 static int binary_write(const pmt_event *ev, void *user_data)
 {
     binary_sink *s = user_data;
+    set_busy(s, 1);
+    int rc = write_body(s, ev);
+    set_busy(s, 0);
+    return rc;
+}
+
+static int write_body(binary_sink *s, const pmt_event *ev)
+{
     if (PMT__UNLIKELY(s->failed))
         return -1;
     if (PMT__UNLIKELY(!s->names_live || ev->kind == PMT_EV_MARK || !has_context(ev)))
@@ -832,11 +863,60 @@ static void enter_live(binary_sink *s)
     pmt__live_events_written(&s->live, s->events_chunks);
     pmt__live_commit_dict(&s->live, (uint32_t)s->dict.used);
     pmt__live_commit_events(&s->live, (uint32_t)s->events.used);
+    prepare_fatal(s);
+}
+
+/* From the fatal-signal handler (fatal.h): async-signal-safe calls and the sink's memory only.
+ * A MARK after the last event, at its place, naming the signal, unless the writer was busy or
+ * has no open chunk in its live area (right after a chunk went out: then the log ends at its
+ * last event, as after SIGKILL). */
+static void fatal_record(void *sink, int sig, uint64_t thread)
+{
+    binary_sink *s = sink;
+    if (s->busy || !s->live.on || !s->chunk_open || s->failed)
+        return;
+    int which = -1;
+    for (int i = 0; i < PMT__FATAL_SIGNALS; i++)
+        which = pmt__fatal_signals[i] == sig ? i : which;
+    byte_buffer *e = &s->events;
+    if (which < 0 || s->fatal_ids[which] < 0 || e->used + 2 * RECORD_MAX > e->size)
+        return;
+    if (thread != s->thread)
+        put_thread(s, thread);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    unsigned char *p = e->data + e->used;
+    *p++ = (unsigned char)(PMT_EV_MARK | PMT__REC_SEQ_REASON); /* depth and RSS as before */
+    p += pmt__put_varint(p, PMT_REASON_MESSAGE);               /* seq: the last one's + 1 */
+    p += pmt__put_varint(p, now > s->prev_time ? now - s->prev_time : 0);
+    p += pmt__put_varint(p, s->last_location);
+    p += pmt__put_varint(p, (uint64_t)s->fatal_ids[which] + 1);
+    e->used = (size_t)(p - e->data);
+    __atomic_store_n(s->events_commit, (uint32_t)e->used, __ATOMIC_RELEASE);
+}
+
+/* The fatal messages in the dictionary, and the sink in the handler's table. */
+static void prepare_fatal(binary_sink *s)
+{
+    if (s->fatal_registered)
+        return;
+    for (int i = 0; i < PMT__FATAL_SIGNALS; i++)
+        s->fatal_ids[i] = string_id(s, pmt__fatal_messages[i]);
+    s->fatal_registered = pmt__fatal_register(s, fatal_record) == 0;
+}
+
+static void forget_fatal(binary_sink *s)
+{
+    if (s->fatal_registered)
+        pmt__fatal_unregister(s);
+    s->fatal_registered = 0;
 }
 
 /* Back to the heap buffers, the pending records with them; the area is unmapped. */
 static void leave_live(binary_sink *s)
 {
+    forget_fatal(s);
     if (!s->live.on)
         return;
     memcpy(s->heap_dict.data, s->dict.data, s->dict.used);
@@ -858,13 +938,19 @@ static int binary_begin(const pmt_run_info *info, void *user_data)
     if (!s->header_written && write_header(s, info) != 0)
         return -1;
     s->want_live = 1;
+    set_busy(s, 1);
     enter_live(s);
+    set_busy(s, 0);
     return 0;
 }
 
 static int binary_flush(void *user_data)
 {
-    return flush_chunks(user_data);
+    binary_sink *s = user_data;
+    set_busy(s, 1);
+    int rc = flush_chunks(s);
+    set_busy(s, 0);
+    return rc;
 }
 
 /* The INDEX chunk and the trailer: what makes the log whole. 0, or -1 (the sink has failed). */
@@ -908,9 +994,19 @@ static int write_index(binary_sink *s)
 
 /* The end of the log: the pending chunks, the index and the trailer, once. A failure (errno
  * set by the write) is reported to whoever closes the sink. */
+static int finish_body(binary_sink *s);
+
 static int binary_finish(void *user_data)
 {
     binary_sink *s = user_data;
+    set_busy(s, 1);
+    int rc = finish_body(s);
+    set_busy(s, 0);
+    return rc;
+}
+
+static int finish_body(binary_sink *s)
+{
     if (s->finished)
         return s->failed ? -1 : 0;
     s->finished = 1;
@@ -932,6 +1028,7 @@ static void binary_close(void *user_data)
     binary_sink *s = user_data;
     if (!s->finished) /* finish is skipped for a sink that failed: nothing more is written */
         binary_finish(s);
+    forget_fatal(s);
     if (s->failed && s->live.on) {
         /* The file could not take its chunks (a full disk): the area keeps the events it
          * holds, which readers recover, as after a kill. */
@@ -963,6 +1060,7 @@ static void binary_forget(void *user_data)
     s->events.used = 0;
     s->dict.used = 0;
     s->want_live = 0;
+    forget_fatal(s);
     if (s->live.on) { /* the parent's pages: unmapped here, untouched */
         pmt__live_forget(&s->live);
         s->dict = s->heap_dict;
@@ -1009,9 +1107,19 @@ static const char *binary_path(void *user_data)
 
 /* The tracer's call aggregation, at stop: a CALLS chunk after the last events. Each row's place
  * is a location of the dictionary (defined first), then its figures. */
+static int call_stats_body(binary_sink *s, const pmt_call_stats *rows, size_t count);
+
 static int binary_call_stats(const pmt_call_stats *rows, size_t count, void *user_data)
 {
     binary_sink *s = user_data;
+    set_busy(s, 1);
+    int rc = call_stats_body(s, rows, count);
+    set_busy(s, 0);
+    return rc;
+}
+
+static int call_stats_body(binary_sink *s, const pmt_call_stats *rows, size_t count)
+{
     if (s->failed)
         return -1;
     if (!s->names_live || count == 0)
