@@ -251,11 +251,19 @@ static int guard(pmt_tracer *t, const char *call, unsigned states, const char *s
     if (!t)
         return pmt__fail(PMT_EINVAL, "%s: tracer is NULL", call);
     int entered = token && t->source->enter;
+    /* The callers that hold the GIL (start, stop, pause, resume) change the state: they read it
+     * first. A mark may come from any thread: it reads it once the interpreter is its own. */
+    if (!entered && !((1u << t->state) & states))
+        return pmt__fail(PMT_ESTATE, "%s", state_error);
     int rc =
         entered ? t->source->enter(t->source_self, token) : t->source->check_thread(t->source_self);
-    /* The state only once the interpreter is ours (a mark from another thread has just taken
-     * the GIL): start, stop, pause and resume change it holding the GIL. */
-    if (rc == PMT_OK && !((1u << t->state) & states))
+    if (rc != PMT_OK) {
+        /* No interpreter to enter (finalized): nothing runs that could change the state. */
+        if (entered && !((1u << t->state) & states))
+            return pmt__fail(PMT_ESTATE, "%s", state_error);
+        return rc;
+    }
+    if (entered && !((1u << t->state) & states))
         rc = pmt__fail(PMT_ESTATE, "%s", state_error);
     if (rc == PMT_OK)
         rc = sync_fork(t);

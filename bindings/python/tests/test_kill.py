@@ -15,7 +15,7 @@ import time
 import unittest
 
 import pymemtrace
-from logparse import TempDirTestCase, child_env, run_cli
+from logparse import SANITIZED, TempDirTestCase, child_env, run_cli
 
 KILLS = 20  # per sink on every interpreter run: 120 per sink in CI, and 100 in C (check_binary_damage)
 
@@ -157,6 +157,7 @@ os.abort()
 """
 
 
+@unittest.skipIf(SANITIZED, "a sanitizer handles fatal signals itself (reports, exits 1)")
 class FatalSignalTest(TempDirTestCase):
     """A crash or an abort adds a last MARK naming the signal, at the last event's place; the
     process still dies of it, and a faulthandler installed before still reports it."""
