@@ -20,8 +20,12 @@ from logparse import SANITIZED, TempDirTestCase, child_env, run_cli
 KILLS = 20  # per sink on every interpreter run: 120 per sink in CI, and 100 in C (check_binary_damage)
 
 CHILD = """\
-import mmap, struct, sys
+import ctypes, mmap, struct, sys, time
 import pymemtrace
+
+# Never outlive the test: die with the parent (PR_SET_PDEATHSIG), and stop after 30 s anyway.
+ctypes.CDLL(None, use_errno=True).prctl(1, 9)
+deadline = time.monotonic() + 30
 
 path, log_format, counter_path = sys.argv[1:4]
 with open(counter_path, "r+b") as f:
@@ -37,7 +41,7 @@ def work(i):
 
 with pymemtrace.Profile(0, filepath=path, log_format=log_format, sink=counted):
     i = 0
-    while True:
+    while i % 1000 or time.monotonic() < deadline:
         work(i)
         i += 1
 """
