@@ -121,8 +121,10 @@ int pmt__live_make_room(pmt__live *live, uint64_t data_end, size_t bytes, size_t
     memcpy(live->map + 4, old.map + 4, old.map_size - 4);
     store_u32_release(live->map, PMT__LIVE_MAGIC);
     /* The old area may outlive the writes that made room (a smaller chunk than the room asked
-     * for): it must not be taken for the new one, whose events it lacks. */
+     * for): it must not be taken for the new one, whose events it lacks, nor its bytes for a
+     * damaged chunk by a reader of a killed writer's file: zeros, which end the chunks. */
     store_u32_release(old.map, 0);
+    memset(old.map, 0, old.map_size);
     munmap(old.map, old.map_size);
     return 0;
 }
@@ -130,7 +132,9 @@ int pmt__live_make_room(pmt__live *live, uint64_t data_end, size_t bytes, size_t
 void pmt__live_close(pmt__live *live)
 {
     if (live->map) {
-        store_u32_release(live->map, 0); /* abandoned: no reader may take it for a live one */
+        /* Abandoned: no reader may take it for a live one, nor its bytes for a chunk. */
+        store_u32_release(live->map, 0);
+        memset(live->map, 0, live->map_size);
         munmap(live->map, live->map_size);
     }
     live->map = NULL;
