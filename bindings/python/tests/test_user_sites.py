@@ -4,6 +4,7 @@ Known by construction: each library call below is made from one line of one user
 import dataclasses
 import json
 import os
+import tempfile
 import threading
 import unittest
 
@@ -57,9 +58,12 @@ def program():
     in_a_thread()
 
 
-def events_of(**options):
+def events_of(directory, **options):
+    """The program's events as a callable sink gets them, and its Profile (whose binary log is
+    written in directory)."""
     rows = []
-    with pymemtrace.Profile(0, sink=rows.append, log_format="binary", **options) as p:
+    with pymemtrace.Profile(0, sink=rows.append, log_format="binary",
+                            filepath=os.path.join(directory, "run.pmt"), **options) as p:
         program()
     return rows, p
 
@@ -71,7 +75,12 @@ def same_file(a, b):
 class UserSiteTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.rows, cls.profile = events_of()
+        cls._tmp = tempfile.TemporaryDirectory(prefix="pmt_test_")
+        cls.rows, cls.profile = events_of(cls._tmp.name)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls._tmp.cleanup()
 
     def test_library_events_are_charged_to_the_line_that_called_the_library(self):
         call_line = line_of(from_json, "json.loads(text)")
@@ -122,14 +131,14 @@ class UserSiteTest(unittest.TestCase):
 
 class CallsOptionTest(TempDirTestCase):
     def test_off_gives_no_site_and_no_aggregation(self):
-        rows, p = events_of(calls=False)
+        rows, p = events_of(self.tmp, calls=False)
         self.assertTrue(rows)
         self.assertEqual({(e.user_file, e.user_function, e.user_line, e.call_node) for e in rows},
                          {("", "", 0, 0)})
         self.assertEqual(p.call_stats(), [])
 
     def test_paths_name_the_call_path_of_each_event(self):
-        rows, p = events_of(calls="paths")
+        rows, p = events_of(self.tmp, calls="paths")
         nodes = {row[0]: row for row in p.call_stats()}
         inside = [e for e in rows if e.function.endswith("raw_decode") and e.kind == "RETURN"]
         self.assertTrue(inside)
@@ -157,7 +166,7 @@ class CallsOptionTest(TempDirTestCase):
     def test_user_files_make_the_library_the_users(self):
         rows = []
         with pymemtrace.Profile(0, sink=rows.append, user_files=["*/json/*"],
-                                log_format="binary"):
+                                log_format="binary", filepath=self.path("run.pmt")):
             from_json(TEXT)
         inside = [e for e in rows if "json" in e.file and e.function.endswith("raw_decode")]
         self.assertTrue(inside)
@@ -171,7 +180,8 @@ class SparseLogTest(TempDirTestCase):
         (PREV) one event late, perhaps after a thread switch (the worker's rows are written
         when the main thread's next event sees RSS moved): its site is still its own."""
         rows = []
-        with pymemtrace.Profile(sink=rows.append, log_format="binary"):
+        with pymemtrace.Profile(sink=rows.append, log_format="binary",
+                                filepath=self.path("run.pmt")):
             program()
         written = [e for e in rows if "json" in e.file]
         self.assertTrue(written)
