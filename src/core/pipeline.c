@@ -31,7 +31,7 @@ static void reset(pmt_tracer *t)
 /* A callback other than write failed just now. */
 static void disable_sink(pmt_tracer *t, pmt_sink *sink)
 {
-    pmt__sink_callback_failed(sink);
+    pmt__sink_failed_now(sink);
     t->sinks_failed++;
 }
 

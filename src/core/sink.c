@@ -38,19 +38,13 @@ static uint64_t stored(const pmt_sink *sink)
     return sink->ops.stored ? sink->ops.stored(sink->user_data) : sink->writes_done;
 }
 
-/* The errno a failed callback of this sink left, when it is a file sink (its write sets it); a
- * caller's callback says nothing about errno. */
-static int os_error_of(const pmt_sink *sink, int err)
-{
-    return sink->is_file ? err : 0;
-}
-
 void pmt__sink_set_file(pmt_sink *sink)
 {
     sink->is_file = 1;
 }
 
-void pmt__sink_fail(pmt_sink *sink, int error, int os_error)
+/* Disables the sink, keeps why, and reports a log file's first failure once on stderr. */
+static void fail(pmt_sink *sink, int error, int os_error)
 {
     if (sink->failed)
         return;
@@ -77,11 +71,11 @@ void pmt__sink_fail(pmt_sink *sink, int error, int os_error)
         (void)!write(2, text, (size_t)n < sizeof text ? (size_t)n : sizeof text - 1);
 }
 
-int pmt__sink_write_failed(pmt_sink *sink)
+void pmt__sink_failed_now(pmt_sink *sink)
 {
+    /* A file sink's failed write leaves errno; a caller's callback says nothing about it. */
     int err = errno;
-    pmt__sink_fail(sink, sink->is_file ? PMT_EIO : PMT_ECALLBACK, os_error_of(sink, err));
-    return -1;
+    fail(sink, sink->is_file ? PMT_EIO : PMT_ECALLBACK, sink->is_file ? err : 0);
 }
 
 int pmt_sink_counts_get(const pmt_sink *sink, pmt_sink_counts *out)
@@ -102,24 +96,13 @@ int pmt_sink_counts_get(const pmt_sink *sink, pmt_sink_counts *out)
     return PMT_OK;
 }
 
-/* A failed callback other than write (begin, flush, finish, call_stats). */
-static void failed_callback(pmt_sink *sink, int err)
-{
-    pmt__sink_fail(sink, sink->is_file ? PMT_EIO : PMT_ECALLBACK, os_error_of(sink, err));
-}
-
-void pmt__sink_callback_failed(pmt_sink *sink)
-{
-    failed_callback(sink, errno);
-}
-
 int pmt__sink_begin(pmt_sink *sink, const pmt_run_info *info)
 {
     if (sink->failed || sink->begun)
         return sink->failed ? -1 : 0;
     sink->begun = 1;
     if (sink->ops.begin && sink->ops.begin(info, sink->user_data) < 0)
-        failed_callback(sink, errno);
+        pmt__sink_failed_now(sink);
     return sink->failed ? -1 : 0;
 }
 
@@ -147,7 +130,7 @@ int pmt__sink_reopen(pmt_sink *sink, long child_pid)
 int pmt__sink_flush(pmt_sink *sink)
 {
     if (!sink->failed && sink->ops.flush && sink->ops.flush(sink->user_data) < 0)
-        failed_callback(sink, errno);
+        pmt__sink_failed_now(sink);
     return sink->failed ? -1 : 0;
 }
 
@@ -156,7 +139,7 @@ static void finish(pmt_sink *sink)
 {
     int (*end)(void *) = sink->ops.finish ? sink->ops.finish : sink->ops.flush;
     if (!sink->failed && !sink->finished && end && end(sink->user_data) < 0)
-        failed_callback(sink, errno);
+        pmt__sink_failed_now(sink);
     sink->finished = 1;
 }
 

@@ -24,24 +24,20 @@ struct pmt_sink {
  * reported on stderr. */
 void pmt__sink_set_file(pmt_sink *sink);
 
-/* The sink failed: disabled from now on; error (PMT_EIO or PMT_ECALLBACK) and os_error (errno
- * of a file sink's failed write, else 0) are kept, and a sink with a file reports the first
- * failure once on stderr. */
-void pmt__sink_fail(pmt_sink *sink, int error, int os_error);
-
-/* A callback other than write failed just now (errno as it left it): as pmt__sink_fail. */
-void pmt__sink_callback_failed(pmt_sink *sink);
-
-/* The slow half of pmt__sink_write: the write failed just now (errno as it left it). */
-int pmt__sink_write_failed(pmt_sink *sink);
+/* One of the sink's callbacks failed just now (errno as it left it): the sink is disabled, the
+ * failure kept (PMT_EIO and the errno for a file sink, PMT_ECALLBACK for a caller's), and a log
+ * file's first failure reported once on stderr. */
+void pmt__sink_failed_now(pmt_sink *sink);
 
 /* Gives one event to the sink (counted); a failing write disables it. 0, or -1. Inline: every
  * written event, every sink. */
 static inline int pmt__sink_write(pmt_sink *sink, const pmt_event *event)
 {
     sink->given++;
-    if (sink->ops.write(event, sink->user_data) < 0)
-        return pmt__sink_write_failed(sink);
+    if (sink->ops.write(event, sink->user_data) < 0) {
+        pmt__sink_failed_now(sink);
+        return -1;
+    }
     sink->writes_done++;
     return 0;
 }

@@ -251,23 +251,19 @@ static int guard(pmt_tracer *t, const char *call, unsigned states, const char *s
     if (!t)
         return pmt__fail(PMT_EINVAL, "%s: tracer is NULL", call);
     int entered = token && t->source->enter;
-    /* The callers that hold the GIL (start, stop, pause, resume) change the state: they read it
-     * first. A mark may come from any thread: it reads it once the interpreter is its own. */
+    /* Start, stop, pause and resume hold the GIL and change the state: they read it first. A
+     * mark may come from any thread: it reads it once it holds the interpreter (or finds none
+     * to enter, finalized: then nothing can change it). */
     if (!entered && !((1u << t->state) & states))
         return pmt__fail(PMT_ESTATE, "%s", state_error);
     int rc =
         entered ? t->source->enter(t->source_self, token) : t->source->check_thread(t->source_self);
-    if (rc != PMT_OK) {
-        /* No interpreter to enter (finalized): nothing runs that could change the state. */
-        if (entered && !((1u << t->state) & states))
-            return pmt__fail(PMT_ESTATE, "%s", state_error);
-        return rc;
-    }
+    int holding = entered && rc == PMT_OK;
     if (entered && !((1u << t->state) & states))
         rc = pmt__fail(PMT_ESTATE, "%s", state_error);
     if (rc == PMT_OK)
         rc = sync_fork(t);
-    if (rc != PMT_OK && entered && t->source->leave)
+    if (rc != PMT_OK && holding && t->source->leave)
         t->source->leave(t->source_self, *token);
     return rc;
 }

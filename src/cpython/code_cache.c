@@ -135,12 +135,6 @@ static pmt__code_entry *insert(pmt__cpy_state *st, size_t slot, uintptr_t k1, ui
     return e;
 }
 
-static int is_own_file(const pmt__cpy_state *st, const char *file)
-{
-    const char *prefix = st->tracer->own_code_prefix;
-    return prefix && strncmp(file, prefix, strlen(prefix)) == 0;
-}
-
 pmt__code_entry *pmt__code_entry_slow(pmt__cpy_state *st, PyObject *code)
 {
     pmt__code_entry *e = pmt__code_entry_lookup(st, code);
@@ -172,7 +166,7 @@ pmt__code_entry *pmt__code_entry_lookup(pmt__cpy_state *st, PyObject *code)
     Py_XDECREF(first);
     if (PyErr_Occurred())
         PyErr_Clear();
-    e->ignored = is_own_file(st, e->file);
+    e->ignored = pmt__own_file(st, e->file);
     e->user = !e->ignored && pmt__user_file(st, e->file);
     e->code_axes = pmt__tracer_code_axes(st->tracer, e->file, e->function);
     return e;

@@ -222,6 +222,8 @@ int pmt__user_code_default(const pmt__cpy_state *st, const char *file);
 /* Learns the standard library's directories (at attach; GIL held). */
 void pmt__user_code_init(pmt__cpy_state *st);
 void pmt__user_code_free(pmt__cpy_state *st);
+/* Is file the tracer's own code (its wrapper package): never reported, never the user's? */
+int pmt__own_file(const pmt__cpy_state *st, const char *file);
 /* Is file (interned) the user's code: not the tracer's own, and by the globs or the default
  * rules? Remembered per file: cheap after the first ask. */
 int pmt__user_file(pmt__cpy_state *st, const char *file);

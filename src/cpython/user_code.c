@@ -54,13 +54,18 @@ int pmt__user_code_default(const pmt__cpy_state *st, const char *file)
     return 1;
 }
 
+int pmt__own_file(const pmt__cpy_state *st, const char *file)
+{
+    const char *prefix = st->tracer->own_code_prefix;
+    return prefix && strncmp(file, prefix, strlen(prefix)) == 0;
+}
+
 int pmt__user_file(pmt__cpy_state *st, const char *file)
 {
     size_t i = ((uintptr_t)file >> 3) * 0x9E3779B1u >> 16 & (PMT__USER_FILE_CACHE - 1);
     if (st->user_files[i].file == file)
         return st->user_files[i].user;
-    const char *own = st->tracer->own_code_prefix;
-    int user = !(own && strncmp(file, own, strlen(own)) == 0) &&
+    int user = !pmt__own_file(st, file) &&
                pmt__tracer_user_code(st->tracer, file, pmt__user_code_default(st, file));
     st->user_files[i].file = file;
     st->user_files[i].user = user;

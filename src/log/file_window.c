@@ -9,9 +9,9 @@
 
 char *pmt__file_window_move(pmt__file_window *w, int fd, uint64_t start, size_t size)
 {
-    long page = sysconf(_SC_PAGESIZE);
-    uint64_t aligned =
-        start / (uint64_t)(page > 0 ? page : 4096) * (uint64_t)(page > 0 ? page : 4096);
+    long page_size = sysconf(_SC_PAGESIZE);
+    uint64_t page = page_size > 0 ? (uint64_t)page_size : 4096;
+    uint64_t aligned = start / page * page;
     size_t length = (size_t)(start - aligned) + size;
     int rc = posix_fallocate(fd, (off_t)aligned, (off_t)length);
     if (rc != 0) {

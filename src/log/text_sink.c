@@ -78,7 +78,7 @@ static int move_window(text_sink *s)
         return 0;
     }
     leave_window(s); /* no room for a window (a full disk): whole writes from here on */
-    return 0;
+    return s->failed ? -1 : 0;
 }
 
 static int flush_buffer(text_sink *s)
@@ -108,15 +108,12 @@ static PMT__NOINLINE void put_slow(text_sink *s, const char *p, size_t n)
     flush_buffer(s);
     if (n > BUFFER_SIZE) {
         /* Longer than a window (a long message): written whole, from the file's end. */
-        uint64_t end = s->file_end;
         int windowed = s->windowed;
         leave_window(s);
         if (!s->failed && pmt__log_file_write(&s->file, p, n) != 0)
             s->failed = 1;
-        if (windowed && !s->failed) {
-            s->file_end = end + n;
-            enter_window(s);
-        }
+        if (windowed && !s->failed)
+            enter_window(s); /* at the file's end, after the message */
         return;
     }
     memcpy(s->buf + s->used, p, n);
@@ -402,8 +399,9 @@ static void enter_window(text_sink *s)
     char *at =
         end >= 0 ? pmt__file_window_move(&s->window, s->file.fd, (uint64_t)end, BUFFER_SIZE) : NULL;
     if (!at) {
-        if (end >= 0 && ftruncate(s->file.fd, end) != 0)
-            return; /* zeros after the rows: a reader stops there as at a cut */
+        /* Its allocated zeros go; if they cannot, a reader stops at them as at a cut. */
+        if (end >= 0)
+            (void)!ftruncate(s->file.fd, end);
         return;
     }
     s->windowed = 1;

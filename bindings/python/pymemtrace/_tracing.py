@@ -46,9 +46,9 @@ _CALLS = {False: 0, True: 1, "paths": 2}
 
 
 def _check_calls(calls):
-    if not any(calls is key for key in _CALLS) and calls != "paths":
+    if calls is not True and calls is not False and calls != "paths":  # 1 and 0 are not bools
         raise ValueError(f"calls must be True, False or 'paths', not {calls!r}")
-    return "paths" if calls == "paths" else calls
+    return calls
 
 
 _ON_SINK_ERROR = ("warn", "raise")

@@ -34,21 +34,20 @@ static void on_fatal(int sig, siginfo_t *info, void *context)
 {
     (void)info;
     (void)context;
+    int which = 0;
+    while (which < PMT__FATAL_SIGNALS - 1 && pmt__fatal_signals[which] != sig)
+        which++;
     pid_t pid = getpid();
     uint64_t thread = (uint64_t)syscall(SYS_gettid);
     for (int i = 0; i < MAX_SINKS; i++) {
         void *sink = __atomic_load_n(&table[i].sink, __ATOMIC_ACQUIRE);
         if (sink && table[i].pid == pid)
-            table[i].record(sink, sig, thread);
+            table[i].record(sink, which, thread);
     }
-    for (int i = 0; i < PMT__FATAL_SIGNALS; i++) {
-        if (pmt__fatal_signals[i] != sig)
-            continue;
-        sigaction(sig, &previous[i], NULL); /* as if ours had never been there */
-        if (sig == SIGABRT)
-            raise(sig);
-        /* A fault comes back when the instruction runs again, to the previous handler. */
-    }
+    sigaction(sig, &previous[which], NULL); /* as if ours had never been there */
+    if (sig == SIGABRT)
+        raise(sig);
+    /* A fault comes back when the instruction runs again, to the previous handler. */
 }
 
 static void install(void)

@@ -8,9 +8,9 @@
 
 #include <stdint.h>
 
-/* Writes the record into a sink's live area; called from the signal handler, so it may only use
- * async-signal-safe calls and the sink's memory. */
-typedef void (*pmt__fatal_record_fn)(void *sink, int signal, uint64_t thread_id);
+/* Writes the record into a sink's live area for pmt__fatal_signals[which]; called from the
+ * signal handler, so it may only use async-signal-safe calls and the sink's memory. */
+typedef void (*pmt__fatal_record_fn)(void *sink, int which, uint64_t thread_id);
 
 /* The signals handled, in the order of the messages the writer prepares. */
 enum { PMT__FATAL_SIGNALS = 5 };

@@ -5,13 +5,12 @@
 #include "log/binary/live.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "common/bytes.h"
 #include "common/crc32c.h"
+#include "log/file_window.h"
 
 static size_t page_size(void)
 {
@@ -30,31 +29,24 @@ static void store_u32_release(unsigned char *p, uint32_t v)
     __atomic_store_n((uint32_t *)(void *)p, v, __ATOMIC_RELEASE);
 }
 
-/* Grows the file to cover [offset, offset + size) with its blocks allocated: a full disk or a
- * file size limit fails here with errno, where a page fault on a hole would raise SIGBUS. */
-static int allocate(int fd, uint64_t offset, size_t size)
+/* Maps the area at offset, a page boundary, through a file window (its blocks allocated: a
+ * full disk or a size limit fails here, not with SIGBUS later). */
+static int map_at(pmt__live *live, uint64_t offset)
 {
-    int rc = posix_fallocate(fd, (off_t)offset, (off_t)size);
-    if (rc != 0) {
-        errno = rc;
+    pmt__file_window window = {NULL, 0};
+    size_t size = PMT__LIVE_HEADER_SIZE + (size_t)live->dict_cap + live->events_cap;
+    if (!pmt__file_window_move(&window, live->fd, offset, size))
         return -1;
-    }
+    live->map = window.map; /* offset is a page boundary: the mapping starts there */
+    live->map_size = window.map_size;
+    live->offset = offset;
     return 0;
 }
 
-static int map_at(pmt__live *live, uint64_t offset)
+static void unmap(unsigned char *map, size_t size)
 {
-    size_t size =
-        align_up(PMT__LIVE_HEADER_SIZE + (size_t)live->dict_cap + live->events_cap, page_size());
-    if (allocate(live->fd, offset, size) != 0)
-        return -1;
-    void *map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, live->fd, (off_t)offset);
-    if (map == MAP_FAILED)
-        return -1;
-    live->map = map;
-    live->map_size = size;
-    live->offset = offset;
-    return 0;
+    pmt__file_window window = {map, size};
+    pmt__file_window_close(&window);
 }
 
 static void write_static_header(pmt__live *live)
@@ -62,7 +54,6 @@ static void write_static_header(pmt__live *live)
     unsigned char *h = live->map;
     pmt__put_u32(h + PMT__LIVE_DICT_CAP, live->dict_cap);
     pmt__put_u32(h + PMT__LIVE_EVENTS_CAP, live->events_cap);
-    pmt__put_u64(h + PMT__LIVE_FILE_ID, live->file_id);
     pmt__put_u32(h + PMT__LIVE_STATIC_CRC, pmt__crc32c(0, h + 8, 16));
     store_u32_release(h, PMT__LIVE_MAGIC); /* last: a reader trusts nothing before it */
 }
@@ -72,12 +63,11 @@ static uint64_t place(uint64_t data_end, size_t gap)
     return align_up(data_end + gap, page_size());
 }
 
-int pmt__live_open(pmt__live *live, int fd, uint64_t file_id, uint64_t data_end, size_t gap,
-                   uint32_t dict_cap, uint32_t events_cap)
+int pmt__live_open(pmt__live *live, int fd, uint64_t data_end, size_t gap, uint32_t dict_cap,
+                   uint32_t events_cap)
 {
     memset(live, 0, sizeof *live);
     live->fd = fd;
-    live->file_id = file_id;
     live->dict_cap = dict_cap;
     live->events_cap = events_cap;
     if (map_at(live, place(data_end, gap)) != 0)
@@ -125,7 +115,7 @@ int pmt__live_make_room(pmt__live *live, uint64_t data_end, size_t bytes, size_t
      * damaged chunk by a reader of a killed writer's file: zeros, which end the chunks. */
     store_u32_release(old.map, 0);
     memset(old.map, 0, old.map_size);
-    munmap(old.map, old.map_size);
+    unmap(old.map, old.map_size);
     return 0;
 }
 
@@ -135,7 +125,7 @@ void pmt__live_close(pmt__live *live)
         /* Abandoned: no reader may take it for a live one, nor its bytes for a chunk. */
         store_u32_release(live->map, 0);
         memset(live->map, 0, live->map_size);
-        munmap(live->map, live->map_size);
+        unmap(live->map, live->map_size);
     }
     live->map = NULL;
     live->on = 0;
@@ -144,7 +134,7 @@ void pmt__live_close(pmt__live *live)
 void pmt__live_forget(pmt__live *live)
 {
     if (live->map)
-        munmap(live->map, live->map_size);
+        unmap(live->map, live->map_size);
     live->map = NULL;
     live->on = 0;
 }

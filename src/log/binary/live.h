@@ -17,7 +17,7 @@ enum {
     PMT__LIVE_STATIC_CRC = 4,   /* u32 CRC-32C of bytes 8..24 */
     PMT__LIVE_DICT_CAP = 8,     /* u32 */
     PMT__LIVE_EVENTS_CAP = 12,  /* u32 */
-    PMT__LIVE_FILE_ID = 16,     /* u64: the file's CRC-32C of its header, to tell logs apart */
+    PMT__LIVE_RESERVED = 16,    /* u64: 0 */
     PMT__LIVE_CHUNKS = 24,      /* u64: EVENTS chunks in the file before these events */
     PMT__LIVE_FIRST_SEQ = 32,   /* u64, as an EVENTS chunk header's */
     PMT__LIVE_FIRST_TIME = 40,  /* u64 */
@@ -30,18 +30,17 @@ typedef struct pmt__live {
     int on; /* the writer keeps its pending records here */
     int fd;
     unsigned char *map; /* header, dict region, events region */
-    size_t map_size;    /* a multiple of the page size */
-    uint64_t offset;    /* of the area in the file (page-aligned) */
+    size_t map_size;
+    uint64_t offset; /* of the area in the file (page-aligned) */
     uint32_t dict_cap, events_cap;
-    uint64_t file_id;
 } pmt__live;
 
 /* Maps an area for regions of dict_cap and events_cap bytes at the first page boundary at least
  * `gap` bytes past data_end (the end of the file's chunks), the file grown (and its blocks
  * allocated, so that a full disk fails here, not with SIGBUS later). 0, or -1 with errno set
  * (the writer then writes whole chunks only, as without an area). */
-int pmt__live_open(pmt__live *live, int fd, uint64_t file_id, uint64_t data_end, size_t gap,
-                   uint32_t dict_cap, uint32_t events_cap);
+int pmt__live_open(pmt__live *live, int fd, uint64_t data_end, size_t gap, uint32_t dict_cap,
+                   uint32_t events_cap);
 
 static inline unsigned char *pmt__live_dict(const pmt__live *live)
 {

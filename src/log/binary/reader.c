@@ -534,6 +534,22 @@ const pmt_log_info *pmt_reader_info(const pmt_reader *r)
     return r ? &r->info : NULL;
 }
 
+/* The decoding state at the start of a run of EVENTS records (a chunk's, or a live area's, whose
+ * record count is unknown: UINT32_MAX), read from r->cur. */
+static void start_events(pmt_reader *r, uint64_t offset, uint32_t records, uint64_t first_seq,
+                         uint64_t first_time, uint64_t base_rss)
+{
+    r->in_events = 1;
+    r->records_left = records;
+    r->chunk_offset = offset;
+    r->prev_seq = first_seq - 1;
+    r->prev_time = first_time;
+    r->prev_rss = r->last_written_rss = base_rss;
+    r->prev_depth = 0;
+    r->thread = 0;
+    r->site = r->node = 0;
+}
+
 /* Reads n bytes of the live area at offset into r->raw as the cursor: 1, or 0 (stopped). */
 static int read_live_region(pmt_reader *r, uint64_t offset, uint32_t n)
 {
@@ -571,26 +587,17 @@ static int recover_live(pmt_reader *r, uint64_t offset)
             dict_used > dict_cap || events_used > events_cap ||
             at + PMT__LIVE_HEADER_SIZE + (uint64_t)dict_cap + events_cap > r->size)
             continue;
-        char reason[sizeof r->tail_reason];
-        memcpy(reason, r->reason, sizeof reason); /* r->reason is as large, NUL-terminated */
+        memcpy(r->tail_reason, r->reason, sizeof r->tail_reason); /* why the chunks ended */
         r->stopped = 0;
         r->status = PMT_OK;
         uint64_t dict_at = at + PMT__LIVE_HEADER_SIZE;
         if (!read_live_region(r, dict_at, dict_used) || !parse_dict(r, dict_at) ||
             !read_live_region(r, dict_at + dict_cap, events_used))
             return 0;
-        memcpy(r->tail_reason, reason, sizeof reason);
-        r->in_events = 1;
+        start_events(r, at, UINT32_MAX, pmt__get_u64(h + PMT__LIVE_FIRST_SEQ),
+                     pmt__get_u64(h + PMT__LIVE_FIRST_TIME), pmt__get_u64(h + PMT__LIVE_BASE_RSS));
         r->in_live = 1;
         r->live_offset = at;
-        r->records_left = UINT32_MAX;
-        r->chunk_offset = at;
-        r->prev_seq = pmt__get_u64(h + PMT__LIVE_FIRST_SEQ) - 1;
-        r->prev_time = pmt__get_u64(h + PMT__LIVE_FIRST_TIME);
-        r->prev_rss = r->last_written_rss = pmt__get_u64(h + PMT__LIVE_BASE_RSS);
-        r->prev_depth = 0;
-        r->thread = 0;
-        r->site = r->node = 0;
         return 1;
     }
     return 0;
@@ -627,15 +634,7 @@ static int advance_chunk(pmt_reader *r)
             if (!read_payload(r, offset, &h))
                 return recover_live(r, offset);
             r->events_chunks++;
-            r->in_events = 1;
-            r->records_left = h.records;
-            r->chunk_offset = offset;
-            r->prev_seq = h.first_seq - 1;
-            r->prev_time = h.first_time;
-            r->prev_rss = r->last_written_rss = h.base_rss;
-            r->prev_depth = 0;
-            r->thread = 0;
-            r->site = r->node = 0;
+            start_events(r, offset, h.records, h.first_seq, h.first_time, h.base_rss);
             return 1;
         } else if (h.type == PMT__CHUNK_CALLS) {
             if (!read_payload(r, offset, &h) || !parse_calls(r, offset))

@@ -171,6 +171,7 @@ static inline size_t hash_ptr(const void *p, uint64_t salt)
 
 static void leave_live(binary_sink *s);
 static void enter_live(binary_sink *s);
+static void use_live_regions(binary_sink *s);
 static void prepare_fatal(binary_sink *s);
 static size_t live_gap(const binary_sink *s);
 
@@ -213,11 +214,8 @@ static int write_chunk(binary_sink *s, uint8_t type, const byte_buffer *raw, uin
     size_t largest = PMT__CHUNK_HEADER_SIZE + (bound > raw->used ? bound : raw->used);
     if (s->live.on && pmt__live_make_room(&s->live, s->offset, largest, live_gap(s)) != 0)
         leave_live(s); /* whole chunks only from now on, as without an area */
-    if (s->live.on) {  /* the area may have moved: so have its regions */
-        s->dict.data = pmt__live_dict(&s->live);
-        s->events.data = pmt__live_events(&s->live);
-        s->events_commit = (uint32_t *)(void *)(s->live.map + PMT__LIVE_EVENTS_USED);
-    }
+    if (s->live.on)    /* the area may have moved: so have its regions */
+        use_live_regions(s);
     const unsigned char *payload = raw->data;
     size_t stored = raw->used;
     int codec = PMT_COMPRESS_NONE;
@@ -833,6 +831,14 @@ static size_t live_gap(const binary_sink *s)
     return 2 * PMT__CHUNK_HEADER_SIZE + s->heap_dict.size + s->heap_events.size;
 }
 
+/* The writer's buffers are the live area's regions (after it was mapped or moved). */
+static void use_live_regions(binary_sink *s)
+{
+    s->dict.data = pmt__live_dict(&s->live);
+    s->events.data = pmt__live_events(&s->live);
+    s->events_commit = (uint32_t *)(void *)(s->live.map + PMT__LIVE_EVENTS_USED);
+}
+
 /* Pending records to the live area, whose regions replace the heap buffers. On failure (no
  * room on the disk, a file system without fallocate) the writer goes on without it. */
 static void enter_live(binary_sink *s)
@@ -844,23 +850,22 @@ static void enter_live(binary_sink *s)
         return;
     s->heap_events = s->events;
     s->heap_dict = s->dict;
-    if (pmt__live_open(&s->live, s->file.fd, 0, s->offset, live_gap(s), (uint32_t)dict_cap,
+    if (pmt__live_open(&s->live, s->file.fd, s->offset, live_gap(s), (uint32_t)dict_cap,
                        (uint32_t)s->events.size) != 0) {
         s->want_live = 0; /* not here (no room, no fallocate, no mapping): whole chunks only */
-        if (ftruncate(s->file.fd, (off_t)s->offset) != 0)
-            return; /* the zeros past the chunks stay: readers stop at them as at a cut */
+        /* Its allocated zeros go; if they cannot, readers stop at them as at a cut. */
+        (void)!ftruncate(s->file.fd, (off_t)s->offset);
         return;
     }
     memcpy(pmt__live_dict(&s->live), s->dict.data, s->dict.used);
     memcpy(pmt__live_events(&s->live), s->events.data, s->events.used);
-    s->dict.data = pmt__live_dict(&s->live);
     s->dict.size = dict_cap;
-    s->events.data = pmt__live_events(&s->live);
-    s->events_commit = (uint32_t *)(void *)(s->live.map + PMT__LIVE_EVENTS_USED);
+    use_live_regions(s);
     if (s->chunk_open)
         pmt__live_start_events(&s->live, s->events_chunks, s->first_seq, s->first_time,
                                s->base_rss);
-    pmt__live_events_written(&s->live, s->events_chunks);
+    else
+        pmt__live_events_written(&s->live, s->events_chunks);
     pmt__live_commit_dict(&s->live, (uint32_t)s->dict.used);
     pmt__live_commit_events(&s->live, (uint32_t)s->events.used);
     prepare_fatal(s);
@@ -870,16 +875,13 @@ static void enter_live(binary_sink *s)
  * A MARK after the last event, at its place, naming the signal, unless the writer was busy or
  * has no open chunk in its live area (right after a chunk went out: then the log ends at its
  * last event, as after SIGKILL). */
-static void fatal_record(void *sink, int sig, uint64_t thread)
+static void fatal_record(void *sink, int which, uint64_t thread)
 {
     binary_sink *s = sink;
     if (s->busy || !s->live.on || !s->chunk_open || s->failed)
         return;
-    int which = -1;
-    for (int i = 0; i < PMT__FATAL_SIGNALS; i++)
-        which = pmt__fatal_signals[i] == sig ? i : which;
     byte_buffer *e = &s->events;
-    if (which < 0 || s->fatal_ids[which] < 0 || e->used + 2 * RECORD_MAX > e->size)
+    if (s->fatal_ids[which] < 0 || e->used + 2 * RECORD_MAX > e->size)
         return;
     if (thread != s->thread)
         put_thread(s, thread);
@@ -911,6 +913,19 @@ static void forget_fatal(binary_sink *s)
     if (s->fatal_registered)
         pmt__fatal_unregister(s);
     s->fatal_registered = 0;
+}
+
+/* The area left as it is, unmapped without a store: a child of fork's copy of the parent's, or
+ * a failed log's (readers recover its events). The heap buffers take over. */
+static void drop_live(binary_sink *s)
+{
+    forget_fatal(s);
+    if (!s->live.on)
+        return;
+    pmt__live_forget(&s->live);
+    s->dict = s->heap_dict;
+    s->events = s->heap_events;
+    s->events_commit = &s->no_commit;
 }
 
 /* Back to the heap buffers, the pending records with them; the area is unmapped. */
@@ -1016,10 +1031,9 @@ static int finish_body(binary_sink *s)
     leave_live(s); /* empty now: the index and trailer end the file */
     if (write_index(s) != 0)
         return -1;
-    /* The area's pages past the trailer go (a failure leaves them: readers stop at the
-     * trailer). */
-    if (s->file.fd >= 0 && ftruncate(s->file.fd, (off_t)s->offset) != 0)
-        return 0;
+    /* The area's pages past the trailer go (if they cannot, readers stop at the trailer). */
+    if (s->file.fd >= 0)
+        (void)!ftruncate(s->file.fd, (off_t)s->offset);
     return 0;
 }
 
@@ -1028,14 +1042,8 @@ static void binary_close(void *user_data)
     binary_sink *s = user_data;
     if (!s->finished) /* finish is skipped for a sink that failed: nothing more is written */
         binary_finish(s);
-    forget_fatal(s);
-    if (s->failed && s->live.on) {
-        /* The file could not take its chunks (a full disk): the area keeps the events it
-         * holds, which readers recover, as after a kill. */
-        pmt__live_forget(&s->live);
-        s->dict = s->heap_dict;
-        s->events = s->heap_events;
-    }
+    if (s->failed) /* the file could not take its chunks (a full disk): the area keeps them */
+        drop_live(s);
     leave_live(s);
     pmt__log_file_close(&s->file);
     free(s->events.data);
@@ -1057,16 +1065,10 @@ static void binary_close(void *user_data)
 static void binary_forget(void *user_data)
 {
     binary_sink *s = user_data;
+    s->want_live = 0;
+    drop_live(s); /* the parent's pages: unmapped here, untouched */
     s->events.used = 0;
     s->dict.used = 0;
-    s->want_live = 0;
-    forget_fatal(s);
-    if (s->live.on) { /* the parent's pages: unmapped here, untouched */
-        pmt__live_forget(&s->live);
-        s->dict = s->heap_dict;
-        s->events = s->heap_events;
-        s->events_commit = &s->no_commit;
-    }
     s->chunk_open = 0;
     s->failed = 1;
     s->finished = 1; /* close must not write an index */
