@@ -141,7 +141,10 @@ class PoolTerminateTest(TempDirTestCase):
             events, status = events_in(path)
             calls += sum(1 for e in events if e.kind == "CALL" and e.function == "task")
             self.assertEqual(status[0], "truncated", (path, status))  # killed, not closed
-        self.assertEqual(calls, started)  # every task a worker started is in its log
+        # Every task a worker started is in its log; a worker killed between a task's CALL and
+        # its count may add one more.
+        self.assertGreaterEqual(calls, started)
+        self.assertLessEqual(calls, started + len(workers))
 
 
 CRASH = """\
