@@ -6,8 +6,9 @@
 #include "binding.h"
 
 static PyStructSequence_Field fields[] = {
-    {"kind", "CALL, RETURN, C_CALL, C_RETURN, C_EXCEPT, EXCEPT, LINE, MARK, START or STOP"},
-    {"reason", "why it was written: FRST, NEXT, PREV, MSG or LAST"},
+    {"kind", "CALL, RETURN, C_CALL, C_RETURN, C_EXCEPT, EXCEPT, LINE, MARK, START, STOP, ALLOC, "
+             "REALLOC or FREE"},
+    {"reason", "why it was written: FRST, NEXT, PREV, MSG, LAST or ALOC"},
     {"seq", "event number (counts every event seen)"},
     {"time_ns", "monotonic clock, ns"},
     {"thread_id", "OS thread id"},
@@ -23,10 +24,15 @@ static PyStructSequence_Field fields[] = {
     {"user_line", "line of the user site (0 if none)"},
     {"user_function", "function of the user site ('' if none)"},
     {"call_node", "call path id (CallStats.node) of the innermost call, 0 if not recorded"},
+    {"allocator", "ALLOC, REALLOC, FREE: RAW, MEM, OBJ, NATIVE or MMAP; else ''"},
+    {"address", "ALLOC, REALLOC, FREE: the block's address (the new one's for REALLOC); else 0"},
+    {"size", "ALLOC, REALLOC: its size in bytes; FREE: its size when the tracer saw it made"},
+    {"old_address", "REALLOC: the block that was resized; else 0"},
+    {"old_size", "REALLOC: its size when known; else 0"},
     {NULL, NULL},
 };
 
-enum { IN_SEQUENCE = 12, FIELD_COUNT = 16 };
+enum { IN_SEQUENCE = 12, FIELD_COUNT = 21 };
 
 static PyStructSequence_Desc desc = {"pymemtrace.Event", "One event of a pymemtrace log.", fields,
                                      IN_SEQUENCE};
@@ -36,7 +42,7 @@ PyObject *pmt_py_event_type_new(void)
     return (PyObject *)PyStructSequence_NewType(&desc);
 }
 
-static const char *reason_names[] = {"FRST", "NEXT", "PREV", "MSG", "LAST"};
+static const char *reason_names[] = {"FRST", "NEXT", "PREV", "MSG", "LAST", "ALOC"};
 
 PyObject *pmt_py_event_new(PyObject *event_type, const pmt_event *ev)
 {
@@ -47,9 +53,12 @@ PyObject *pmt_py_event_new(PyObject *event_type, const pmt_event *ev)
     int has_site = ev->struct_size >= offsetof(pmt_event, call_node) + sizeof ev->call_node;
     const char *user_file = has_site && ev->user_file ? ev->user_file : "";
     const char *user_function = has_site && ev->user_function ? ev->user_function : "";
+    int has_block = ev->struct_size >= offsetof(pmt_event, old_size) + sizeof ev->old_size;
+    pmt_event none = {0};
+    const pmt_event *block = has_block ? ev : &none;
     PyObject *values[FIELD_COUNT] = {
         PyUnicode_FromString(pmt_event_kind_name((int)ev->kind)),
-        PyUnicode_FromString(ev->reason < 5 ? reason_names[ev->reason] : "?"),
+        PyUnicode_FromString(ev->reason < 6 ? reason_names[ev->reason] : "?"),
         PyLong_FromUnsignedLongLong(ev->seq),
         PyLong_FromUnsignedLongLong(ev->time_ns),
         PyLong_FromUnsignedLongLong(ev->thread_id),
@@ -66,6 +75,11 @@ PyObject *pmt_py_event_new(PyObject *event_type, const pmt_event *ev)
         PyLong_FromLong(has_site ? ev->user_line : 0),
         PyUnicode_DecodeUTF8(user_function, (Py_ssize_t)strlen(user_function), "backslashreplace"),
         PyLong_FromUnsignedLong(has_site ? ev->call_node : 0),
+        PyUnicode_FromString(pmt_allocator_name((int)block->allocator)),
+        PyLong_FromUnsignedLongLong(block->address),
+        PyLong_FromUnsignedLongLong(block->size),
+        PyLong_FromUnsignedLongLong(block->old_address),
+        PyLong_FromUnsignedLongLong(block->old_size),
     };
     int ok = 1;
     for (Py_ssize_t i = 0; i < FIELD_COUNT; i++) {

@@ -18,25 +18,87 @@ typedef struct {
 
 /* --- a Python callable as a sink ------------------------------------------------------------ */
 
+/* Allocation events wait here: they happen inside CPython's allocator, where no Python code may
+ * run (an exception may be set, an object half made). They reach the callable in order, before
+ * the next other event, and at flush and finish. */
+enum { MAX_WAITING = 1 << 16 };
+
 typedef struct callable_sink {
     PyObject *callable;
     PyObject *event_type;
+    pmt_event *waiting;
+    size_t waiting_count, waiting_capacity;
+    uint64_t seen, dropped; /* dropped: allocation events beyond MAX_WAITING */
+    int failed;
 } callable_sink;
+
+static int call_with(callable_sink *s, const pmt_event *ev)
+{
+    PyObject *event = pmt_py_event_new(s->event_type, ev);
+    PyObject *result = event ? PyObject_CallFunctionObjArgs(s->callable, event, NULL) : NULL;
+    Py_XDECREF(event);
+    if (!result) {
+        PyErr_WriteUnraisable(s->callable);
+        s->failed = 1;
+        return -1;
+    }
+    Py_DECREF(result);
+    return 0;
+}
+
+static int deliver_waiting(callable_sink *s)
+{
+    size_t n = s->waiting_count;
+    s->waiting_count = 0;
+    for (size_t i = 0; i < n; i++)
+        if (call_with(s, &s->waiting[i]) != 0)
+            return -1;
+    return 0;
+}
+
+static int keep_waiting(callable_sink *s, const pmt_event *ev)
+{
+    if (s->waiting_count == s->waiting_capacity) {
+        size_t capacity = s->waiting_capacity ? s->waiting_capacity * 2 : 256;
+        pmt_event *grown = capacity <= MAX_WAITING
+                               ? realloc(s->waiting, capacity * sizeof *grown)
+                               : NULL; /* plain malloc: not CPython's allocator */
+        if (!grown) {
+            s->dropped++;
+            return 0;
+        }
+        s->waiting = grown;
+        s->waiting_capacity = capacity;
+    }
+    size_t size = ev->struct_size < sizeof(pmt_event) ? ev->struct_size : sizeof(pmt_event);
+    pmt_event *copy = &s->waiting[s->waiting_count++];
+    memset(copy, 0, sizeof *copy);
+    memcpy(copy, ev, size);
+    return 0;
+}
 
 /* Runs with the GIL held (events come from the interpreter's hooks). An exception disables the
  * sink and is reported as unraisable: the traced program goes on. */
 static int callable_write(const pmt_event *ev, void *user_data)
 {
     callable_sink *s = user_data;
-    PyObject *event = pmt_py_event_new(s->event_type, ev);
-    PyObject *result = event ? PyObject_CallFunctionObjArgs(s->callable, event, NULL) : NULL;
-    Py_XDECREF(event);
-    if (!result) {
-        PyErr_WriteUnraisable(s->callable);
+    s->seen++;
+    if (ev->kind >= PMT_EV_ALLOC && ev->kind <= PMT_EV_FREE)
+        return keep_waiting(s, ev);
+    if (deliver_waiting(s) != 0)
         return -1;
-    }
-    Py_DECREF(result);
-    return 0;
+    return call_with(s, ev);
+}
+
+static int callable_flush(void *user_data)
+{
+    return deliver_waiting(user_data);
+}
+
+static uint64_t callable_stored(void *user_data)
+{
+    const callable_sink *s = user_data;
+    return s->seen - s->dropped;
 }
 
 static void callable_close(void *user_data)
@@ -44,6 +106,7 @@ static void callable_close(void *user_data)
     callable_sink *s = user_data;
     Py_XDECREF(s->callable);
     Py_XDECREF(s->event_type);
+    free(s->waiting);
     PyMem_Free(s);
 }
 
@@ -55,10 +118,14 @@ static int add_callable_sink(pmt_tracer *tracer, PyObject *callable, PyObject *e
         return PMT_ENOMEM;
     Py_INCREF(callable);
     Py_INCREF(event_type);
+    memset(s, 0, sizeof *s);
     s->callable = callable;
     s->event_type = event_type;
     pmt_sink_ops ops = PMT_SINK_OPS_INIT;
     ops.write = callable_write;
+    ops.flush = callable_flush;
+    ops.finish = callable_flush;
+    ops.stored = callable_stored;
     ops.close = callable_close;
     pmt_sink *sink = NULL;
     int rc = pmt_sink_create(&sink, &ops, s);
@@ -158,20 +225,24 @@ static int Tracer_init(TracerObject *self, PyObject *args, PyObject *kwargs)
                              "user_files",
                              "not_user_files",
                              "calls",
+                             "allocators",
+                             "alloc_min_size",
+                             "alloc_sample_bytes",
                              NULL};
     PyObject *events_obj, *trigger_obj = NULL, *path_obj = Py_None, *message_obj = Py_None;
     PyObject *prefix_obj = Py_None, *format_obj = Py_None, *binary_obj = Py_None;
     PyObject *sink_obj = Py_None, *on_fork_obj = Py_None;
     long compression = 0;
     long long rss_mode = PMT_RSS_AUTO, rss_interval_ns = 0, threads = PMT_THREADS_ALL;
-    long long calls = 1;
+    long long calls = 1, allocators = 0, alloc_min_size = 0, alloc_sample_bytes = 0;
     PyObject *filter_args[PMT_PY_FILTER_ARGS] = {NULL};
     if (!PyArg_ParseTupleAndKeywords(
-            args, kwargs, "O|OOOOO$lOOLLLOOOOOOOOOOOL", kwlist, &events_obj, &trigger_obj,
+            args, kwargs, "O|OOOOO$lOOLLLOOOOOOOOOOOLLLL", kwlist, &events_obj, &trigger_obj,
             &path_obj, &message_obj, &prefix_obj, &format_obj, &compression, &binary_obj, &sink_obj,
             &rss_mode, &rss_interval_ns, &threads, &filter_args[0], &filter_args[1],
             &filter_args[2], &filter_args[3], &filter_args[4], &filter_args[5], &filter_args[6],
-            &filter_args[7], &on_fork_obj, &filter_args[8], &filter_args[9], &calls))
+            &filter_args[7], &on_fork_obj, &filter_args[8], &filter_args[9], &calls, &allocators,
+            &alloc_min_size, &alloc_sample_bytes))
         return -1;
     if (self->tracer) {
         PyErr_SetString(PyExc_RuntimeError, "Tracer.__init__ called twice");
@@ -244,6 +315,12 @@ static int Tracer_init(TracerObject *self, PyObject *args, PyObject *kwargs)
         rc = pmt_tracer_set_param(tracer, PMT_PARAM_ON_FORK, on_fork);
     if (rc == PMT_OK)
         rc = pmt_tracer_set_param(tracer, PMT_PARAM_CALLS, calls);
+    if (rc == PMT_OK)
+        rc = pmt_tracer_set_param(tracer, PMT_PARAM_ALLOCATORS, allocators);
+    if (rc == PMT_OK)
+        rc = pmt_tracer_set_param(tracer, PMT_PARAM_ALLOC_MIN_SIZE, alloc_min_size);
+    if (rc == PMT_OK)
+        rc = pmt_tracer_set_param(tracer, PMT_PARAM_ALLOC_SAMPLE_BYTES, alloc_sample_bytes);
     if (rc == PMT_OK && prefix)
         rc = pmt__tracer_set_own_code_prefix(tracer, prefix);
     if (rc == PMT_OK)

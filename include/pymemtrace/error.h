@@ -28,6 +28,8 @@ typedef enum pmt_status {
     PMT_ENOTHREAD = -9,   /**< The calling thread does not hold a Python interpreter (the GIL). */
     PMT_EFORMAT = -10,    /**< Input is not in the expected format, or is damaged. */
     PMT_ETRUNCATED = -11, /**< Input ends early (e.g. its writer was killed). */
+    /** A process-wide resource is taken (another tracer traces allocations). */
+    PMT_EBUSY = -12,
 } pmt_status;
 
 /**

@@ -29,7 +29,14 @@ typedef enum pmt_event_kind {
     PMT_EV_MARK = 7,        /**< A user mark (a message written into the log). */
     PMT_EV_START = 8,       /**< The tracer started: the first row of a log. */
     PMT_EV_STOP = 9,        /**< The tracer stopped: the last row of a log. */
-    PMT_EV_KIND_COUNT = 10  /**< Number of kinds in this version; not a kind. */
+    /** A block was allocated (pmt_event.allocator, address, size): doc/allocations.md. */
+    PMT_EV_ALLOC = 10,
+    /** A block was resized: address and size are the new block's, old_address and old_size
+     *  the old one's (old_size 0 when the tracer did not see it allocated). */
+    PMT_EV_REALLOC = 11,
+    /** A block was freed: address, and size when the tracer saw it allocated (else 0). */
+    PMT_EV_FREE = 12,
+    PMT_EV_KIND_COUNT = 13 /**< Number of kinds in this version; not a kind. */
 } pmt_event_kind;
 
 /** @brief The bit of kind @p k in an event mask (see #PMT_PARAM_EVENT_MASK). */
@@ -51,6 +58,36 @@ typedef enum pmt_event_kind {
     (PMT_EV_BIT(PMT_EV_CALL) | PMT_EV_BIT(PMT_EV_RETURN) | PMT_EV_BIT(PMT_EV_LINE) |               \
      PMT_EV_BIT(PMT_EV_EXCEPTION))
 
+/** @brief The allocation kinds (#PMT_EV_ALLOC, #PMT_EV_REALLOC, #PMT_EV_FREE). */
+#define PMT_EV_MASK_ALLOCATIONS                                                                    \
+    (PMT_EV_BIT(PMT_EV_ALLOC) | PMT_EV_BIT(PMT_EV_REALLOC) | PMT_EV_BIT(PMT_EV_FREE))
+
+/**
+ * @brief Which allocator an allocation event's block belongs to (pmt_event.allocator). Values
+ *        are pinned; #PMT_PARAM_ALLOCATORS selects them with PMT_ALLOCATOR_BIT().
+ */
+typedef enum pmt_allocator {
+    PMT_ALLOCATOR_NONE = 0,   /**< Not an allocation event. */
+    PMT_ALLOCATOR_RAW = 1,    /**< CPython's PYMEM_DOMAIN_RAW (PyMem_RawMalloc, ...). */
+    PMT_ALLOCATOR_MEM = 2,    /**< CPython's PYMEM_DOMAIN_MEM (PyMem_Malloc, ...). */
+    PMT_ALLOCATOR_OBJ = 3,    /**< CPython's PYMEM_DOMAIN_OBJ (PyObject_Malloc: objects). */
+    PMT_ALLOCATOR_NATIVE = 4, /**< libc malloc, calloc, realloc, free and friends, from C code. */
+    PMT_ALLOCATOR_MMAP = 5,   /**< mmap/munmap of anonymous memory, from C code. */
+    PMT_ALLOCATOR_COUNT = 6   /**< Number of allocators in this version; not an allocator. */
+} pmt_allocator;
+
+/** @brief The bit of allocator @p a in #PMT_PARAM_ALLOCATORS. */
+#define PMT_ALLOCATOR_BIT(a) (1u << (a))
+
+/** @brief CPython's three domains: what Python's `allocations=True` traces. */
+#define PMT_ALLOCATORS_PYTHON                                                                      \
+    (PMT_ALLOCATOR_BIT(PMT_ALLOCATOR_RAW) | PMT_ALLOCATOR_BIT(PMT_ALLOCATOR_MEM) |                 \
+     PMT_ALLOCATOR_BIT(PMT_ALLOCATOR_OBJ))
+
+/** @brief libc's allocator and anonymous mmap: what `run --native` adds. */
+#define PMT_ALLOCATORS_NATIVE                                                                      \
+    (PMT_ALLOCATOR_BIT(PMT_ALLOCATOR_NATIVE) | PMT_ALLOCATOR_BIT(PMT_ALLOCATOR_MMAP))
+
 /**
  * @brief Why an event reached the sinks.
  */
@@ -59,7 +96,10 @@ typedef enum pmt_event_reason {
     PMT_REASON_TRIGGER = 1, /**< |RSS change| reached the trigger (text log: `NEXT:`). */
     PMT_REASON_BEFORE = 2,  /**< The unwritten event just before a trigger (text log: `PREV:`). */
     PMT_REASON_MESSAGE = 3, /**< A user mark, always written (text log: `MSG:`). */
-    PMT_REASON_LAST = 4     /**< The stop event, always written (text log: `LAST:`). */
+    PMT_REASON_LAST = 4,    /**< The stop event, always written (text log: `LAST:`). */
+    /** An allocation event that passed the allocation stages: written whatever RSS did (text
+     *  log: `ALOC:`). */
+    PMT_REASON_ALLOCATION = 5
 } pmt_event_reason;
 
 /**
@@ -106,6 +146,16 @@ typedef struct pmt_event {
      *  by following the nodes' parents in pmt_tracer_call_stats() or pmt_reader_call_stats().
      *  0 when the thread has no such call, or #PMT_PARAM_CALLS is below 2. */
     uint32_t call_node;
+    /** A #pmt_allocator for the allocation kinds, else #PMT_ALLOCATOR_NONE. Present when
+     *  struct_size covers it, as are the fields below. */
+    uint32_t allocator;
+    uint32_t reserved1; /**< Zero. */
+    uint64_t address;   /**< The block's address (the new block's for a #PMT_EV_REALLOC). */
+    /** The block's size in bytes (the new size for a #PMT_EV_REALLOC); for a #PMT_EV_FREE the
+     *  size the tracer saw it allocated with, 0 when it did not. */
+    uint64_t size;
+    uint64_t old_address; /**< #PMT_EV_REALLOC: the block that was resized; else 0. */
+    uint64_t old_size;    /**< #PMT_EV_REALLOC: its size when known; else 0. */
 } pmt_event;
 
 /**
@@ -115,6 +165,15 @@ typedef struct pmt_event {
  * @par Thread safety: always safe.
  */
 PMT_API const char *pmt_event_kind_name(int kind);
+
+/**
+ * @brief The upper-case name of an allocator ("RAW", "MEM", "OBJ", "NATIVE", "MMAP").
+ * @param allocator A #pmt_allocator.
+ * @return A static string; "" for #PMT_ALLOCATOR_NONE, "UNKNOWN" for a value this version does
+ *         not know.
+ * @par Thread safety: always safe.
+ */
+PMT_API const char *pmt_allocator_name(int allocator);
 
 PMT_END_DECLS
 

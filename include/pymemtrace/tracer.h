@@ -129,7 +129,28 @@ typedef enum pmt_param {
      * user_line); 2 also gives each written event its call path (pmt_event.call_node), which
      * binary logs then store. Default: 1. Bounds: [0, 2].
      */
-    PMT_PARAM_CALLS = 12
+    PMT_PARAM_CALLS = 12,
+    /**
+     * The allocators whose calls become #PMT_EV_ALLOC, #PMT_EV_REALLOC and #PMT_EV_FREE events:
+     * PMT_ALLOCATOR_BIT()s of #pmt_allocator (#PMT_ALLOCATORS_PYTHON for CPython's domains,
+     * #PMT_ALLOCATORS_NATIVE for libc and mmap, which need the interposer: doc/allocations.md).
+     * One tracer per process traces allocations at a time (#PMT_EBUSY at start otherwise).
+     * Allocation events skip the dRSS trigger: each one that passes the allocation stages is
+     * written. 0: none. Default: 0. Bounds: [0, 62].
+     */
+    PMT_PARAM_ALLOCATORS = 13,
+    /**
+     * Allocation stage: an allocation (or resize) of fewer bytes is not recorded, nor is the
+     * free of its block. Default: 0. Bounds: [0, 2^40].
+     */
+    PMT_PARAM_ALLOC_MIN_SIZE = 14,
+    /**
+     * Allocation stage, byte sampling: 0 records every allocation; R > 0 records an allocation
+     * of S bytes with probability 1 - exp(-S/R) (about S/R for small ones), so that a sampled
+     * run's bytes estimate the whole's (doc/allocations.md), and the free of each recorded
+     * block. Default: 0. Bounds: [0, 2^40].
+     */
+    PMT_PARAM_ALLOC_SAMPLE_BYTES = 15
 } pmt_param;
 
 /** @brief Values of #PMT_PARAM_THREADS. */
@@ -227,7 +248,16 @@ typedef enum pmt_stat {
     PMT_STAT_RSS_ERRORS = 4,     /**< RSS reads that failed (the last value was reused). */
     /** Events given to sinks that failed and that their destinations do not hold: the sum of
      *  pmt_sink_counts.events_lost over the tracer's sinks. */
-    PMT_STAT_EVENTS_LOST = 5
+    PMT_STAT_EVENTS_LOST = 5,
+    /** Allocator calls seen by the allocation source (before its stages). */
+    PMT_STAT_ALLOCATIONS_SEEN = 6,
+    /** Allocator calls that could not be recorded: made without the GIL, from a thread the
+     *  interpreter does not know, or while the tracer itself was running. */
+    PMT_STAT_ALLOCATIONS_UNTRACED = 7,
+    /** Blocks recorded as allocated and not yet freed (the block table's size). */
+    PMT_STAT_BLOCKS_LIVE = 8,
+    /** Bytes of those blocks. */
+    PMT_STAT_BLOCK_BYTES_LIVE = 9
 } pmt_stat;
 
 /** @brief The life cycle of a tracer. */

@@ -37,6 +37,8 @@ const char *pmt_strerror(int code)
         return "malformed or damaged input";
     case PMT_ETRUNCATED:
         return "input ends early";
+    case PMT_EBUSY:
+        return "a process-wide resource is in use";
     default:
         return "unknown error";
     }

@@ -94,7 +94,7 @@ void pmt__calls_enter_slow(pmt__calls *c, pmt__shadow *shadow, const void *key,
     }
     /* A node that could not be made (0) keeps the stack's shape: its return charges nothing. */
     shadow->frames[shadow->depth++] =
-        (pmt__shadow_frame){node, node && node == parent, 0, 0, rss, 0, 0};
+        (pmt__shadow_frame){node, node && node == parent, 0, 0, rss, 0, 0, 0, NULL};
 }
 
 long pmt__calls_user_frame(const pmt__calls *c, pmt__shadow *shadow, size_t depth)

@@ -64,6 +64,10 @@ typedef struct pmt__shadow_frame {
     /* Index + 1 of the nearest frame at or below it whose function is the user's, -1 if none,
      * 0 until a written event asked (pmt__calls_user_frame): right for the call's life. */
     int32_t user_at;
+    /* The event source's note of where the caller was when it made the call, given back at the
+     * return (the CPython source: the code entry and line allocations are charged to). */
+    int32_t back_line;
+    void *back;
 } pmt__shadow_frame;
 
 /* A thread's shadow stack of the calls it entered while traced (frames entered before are not
@@ -125,7 +129,8 @@ static inline void pmt__calls_enter(pmt__calls *calls, pmt__shadow *shadow, cons
         else if (memo->parent2 == parent && memo->node2)
             node = memo->node2;
         if (node) {
-            shadow->frames[depth] = (pmt__shadow_frame){node, node == parent, 0, 0, rss, 0, 0};
+            shadow->frames[depth] =
+                (pmt__shadow_frame){node, node == parent, 0, 0, rss, 0, 0, 0, NULL};
             shadow->depth = depth + 1;
             return;
         }

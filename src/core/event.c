@@ -12,7 +12,23 @@ static const char *const kind_names[PMT_EV_KIND_COUNT] = {
     [PMT_EV_MARK] = "MARK",
     [PMT_EV_START] = "START",
     [PMT_EV_STOP] = "STOP",
+    [PMT_EV_ALLOC] = "ALLOC",
+    [PMT_EV_REALLOC] = "REALLOC",
+    [PMT_EV_FREE] = "FREE",
 };
+
+static const char *const allocator_names[PMT_ALLOCATOR_COUNT] = {
+    [PMT_ALLOCATOR_NONE] = "",      [PMT_ALLOCATOR_RAW] = "RAW",
+    [PMT_ALLOCATOR_MEM] = "MEM",    [PMT_ALLOCATOR_OBJ] = "OBJ",
+    [PMT_ALLOCATOR_NATIVE] = "NATIVE", [PMT_ALLOCATOR_MMAP] = "MMAP",
+};
+
+const char *pmt_allocator_name(int allocator)
+{
+    if (allocator < 0 || allocator >= PMT_ALLOCATOR_COUNT)
+        return "UNKNOWN";
+    return allocator_names[allocator];
+}
 
 const char *pmt_event_kind_name(int kind)
 {

@@ -37,6 +37,9 @@ static const param_spec param_specs[] = {
     {PMT_PARAM_THREADS, PMT_THREADS_ALL, PMT_THREADS_ALL, PMT_THREADS_CALLING, FIELD(threads_mode)},
     {PMT_PARAM_ON_FORK, PMT_FORK_STOP, PMT_FORK_STOP, PMT_FORK_FOLLOW, FIELD(on_fork)},
     {PMT_PARAM_CALLS, 1, 0, 2, FIELD(calls_mode)},
+    {PMT_PARAM_ALLOCATORS, 0, 0, 62, FIELD(allocators)},
+    {PMT_PARAM_ALLOC_MIN_SIZE, 0, 0, INT64_C(1) << 40, FIELD(alloc_min_size)},
+    {PMT_PARAM_ALLOC_SAMPLE_BYTES, 0, 0, INT64_C(1) << 40, FIELD(alloc_sample_bytes)},
 };
 #undef FIELD
 enum { PARAM_COUNT = sizeof param_specs / sizeof *param_specs };

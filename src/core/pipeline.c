@@ -3,6 +3,7 @@
  * drop costs a few loads and compares: no clock read unless a time window is set, no RSS read. */
 #include "core/pipeline.h"
 
+#include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -26,6 +27,43 @@ static void reset(pmt_tracer *t)
     t->window_start = t->start_ns + from;
     t->window_span = until > from ? until - from : 0;
     t->sample_left = 0;
+    pmt__blocks_free(&t->blocks);
+    t->allocations_seen = t->allocations_untraced = 0;
+    if (!t->alloc_random) /* any odd seed; the start time differs per run and per process */
+        t->alloc_random = (t->start_ns ^ (uint64_t)pmt__process_id() << 32) | 1;
+    t->alloc_bytes_left = 0;
+}
+
+/* ln(x) for x in (0, 1]: x = m * 2^e with m in [1, 2), ln m = 2 atanh((m - 1) / (m + 1)) by its
+ * series (|z| < 1/3: 8 terms are good to 1e-9). Here so that the library needs no libm. */
+static double natural_log(double x)
+{
+    uint64_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    int e = (int)((bits >> 52) & 0x7FF) - 1023;
+    bits = (bits & ~(UINT64_C(0x7FF) << 52)) | (UINT64_C(1023) << 52);
+    double m;
+    memcpy(&m, &bits, sizeof m);
+    double z = (m - 1) / (m + 1), z2 = z * z, term = z, sum = 0;
+    for (int k = 1; k <= 15; k += 2, term *= z2)
+        sum += term / k;
+    return 2 * sum + e * 0.69314718055994530942;
+}
+
+/* Byte sampling: the bytes until the next recorded allocation, exponentially distributed with
+ * mean alloc_sample_bytes (allocation sizes then thin a Poisson process of bytes: a block of S
+ * bytes is recorded with probability 1 - exp(-S/R)). xorshift64*: a few cycles, once per
+ * recorded allocation only. */
+static int64_t next_sample_gap(pmt_tracer *t)
+{
+    uint64_t x = t->alloc_random;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    t->alloc_random = x;
+    double u = (double)((x * UINT64_C(0x2545F4914F6CDD1D)) >> 11) / 9007199254740992.0; /* [0,1) */
+    double gap = -natural_log(1.0 - u) * (double)t->alloc_sample_bytes; /* 1 - u in (0, 1] */
+    return gap < 1.0 ? 1 : gap > 9e18 ? INT64_MAX : (int64_t)gap;
 }
 
 /* A callback other than write failed just now. */
@@ -69,7 +107,8 @@ static int deliver(pmt_tracer *t, pmt__slot *slot, pmt_event_reason reason, int 
     ev->reason = reason;
     ev->d_rss = (int64_t)(ev->rss - t->last_written_rss);
     t->delivering = 1; /* what the filter and the sinks do is not the program's work */
-    site(t, slot, reason != PMT_REASON_BEFORE);
+    /* An allocation's site never looks at the stack: it may be inside an allocator. */
+    site(t, slot, reason != PMT_REASON_BEFORE && reason != PMT_REASON_ALLOCATION);
     if (filtered && t->keep && !t->keep(ev, t->keep_user_data)) {
         t->delivering = 0;
         return 0;
@@ -113,11 +152,11 @@ static PMT__NOINLINE const pmt__shadow *other_shadow(pmt_tracer *t)
 
 /* Fills the current slot with everything but the reason and dRSS (and, for an event whose line
  * the source gives later, the line). */
-static inline pmt__slot *stamp(pmt_tracer *t, pmt_event_kind kind, uint64_t seq, uint64_t now,
-                               uint64_t rss, const char *file, const char *function,
-                               const void *where, int32_t line_or_offset, int32_t depth)
+static inline pmt__slot *stamp_into(pmt_tracer *t, pmt__slot *slot, pmt_event_kind kind,
+                                    uint64_t seq, uint64_t now, uint64_t rss, const char *file,
+                                    const char *function, const void *where,
+                                    int32_t line_or_offset, int32_t depth)
 {
-    pmt__slot *slot = &t->slots[t->current];
     pmt_event *ev = &slot->ev;
     ev->kind = (uint32_t)kind;
     ev->depth = depth;
@@ -140,6 +179,14 @@ static inline pmt__slot *stamp(pmt_tracer *t, pmt_event_kind kind, uint64_t seq,
     slot->shadow = shadow;
     slot->shadow_depth = shadow ? shadow->depth : 0;
     return slot;
+}
+
+static inline pmt__slot *stamp(pmt_tracer *t, pmt_event_kind kind, uint64_t seq, uint64_t now,
+                               uint64_t rss, const char *file, const char *function,
+                               const void *where, int32_t line_or_offset, int32_t depth)
+{
+    return stamp_into(t, &t->slots[t->current], kind, seq, now, rss, file, function, where,
+                      line_or_offset, depth);
 }
 
 /* The current slot becomes the previous one. */
@@ -238,6 +285,81 @@ void pmt__tracer_event_at(pmt_tracer *t, pmt_event_kind kind, int selected, cons
                           const char *function, const void *where, int32_t offset, int32_t depth)
 {
     event(t, kind, selected != 0, file, function, where, offset, depth);
+}
+
+/* The allocation stages for a new block of size bytes: minimum size, then byte sampling. */
+static inline int block_selected(pmt_tracer *t, uint64_t size)
+{
+    if (size < (uint64_t)t->alloc_min_size)
+        return 0;
+    if (!t->alloc_sample_bytes)
+        return 1;
+    t->alloc_bytes_left -= size > INT64_MAX ? INT64_MAX : (int64_t)size;
+    if (t->alloc_bytes_left > 0)
+        return 0;
+    t->alloc_bytes_left = next_sample_gap(t);
+    return 1;
+}
+
+void pmt__tracer_allocation(pmt_tracer *t, const pmt__allocation *a, const char *file,
+                            const char *function, const void *where, int32_t line_or_offset,
+                            int32_t depth)
+{
+    /* A child of fork starts its run at its next Python event: allocations before that are
+     * the parent's tracer's business, not the child's. */
+    if (PMT__UNLIKELY(pmt__tracer_forked(t)) || !pmt__tracer_traces_allocator(t, a->allocator))
+        return;
+    if (PMT__UNLIKELY(t->delivering)) { /* the tracer's own work */
+        t->allocations_untraced++;
+        return;
+    }
+    t->allocations_seen++;
+    uint64_t old_size = 0, freed_size = 0;
+    unsigned old_allocator = 0;
+    int old_known = 0, filtered = 1;
+    switch (a->kind) {
+    case PMT_EV_FREE:
+        /* Only the frees of recorded blocks: the others' allocations are not in the log. */
+        if (!pmt__blocks_remove(&t->blocks, a->address, &freed_size, &old_allocator))
+            return;
+        filtered = 0;
+        break;
+    case PMT_EV_REALLOC:
+        old_known = pmt__blocks_remove(&t->blocks, a->old_address, &old_size, &old_allocator);
+        /* A recorded block stays recorded as it moves; another one is a new allocation. */
+        if (!old_known && !block_selected(t, a->size))
+            return;
+        filtered = !old_known;
+        break;
+    default:
+        if (!block_selected(t, a->size))
+            return;
+        break;
+    }
+    uint64_t seq = t->seq++;
+    uint64_t now = clock_now(t);
+    if (filtered) {
+        /* The code, depth, time and RSS stages, as for any event (no 1-in-N: byte sampling is
+         * the allocations' own). */
+        if ((t->code_filter.active && !pmt__code_filter_passes(&t->code_filter, file, function)) ||
+            depth > t->depth_limit || (t->window_on && now - t->window_start >= t->window_span))
+            return;
+    }
+    uint64_t rss = current_rss(t, now);
+    if (filtered && rss < (uint64_t)t->rss_above)
+        return;
+    pmt__slot *slot = stamp_into(t, &t->alloc_slot, a->kind, seq, now, rss, file, function, where,
+                                 line_or_offset, depth);
+    pmt_event *ev = &slot->ev;
+    ev->allocator = (uint32_t)a->allocator;
+    ev->address = a->address;
+    ev->size = a->kind == PMT_EV_FREE ? freed_size : a->size;
+    ev->old_address = a->kind == PMT_EV_REALLOC ? a->old_address : 0;
+    ev->old_size = old_size;
+    int written = deliver(t, slot, PMT_REASON_ALLOCATION, filtered);
+    ev->allocator = 0; /* the slot's other fields are only read for an allocation kind */
+    if (written && a->kind != PMT_EV_FREE)
+        pmt__blocks_add(&t->blocks, a->address, a->size, (unsigned)a->allocator);
 }
 
 void pmt__pipeline_write_always(pmt_tracer *t, pmt_event_kind kind, pmt_event_reason reason,

@@ -32,6 +32,7 @@ int pmt__tracer_create_with_source(pmt_tracer **out, const pmt__source_ops *sour
     t->fork_generation = pmt__fork_generation(); /* installs the handler that counts forks */
     t->owner_pid = pmt__process_id();
     t->slots[0].ev.struct_size = t->slots[1].ev.struct_size = sizeof(pmt_event);
+    t->alloc_slot.ev.struct_size = sizeof(pmt_event);
     pmt__strings_init(&t->strings);
     pmt__calls_start(&t->calls, 0); /* charges nobody until a run starts */
     *out = t;
@@ -118,6 +119,18 @@ int pmt_tracer_get_stat(const pmt_tracer *t, pmt_stat stat, uint64_t *out_value)
         return PMT_OK;
     case PMT_STAT_RSS_ERRORS:
         *out_value = t->rss_errors;
+        return PMT_OK;
+    case PMT_STAT_ALLOCATIONS_SEEN:
+        *out_value = t->allocations_seen;
+        return PMT_OK;
+    case PMT_STAT_ALLOCATIONS_UNTRACED:
+        *out_value = t->allocations_untraced;
+        return PMT_OK;
+    case PMT_STAT_BLOCKS_LIVE:
+        *out_value = t->blocks.count;
+        return PMT_OK;
+    case PMT_STAT_BLOCK_BYTES_LIVE:
+        *out_value = t->blocks.bytes;
         return PMT_OK;
     case PMT_STAT_EVENTS_LOST: {
         uint64_t lost = 0;

@@ -5,6 +5,7 @@
 #include <pymemtrace/tracer.h>
 
 #include "common/strings.h"
+#include "core/blocks.h"
 #include "core/calls.h"
 #include "core/filter.h"
 #include "core/sink_internal.h"
@@ -42,6 +43,9 @@ struct pmt_tracer {
     int64_t time_until_ns;
     int64_t rss_above;
     int64_t calls_mode; /* PMT_PARAM_CALLS: 0 off, 1 aggregation and user sites, 2 call paths */
+    int64_t allocators; /* PMT_PARAM_ALLOCATORS: PMT_ALLOCATOR_BIT()s */
+    int64_t alloc_min_size;
+    int64_t alloc_sample_bytes; /* 0: every allocation */
     pmt__code_filter code_filter;
     pmt_event_filter keep; /* the caller's filter, or NULL */
     void *keep_user_data;
@@ -78,6 +82,13 @@ struct pmt_tracer {
     uint64_t window_span;  /* its length; an event passes when now - window_start < this */
     uint64_t sample_left;  /* events still to drop before the 1-in-N stage keeps one */
 
+    /* Allocation tracing (pmt__tracer_allocation): its own slot, so that an allocation written
+     * between two events leaves the trigger's ring of two alone. */
+    pmt__slot alloc_slot;
+    pmt__blocks blocks;           /* the recorded blocks not yet freed */
+    int64_t alloc_bytes_left;     /* byte sampling: bytes until the next recorded allocation */
+    uint64_t alloc_random;        /* its generator's state */
+
     /* Fork (fork.c). */
     int64_t on_fork;          /* pmt_fork_mode */
     uint64_t fork_generation; /* pmt__fork_generation() of the process the sinks write for */
@@ -90,6 +101,8 @@ struct pmt_tracer {
     uint64_t written;
     uint64_t sinks_failed;
     uint64_t rss_errors;
+    uint64_t allocations_seen;
+    uint64_t allocations_untraced; /* made while the tracer ran, or where it cannot record */
 };
 
 /* Writes a message (a MARK) at the calling thread's location: the source tells the log about
@@ -122,6 +135,30 @@ void pmt__tracer_event_selected(pmt_tracer *tracer, pmt_event_kind kind, int sel
  * pay for a line-table lookup. where must stay valid for the run. */
 void pmt__tracer_event_at(pmt_tracer *tracer, pmt_event_kind kind, int selected, const char *file,
                           const char *function, const void *where, int32_t offset, int32_t depth);
+
+/* An allocator call, as an allocation source reports it. */
+typedef struct pmt__allocation {
+    pmt_event_kind kind; /* PMT_EV_ALLOC, PMT_EV_REALLOC or PMT_EV_FREE */
+    pmt_allocator allocator;
+    uint64_t address; /* the new block's for a realloc */
+    uint64_t size;    /* ALLOC, REALLOC: the (new) size; FREE: ignored (the table knows it) */
+    uint64_t old_address; /* REALLOC: the block resized */
+} pmt__allocation;
+
+/* The hot path of allocation events: the allocation stages (allocator, minimum size, byte
+ * sampling, the block table), then the code, depth and time stages and the caller's filter, and
+ * the sinks; no trigger. where/line_or_offset are as for pmt__tracer_event_at() (where NULL:
+ * line_or_offset is the line). The caller holds the GIL and has checked that the tracer is not
+ * delivering (its own allocations are never recorded). */
+void pmt__tracer_allocation(pmt_tracer *tracer, const pmt__allocation *a, const char *file,
+                            const char *function, const void *where, int32_t line_or_offset,
+                            int32_t depth);
+
+/* Is this allocator traced (PMT_PARAM_ALLOCATORS)? */
+static inline int pmt__tracer_traces_allocator(const pmt_tracer *tracer, pmt_allocator a)
+{
+    return (tracer->allocators >> a) & 1;
+}
 
 /* The code stage's answer for events at file/function: 1 = they pass. Runs the globs (slow):
  * ask once per code object and keep the answer; the filters are fixed once the tracer has

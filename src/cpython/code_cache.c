@@ -137,7 +137,9 @@ static pmt__code_entry *insert(pmt__cpy_state *st, size_t slot, uintptr_t k1, ui
 
 pmt__code_entry *pmt__code_entry_slow(pmt__cpy_state *st, PyObject *code)
 {
+    int was = pmt__own_work_begin(st);
     pmt__code_entry *e = pmt__code_entry_lookup(st, code);
+    pmt__own_work_end(st, was);
     st->recent[pmt__recent_slot(code)] = e; /* NULL only when out of memory */
     return e;
 }
@@ -196,7 +198,17 @@ static const char *c_function_name(pmt__cpy_state *st, PyObject *callable)
     return kept;
 }
 
+static pmt__code_entry *c_function_entry(pmt__cpy_state *st, PyObject *callable);
+
 pmt__code_entry *pmt__c_function_entry_of(pmt__cpy_state *st, PyObject *callable)
+{
+    int was = pmt__own_work_begin(st);
+    pmt__code_entry *e = c_function_entry(st, callable);
+    pmt__own_work_end(st, was);
+    return e;
+}
+
+static pmt__code_entry *c_function_entry(pmt__cpy_state *st, PyObject *callable)
 {
     uintptr_t k1, k2 = 0;
     PyObject *ref1 = NULL, *ref2 = NULL;
@@ -262,7 +274,16 @@ static int32_t first_resume(PyObject *co_code, int resume_opcode)
 
 /* Builds offset -> line from code.co_lines(): (start, end, line) byte ranges, line may be None;
  * and finds the first RESUME. */
+static void build_lines_now(pmt__cpy_state *st, pmt__code_entry *e, PyObject *code);
+
 static void build_lines(pmt__cpy_state *st, pmt__code_entry *e, PyObject *code)
+{
+    int was = pmt__own_work_begin(st);
+    build_lines_now(st, e, code);
+    pmt__own_work_end(st, was);
+}
+
+static void build_lines_now(pmt__cpy_state *st, pmt__code_entry *e, PyObject *code)
 {
     e->lines_built = 1;
     e->resume_offset = -1;

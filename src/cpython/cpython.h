@@ -49,6 +49,7 @@ typedef struct pmt__cpy_state {
     int all_threads;      /* PMT_THREADS_ALL: every thread of the interpreter */
     uint64_t run;         /* unique per attach: keys the per-thread depths (threads.c) */
     int64_t interpreter_id;
+    PyInterpreterState *interpreter; /* set when allocations are traced (allocators.c) */
     int running;
     long hexversion;
     const char *runtime; /* "CPython 3.12.1", interned */
@@ -72,6 +73,21 @@ typedef struct pmt__cpy_state {
         int user;
     } user_files[PMT__USER_FILE_CACHE]; /* pmt__user_file()'s last answers */
 } pmt__cpy_state;
+
+/* The tracer's own work inside a hook (a code object's first sight, a stack walk): allocations it
+ * makes are not the program's, so allocation tracing must not record them. begin returns what
+ * end restores. */
+static inline int pmt__own_work_begin(const pmt__cpy_state *st)
+{
+    int was = st->tracer->delivering;
+    st->tracer->delivering = 1;
+    return was;
+}
+
+static inline void pmt__own_work_end(const pmt__cpy_state *st, int was)
+{
+    st->tracer->delivering = was;
+}
 
 /* code_cache.c */
 void pmt__code_cache_free(pmt__code_cache *cache);
@@ -113,8 +129,10 @@ int32_t pmt__frame_line_of(pmt__cpy_state *st, pmt__code_entry *e);
 int pmt__frame_user(pmt__cpy_state *st, const char **file, const char **function, int32_t *line);
 /* Number of Python frames on the calling thread's stack. */
 int32_t pmt__frame_depth(void);
-/* The innermost frame not in the tracer's own code: file, function, line. */
-void pmt__frame_locate(pmt__cpy_state *st, const char **file, const char **function, int32_t *line);
+/* The innermost frame not in the tracer's own code: file, function, line; its code's entry, or
+ * NULL when there is none. */
+pmt__code_entry *pmt__frame_locate(pmt__cpy_state *st, const char **file, const char **function,
+                                   int32_t *line);
 
 /* frames_direct.c: the island outside the limited API for frame walks, resolved at run time.
  * pmt__frames_direct says whether PyFrame_GetBack was found (then the other two may be used). */
@@ -179,6 +197,11 @@ static inline int pmt__state_active(const pmt__cpy_state *st)
 typedef struct pmt__thread_depth {
     uint64_t run; /* pmt__cpy_state.run this depth belongs to; 0 = free */
     int32_t depth;
+    /* Where the thread runs, as its last event said: what its allocations are charged to
+     * (allocation_site.c). at_line: the line of the last call the frame made, else its first. */
+    int32_t at_line;
+    int32_t own_depth; /* frames of the tracer's own code the thread is in: not the program */
+    pmt__code_entry *at;
     pmt__shadow *shadow; /* the calls this thread entered in the run (core/calls.h), or NULL */
 } pmt__thread_depth;
 
@@ -234,23 +257,52 @@ void pmt__user_site(pmt__cpy_state *st, pmt_event *ev, const pmt__shadow *shadow
 /* The calling thread's shadow stack for st's run, or NULL (any slot, not only the first). */
 pmt__shadow *pmt__thread_shadow_of(const pmt__cpy_state *st);
 
+/* allocators.c: the island of CPython's allocator domains. attach installs the hooks when the
+ * tracer's PMT_PARAM_ALLOCATORS has a Python domain (PMT_ENOTSUP, PMT_EBUSY); detach removes
+ * them, or leaves them passing through when another tool chained to them. */
+int pmt__allocators_attach(pmt__cpy_state *st);
+void pmt__allocators_detach(pmt__cpy_state *st);
+
+/* allocation_site.c: an allocator call of the calling thread (GIL held, not the tracer's own
+ * work), charged to where the thread runs as its last event said; never calls Python. */
+void pmt__allocation_here(pmt__cpy_state *st, const pmt__allocation *a);
+
+/* Where the thread runs now (after pmt__depth_here made its slot the first): e at line. */
+static inline void pmt__here(pmt__code_entry *e, int32_t line)
+{
+    pmt__thread_depths[0].at = e;
+    pmt__thread_depths[0].at_line = line;
+}
+
 /* A call of e and the return of the innermost one, for the call aggregation (after the event
  * went through the pipeline, whose RSS they use). */
-static inline void pmt__charge_enter(pmt__cpy_state *st, pmt__code_entry *e)
+/* back/back_line: where the caller was (pmt__thread_depth.at), given back at the return. */
+static inline void pmt__charge_enter(pmt__cpy_state *st, pmt__code_entry *e, void *back,
+                                     int32_t back_line)
 {
     if (st->tracer->delivering || !st->tracer->calls_mode)
         return; /* a sink's own calls (a Python callback) are not the program's */
     pmt__shadow *shadow = pmt__shadow_here(st);
-    if (shadow)
-        pmt__calls_enter(&st->tracer->calls, shadow, e, &e->memo, e->file, e->function,
-                         e->first_line, e->user ? PMT_CALL_USER_CODE : 0, st->tracer->last_rss);
+    if (!shadow)
+        return;
+    pmt__calls_enter(&st->tracer->calls, shadow, e, &e->memo, e->file, e->function,
+                     e->first_line, e->user ? PMT_CALL_USER_CODE : 0, st->tracer->last_rss);
+    if (shadow->depth) {
+        shadow->frames[shadow->depth - 1].back = back;
+        shadow->frames[shadow->depth - 1].back_line = back_line;
+    }
 }
 
 static inline void pmt__charge_leave(pmt__cpy_state *st)
 {
     pmt__shadow *shadow = pmt__thread_depths[0].shadow;
-    if (shadow && !st->tracer->delivering && st->tracer->calls_mode)
-        pmt__calls_leave(&st->tracer->calls, shadow, st->tracer->last_rss);
+    if (!shadow || st->tracer->delivering || !st->tracer->calls_mode)
+        return;
+    if (shadow->depth) { /* the caller runs again where it called */
+        pmt__shadow_frame *f = &shadow->frames[shadow->depth - 1];
+        pmt__here((pmt__code_entry *)f->back, f->back_line);
+    }
+    pmt__calls_leave(&st->tracer->calls, shadow, st->tracer->last_rss);
 }
 
 #endif

@@ -42,7 +42,8 @@ int32_t pmt__frame_depth(void)
     return depth;
 }
 
-void pmt__frame_locate(pmt__cpy_state *st, const char **file, const char **function, int32_t *line)
+pmt__code_entry *pmt__frame_locate(pmt__cpy_state *st, const char **file, const char **function,
+                                   int32_t *line)
 {
     PyObject *frame = (PyObject *)PyEval_GetFrame();
     Py_XINCREF(frame);
@@ -55,12 +56,13 @@ void pmt__frame_locate(pmt__cpy_state *st, const char **file, const char **funct
             *function = e->function;
             *line = PyFrame_GetLineNumber((PyFrameObject *)frame);
             Py_DECREF(frame);
-            return;
+            return e;
         }
         PyObject *back = back_of(frame);
         Py_DECREF(frame);
         frame = back;
     }
+    return NULL;
 }
 
 /* The line a frame of entry e's code is at: from the code's offset table when the island gives

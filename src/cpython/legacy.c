@@ -97,9 +97,11 @@ static void handle(pmt__cpy_state *st, PyObject *frame, int what, PyObject *arg,
     static const pmt_event_kind c_kinds[] = {[W_C_CALL] = PMT_EV_C_CALL,
                                              [W_C_RETURN] = PMT_EV_C_RETURN,
                                              [W_C_EXCEPTION] = PMT_EV_C_EXCEPTION};
-    /* sys.setprofile reports C calls whatever the mask: those it does not want cost no lookup. */
+    /* sys.setprofile reports C calls whatever the mask: those it does not want cost no lookup
+     * (a C call still says where its caller is when allocations are traced). */
+    int place = what == W_C_CALL && t->allocators;
     if ((what == W_C_CALL || what == W_C_RETURN || what == W_C_EXCEPTION) &&
-        !pmt__tracer_wants(t, c_kinds[what]))
+        !pmt__tracer_wants(t, c_kinds[what]) && !place)
         return;
     PyCodeObject *code = PyFrame_GetCode((PyFrameObject *)frame);
     if (!code)
@@ -113,17 +115,30 @@ static void handle(pmt__cpy_state *st, PyObject *frame, int what, PyObject *arg,
         if (!frames_too)
             return;
         int32_t depth = ++*pmt__depth_here(st, 1);
-        if (!e->ignored) {
-            pmt__tracer_event_selected(t, PMT_EV_CALL, pmt__entry_selected(e), e->file, e->function,
-                                       e->first_line, depth);
-            pmt__charge_enter(st, e);
+        pmt__thread_depth *here = &pmt__thread_depths[0];
+        if (e->ignored) {
+            here->own_depth++;
+            return;
         }
+        pmt__code_entry *back = here->at;
+        int32_t back_line = here->at_line;
+        pmt__here(e, e->first_line);
+        pmt__tracer_event_selected(t, PMT_EV_CALL, pmt__entry_selected(e), e->file, e->function,
+                                   e->first_line, depth);
+        pmt__charge_enter(st, e, back, back_line);
         return;
     }
     case W_RETURN: {
-        if (!frames_too || left_before_entry(st, e, frame, (PyObject *)code, arg))
+        if (!frames_too)
+            return;
+        int was = pmt__own_work_begin(st);
+        int before = left_before_entry(st, e, frame, (PyObject *)code, arg);
+        pmt__own_work_end(st, was);
+        if (before)
             return;
         int32_t *counter = pmt__depth_here(st, 0);
+        if (e->ignored && pmt__thread_depths[0].own_depth > 0)
+            pmt__thread_depths[0].own_depth--;
         if (!e->ignored && pmt__tracer_wants(t, PMT_EV_RETURN))
             pmt__tracer_event_selected(t, PMT_EV_RETURN, pmt__entry_selected(e), e->file,
                                        e->function, PyFrame_GetLineNumber((PyFrameObject *)frame),
@@ -138,9 +153,13 @@ static void handle(pmt__cpy_state *st, PyObject *frame, int what, PyObject *arg,
     case W_EXCEPTION: {
         pmt_event_kind kind = what == W_LINE ? PMT_EV_LINE : PMT_EV_EXCEPTION;
         int selected = pmt__entry_selected(e);
-        if (!e->ignored && pmt__tracer_wants(t, kind))
-            pmt__tracer_event_selected(t, kind, selected, e->file, e->function,
-                                       line_if(selected, frame), *pmt__depth_here(st, 0));
+        if (e->ignored || !pmt__tracer_wants(t, kind))
+            return;
+        int32_t depth = *pmt__depth_here(st, 0);
+        int32_t line = line_if(selected || t->allocators, frame);
+        if (what == W_LINE)
+            pmt__here(e, line);
+        pmt__tracer_event_selected(t, kind, selected, e->file, e->function, line, depth);
         return;
     }
     case W_C_CALL:
@@ -151,9 +170,12 @@ static void handle(pmt__cpy_state *st, PyObject *frame, int what, PyObject *arg,
             return;
         pmt__code_entry *callee = pmt__c_function_entry_of(st, arg);
         int selected = callee && pmt__c_event_selected(e, callee);
-        if (callee)
-            pmt__tracer_event_selected(t, kind, selected, e->file, callee->function,
-                                       line_if(selected, frame), *pmt__depth_here(st, 0));
+        int32_t depth = *pmt__depth_here(st, 0);
+        int32_t line = line_if(selected || place, frame);
+        if (place)
+            pmt__here(e, line);
+        if (callee && pmt__tracer_wants(t, kind))
+            pmt__tracer_event_selected(t, kind, selected, e->file, callee->function, line, depth);
         return;
     }
     default:

@@ -41,12 +41,20 @@ static PyObject *on_enter(PyObject *self, PyObject *const *args, Py_ssize_t narg
         Py_RETURN_NONE;
     int32_t depth = ++*pmt__depth_here(st, 1);
     pmt__code_entry *e = pmt__code_entry_of(st, args[0]);
-    if (!e || e->ignored)
+    if (!e)
         Py_RETURN_NONE;
+    pmt__thread_depth *here = &pmt__thread_depths[0];
+    if (e->ignored) {
+        here->own_depth++;
+        Py_RETURN_NONE;
+    }
+    pmt__code_entry *back = here->at;
+    int32_t back_line = here->at_line;
+    pmt__here(e, e->first_line);
     if (pmt__tracer_wants(st->tracer, PMT_EV_CALL))
         pmt__tracer_event_at(st->tracer, PMT_EV_CALL, pmt__entry_selected(e), e->file, e->function,
                              e, offset_of(args), depth);
-    pmt__charge_enter(st, e);
+    pmt__charge_enter(st, e, back, back_line);
     Py_RETURN_NONE;
 }
 
@@ -61,8 +69,13 @@ static PyObject *on_leave(PyObject *self, PyObject *const *args, Py_ssize_t narg
     if (depth > 0)
         (*counter)--;
     pmt__code_entry *e = pmt__code_entry_of(st, args[0]);
-    if (!e || e->ignored)
+    if (!e)
         Py_RETURN_NONE;
+    if (e->ignored) {
+        if (pmt__thread_depths[0].own_depth > 0)
+            pmt__thread_depths[0].own_depth--;
+        Py_RETURN_NONE;
+    }
     if (pmt__tracer_wants(st->tracer, PMT_EV_RETURN))
         pmt__tracer_event_at(st->tracer, PMT_EV_RETURN, pmt__entry_selected(e), e->file,
                              e->function, e, offset_of(args), depth);
@@ -84,7 +97,9 @@ static PyObject *on_unwind(PyObject *self, PyObject *const *args, Py_ssize_t nar
     if (!e || !pmt__code_before_entry(st, e, args[0], PyLong_AsLong(args[1])))
         return on_leave(self, args, nargs);
     int32_t *counter = pmt__depth_here(st, 0);
+    int was = pmt__own_work_begin(st);
     int32_t frames = pmt__frame_depth(); /* the frame being left is still on the stack */
+    pmt__own_work_end(st, was);
     if (frames > 0 && *counter == frames - 1)
         Py_RETURN_NONE; /* never entered as far as the log knows */
     return on_leave(self, args, nargs);
@@ -95,11 +110,21 @@ static PyObject *on_unwind(PyObject *self, PyObject *const *args, Py_ssize_t nar
 static void c_event(PyObject *self, PyObject *const *args, Py_ssize_t nargs, pmt_event_kind kind)
 {
     pmt__cpy_state *st = pmt__state_of(self);
-    if (nargs < 3 || !pmt__state_active(st) || !pmt__tracer_wants(st->tracer, kind))
+    if (nargs < 3 || !pmt__state_active(st))
+        return;
+    /* With allocations traced, every call (of Python code too) says where its caller is. */
+    int place = kind == PMT_EV_C_CALL && st->tracer->allocators;
+    if (!place && !pmt__tracer_wants(st->tracer, kind))
         return;
     pmt__code_entry *caller = pmt__code_entry_of(st, args[0]);
     if (!caller || caller->ignored)
         return;
+    if (place) {
+        pmt__depth_here(st, 0);
+        pmt__here(caller, pmt__code_line_at(st, caller, args[0], PyLong_AsLong(args[1])));
+        if (!pmt__tracer_wants(st->tracer, kind))
+            return;
+    }
     pmt__code_entry *callee = pmt__c_function_entry_of(st, args[2]);
     if (!callee)
         return;
@@ -144,10 +169,12 @@ static PyObject *on_line(PyObject *self, PyObject *const *args, Py_ssize_t nargs
         Py_INCREF(st->disable);
         return st->disable;
     }
-    if (e && !e->ignored)
+    if (e && !e->ignored) {
+        int32_t depth = *pmt__depth_here(st, 0), line = (int32_t)PyLong_AsLong(args[1]);
+        pmt__here(e, line);
         pmt__tracer_event_selected(st->tracer, PMT_EV_LINE, pmt__entry_selected(e), e->file,
-                                   e->function, (int32_t)PyLong_AsLong(args[1]),
-                                   *pmt__depth_here(st, 0));
+                                   e->function, line, depth);
+    }
     Py_RETURN_NONE;
 }
 
@@ -185,6 +212,8 @@ static int needed(const pmt_tracer *t, enum monitored m)
 {
     switch (m) {
     case M_CALL:
+        return pmt__tracer_wants(t, PMT_EV_C_CALL) || pmt__tracer_wants(t, PMT_EV_C_RETURN) ||
+               pmt__tracer_wants(t, PMT_EV_C_EXCEPTION) || t->allocators;
     case M_C_RETURN:
     case M_C_RAISE:
         return pmt__tracer_wants(t, PMT_EV_C_CALL) || pmt__tracer_wants(t, PMT_EV_C_RETURN) ||

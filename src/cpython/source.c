@@ -125,7 +125,12 @@ static int attach(void *self, pmt_tracer *tracer, void **state)
     st->run = pmt__thread_new_run();
     st->interpreter_id = PyInterpreterState_GetID(PyInterpreterState_Get());
     tracer->interpreter_id = st->interpreter_id;
-    int rc = uses_monitoring(st) ? pmt__monitoring_attach(st) : pmt__legacy_attach(st);
+    int rc = pmt__allocators_attach(st);
+    if (rc == PMT_OK) {
+        rc = uses_monitoring(st) ? pmt__monitoring_attach(st) : pmt__legacy_attach(st);
+        if (rc != PMT_OK)
+            pmt__allocators_detach(st);
+    }
     if (rc != PMT_OK) {
         if (first) {
             free_state(st);
@@ -143,6 +148,7 @@ static int detach(void *self, pmt_tracer *tracer, void *state)
     (void)tracer;
     pmt__cpy_state *st = state;
     st->running = 0;
+    pmt__allocators_detach(st);
     return uses_monitoring(st) ? pmt__monitoring_detach(st) : pmt__legacy_detach(st);
 }
 
@@ -162,8 +168,12 @@ static void locate(void *self, pmt_tracer *tracer, void *state, const char **fil
     pmt__cpy_state *st = state;
     if (!st)
         return;
-    pmt__frame_locate(st, file, function, line);
+    int was = pmt__own_work_begin(st);
+    pmt__code_entry *e = pmt__frame_locate(st, file, function, line);
+    pmt__own_work_end(st, was);
     *depth = *pmt__depth_here(st, 0);
+    if (e && !pmt__thread_depths[0].at) /* the place allocations are charged to until an event */
+        pmt__here(e, *line);
 }
 
 /* "CPython 3.12.1" from sys.implementation.name and sys.version_info, once per tracer. */

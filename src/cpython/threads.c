@@ -30,10 +30,14 @@ int32_t *pmt__thread_depth_sync(const pmt__cpy_state *st, int entering)
     }
     pmt__thread_depth mine = slots[found];
     if (!known) {
+        int was = pmt__own_work_begin(st);
         int32_t frames = pmt__frame_depth();
+        pmt__own_work_end(st, was);
         mine.run = st->run;
         mine.depth = frames > 0 && entering ? frames - 1 : frames;
         mine.shadow = NULL; /* a replaced slot's shadow stays on its state's list */
+        mine.at = NULL;
+        mine.at_line = mine.own_depth = 0;
     }
     for (size_t i = found; i > 0; i--)
         slots[i] = slots[i - 1];

@@ -12,6 +12,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -254,6 +255,8 @@ static const char *tag_of(uint32_t reason)
         return "PREV: ";
     case PMT_REASON_MESSAGE:
         return "MSG:  ";
+    case PMT_REASON_ALLOCATION:
+        return "ALOC: ";
     default:
         return "LAST: ";
     }
@@ -340,6 +343,36 @@ static int put_row_fast(text_sink *s, const pmt_event *ev)
     return 0;
 }
 
+static void put_hex(text_sink *s, uint64_t v)
+{
+    char digits[18] = "0x";
+    size_t n = 2;
+    int shift = 60;
+    while (shift > 0 && !(v >> shift & 0xF))
+        shift -= 4;
+    for (; shift >= 0; shift -= 4)
+        digits[n++] = "0123456789abcdef"[v >> shift & 0xF];
+    put(s, digits, n);
+}
+
+/* An allocation row's tail (doc/text-format.md): " @ OBJ 177 0x55d0c0a0" and, for a resize,
+ * " from 0x55d0c000 64". */
+static void put_allocation(text_sink *s, const pmt_event *ev)
+{
+    put(s, " @ ", 3);
+    put_str(s, pmt_allocator_name((int)ev->allocator));
+    put(s, " ", 1);
+    put_u64(s, ev->size, 0, 0);
+    put(s, " ", 1);
+    put_hex(s, ev->address);
+    if (ev->kind == PMT_EV_REALLOC) {
+        put(s, " from ", 6);
+        put_hex(s, ev->old_address);
+        put(s, " ", 1);
+        put_u64(s, ev->old_size, 0, 0);
+    }
+}
+
 static int text_write(const pmt_event *ev, void *user_data)
 {
     text_sink *s = user_data;
@@ -351,7 +384,8 @@ static int text_write(const pmt_event *ev, void *user_data)
     }
     if (ev->kind == PMT_EV_MARK && ev->message) {
         put_message_rows(s, ev);
-    } else if (s->names_live && ev->rss <= INT64_MAX && put_row_fast(s, ev) == 0) {
+    } else if (s->names_live && ev->rss <= INT64_MAX && ev->kind < PMT_EV_ALLOC &&
+               put_row_fast(s, ev) == 0) {
         /* written */
     } else {
         put_str(s, tag_of(ev->reason));
@@ -368,6 +402,9 @@ static int text_write(const pmt_event *ev, void *user_data)
         put_u64(s, ev->rss, W_RSS, 1);
         put(s, " ", 1);
         put_i64(s, ev->d_rss, W_RSS, 1);
+        if (ev->kind >= PMT_EV_ALLOC && ev->kind <= PMT_EV_FREE &&
+            ev->struct_size >= offsetof(pmt_event, old_size) + sizeof ev->old_size)
+            put_allocation(s, ev);
         put(s, "\n", 1);
     }
     s->last_seq = ev->seq;

@@ -4,9 +4,11 @@
 
 #include <stdint.h>
 
+#include "common/bytes.h"
+
 enum {
     PMT__FORMAT_MAJOR = 1,
-    PMT__FORMAT_MINOR = 1, /* 1: calls context records */
+    PMT__FORMAT_MINOR = 2, /* 1: calls context records; 2: allocation records */
     PMT__FILE_MAGIC_SIZE = 8,
     PMT__FILE_FIXED_SIZE = 20, /* magic, versions, byte order, fields length */
     PMT__CHUNK_HEADER_SIZE = 48,
@@ -85,7 +87,37 @@ enum {
     PMT__DEPTH_VARINT = 3, /* svarint depth step follows */
     PMT__REASON_BITS = 3,
     PMT__DEFAULT_REASON = 1, /* PMT_REASON_TRIGGER */
+    /* Allocation kinds' default reason (PMT_REASON_ALLOCATION); after the common fields they
+     * carry varint (size << 3 | allocator) and the address step (pmt__put_address); a
+     * REALLOC also the old block's address step from the new one and varint old size. */
+    PMT__DEFAULT_ALLOC_REASON = 5,
+    PMT__ALLOCATOR_BITS = 3,
 };
+
+/* Allocation kinds: PMT_EV_ALLOC, PMT_EV_REALLOC, PMT_EV_FREE (10 to 12). */
+static inline int pmt__is_alloc_kind(unsigned kind)
+{
+    return kind - 10u <= 2u;
+}
+
+/* An address as a step from another: blocks are 8-byte aligned, so an aligned step is stored
+ * divided by 8 (low bit 0), any other whole (low bit 1). User-space addresses are below 2^56. */
+static inline uint64_t pmt__address_step(uint64_t address, uint64_t from)
+{
+    int64_t d = (int64_t)(address - from);
+    return (d & 7) == 0 ? pmt__zigzag(d / 8) << 1 : pmt__zigzag(d) << 1 | 1;
+}
+
+static inline uint64_t pmt__address_from_step(uint64_t step, uint64_t from)
+{
+    int64_t d = pmt__unzigzag(step >> 1);
+    return from + (uint64_t)(step & 1 ? d : d * 8);
+}
+
+static inline unsigned pmt__default_reason(unsigned kind)
+{
+    return pmt__is_alloc_kind(kind) ? PMT__DEFAULT_ALLOC_REASON : PMT__DEFAULT_REASON;
+}
 /* The largest seq gap a record holds (gap << 3 must fit 64 bits); a larger one starts a chunk. */
 #define PMT__MAX_SEQ_GAP ((UINT64_C(1) << 61) - 1)
 

@@ -65,6 +65,7 @@ struct pmt_reader {
     uint64_t chunk_offset;
     uint64_t prev_seq, prev_time, prev_rss, thread;
     int32_t prev_depth;
+    uint64_t prev_address; /* the last allocation record's block */
     uint64_t site, node;    /* the chunk's calls context so far (format.h PMT__EXT_CALLS_CONTEXT) */
     uint64_t events_chunks; /* EVENTS chunks read whole so far (a live area names its count) */
     int live_tried;         /* the tail was searched for a live area */
@@ -546,6 +547,7 @@ static void start_events(pmt_reader *r, uint64_t offset, uint32_t records, uint6
     r->prev_time = first_time;
     r->prev_rss = r->last_written_rss = base_rss;
     r->prev_depth = 0;
+    r->prev_address = 0;
     r->thread = 0;
     r->site = r->node = 0;
 }
@@ -686,7 +688,7 @@ static int decode_event(pmt_reader *r)
         } else {
             pmt_event *ev = &r->event;
             uint64_t seq_reason =
-                h & PMT__REC_SEQ_REASON ? pmt__get_varint(c) : PMT__DEFAULT_REASON;
+                h & PMT__REC_SEQ_REASON ? pmt__get_varint(c) : pmt__default_reason((unsigned)type);
             uint64_t dtime = pmt__get_varint(c), loc = pmt__get_varint(c);
             int depth_code = (h & PMT__REC_DEPTH_MASK) >> PMT__REC_DEPTH_SHIFT;
             int64_t ddepth = depth_code == PMT__DEPTH_UP     ? 1
@@ -695,6 +697,19 @@ static int decode_event(pmt_reader *r)
                                                              : pmt__unzigzag(pmt__get_varint(c));
             int64_t drss = h & PMT__REC_RSS_CHANGED ? pmt__unzigzag(pmt__get_varint(c)) : 0;
             uint64_t message = type == PMT_EV_MARK ? pmt__get_varint(c) : 0; /* id + 1 */
+            ev->allocator = 0;
+            ev->address = ev->size = ev->old_address = ev->old_size = 0;
+            if (pmt__is_alloc_kind((unsigned)type)) {
+                uint64_t size_allocator = pmt__get_varint(c);
+                ev->allocator = (uint32_t)(size_allocator & 7u);
+                ev->size = size_allocator >> PMT__ALLOCATOR_BITS;
+                ev->address = r->prev_address = pmt__address_from_step(pmt__get_varint(c),
+                                                                        r->prev_address);
+                if (type == PMT_EV_REALLOC) {
+                    ev->old_address = pmt__address_from_step(pmt__get_varint(c), ev->address);
+                    ev->old_size = pmt__get_varint(c);
+                }
+            }
             if (c->failed)
                 break;
             if (loc >= r->location_count || message > r->string_count || r->records_left == 0) {

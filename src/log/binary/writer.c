@@ -31,7 +31,7 @@ enum {
     DEFAULT_FLUSH_MS = 100,
     /* One event record with the context record that may precede it (a thread record is
      * shorter). */
-    RECORD_MAX = 1 + 6 * PMT__VARINT_MAX + 1 + PMT__VARINT_MAX + 3 + 2 * PMT__VARINT_MAX,
+    RECORD_MAX = 1 + 10 * PMT__VARINT_MAX + 1 + PMT__VARINT_MAX + 3 + 2 * PMT__VARINT_MAX,
     MAX_NAME_BYTES = 1 << 20, /* longer names are cut: a DICT chunk must stay readable */
     NAME_CACHE_SIZE = 1024,   /* direct-mapped: caller pointer -> the sink's copy */
     DEPTH_CODES = PMT__DEPTH_SAME | PMT__DEPTH_DOWN << 2 | PMT__DEPTH_UP << 4,
@@ -95,6 +95,7 @@ typedef struct binary_sink {
     uint64_t first_seq, first_time, base_rss, opened_at;
     uint64_t prev_seq, prev_time, prev_rss, thread;
     int32_t prev_depth;
+    uint64_t prev_address; /* the last allocation event's block */
     uint64_t last_rss; /* across chunks: the base of the next chunk */
     /* The calls context (user site, call path) the chunk's events have so far: a record says
      * when it changes (doc/format.md). site: 0 none, 1 the event's own location, id + 2. */
@@ -557,6 +558,7 @@ static void open_chunk(binary_sink *s, const pmt_event *ev)
     s->prev_time = ev->time_ns;
     s->prev_rss = s->last_rss;
     s->prev_depth = 0;
+    s->prev_address = 0;
     s->opened_at = ev->time_ns;
     s->chunk_site = s->chunk_node = 0;
     if (s->live.on)
@@ -656,6 +658,29 @@ static PMT__NOINLINE int chunk_boundary(binary_sink *s, const pmt_event *ev)
     return 0;
 }
 
+/* Does the event carry the allocation fields (an event of an older caller may not)? */
+static inline int has_allocation(const pmt_event *ev)
+{
+    return ev->struct_size >= offsetof(pmt_event, old_size) + sizeof ev->old_size;
+}
+
+/* An allocation record's own fields (format.h): about 4 bytes for a small block near the last. */
+static inline unsigned char *put_allocation(binary_sink *s, unsigned char *p, const pmt_event *ev,
+                                            unsigned kind_of_record)
+{
+    static const pmt_event none = {0};
+    if (PMT__UNLIKELY(!has_allocation(ev)))
+        ev = &none; /* an older caller's event: an allocation of nothing, at 0 */
+    p += pmt__put_varint(p, ev->size << PMT__ALLOCATOR_BITS | (ev->allocator & 7u));
+    p += pmt__put_varint(p, pmt__address_step(ev->address, s->prev_address));
+    s->prev_address = ev->address;
+    if ((kind_of_record) == PMT_EV_REALLOC) {
+        p += pmt__put_varint(p, pmt__address_step(ev->old_address, ev->address));
+        p += pmt__put_varint(p, ev->old_size);
+    }
+    return p;
+}
+
 /* Appends the record of an event whose location (and message) ids are known. The events buffer
  * always has room for a thread record and an event record: a chunk is written as soon as the
  * next ones might not fit. */
@@ -674,7 +699,7 @@ static PMT__HOT_INLINE int put_event(binary_sink *s, const pmt_event *ev, uint64
     unsigned kind = ev->kind <= PMT__REC_MAX_EVENT_KIND ? ev->kind : PMT__REC_MAX_EVENT_KIND;
     uint64_t gap = ev->seq - s->prev_seq - 1;
     unsigned reason = ev->reason & ((1u << PMT__REASON_BITS) - 1);
-    if (gap != 0 || reason != PMT__DEFAULT_REASON) {
+    if (gap != 0 || reason != pmt__default_reason(kind)) {
         kind |= PMT__REC_SEQ_REASON;
         p += pmt__put_varint(p, gap << PMT__REASON_BITS | reason);
     }
@@ -696,6 +721,8 @@ static PMT__HOT_INLINE int put_event(binary_sink *s, const pmt_event *ev, uint64
     }
     if ((kind & 0x0F) == PMT_EV_MARK)
         p += pmt__put_varint(p, (uint64_t)(message + 1));
+    else if (pmt__is_alloc_kind(kind & 0x0F))
+        p = put_allocation(s, p, ev, kind & 0x0Fu);
     *h = (unsigned char)kind;
     e->used = (size_t)(p - e->data);
     s->event_records++;
