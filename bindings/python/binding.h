@@ -10,6 +10,7 @@
 typedef struct module_state {
     PyObject *tracer_type;
     PyObject *reader_type;
+    PyObject *block_type; /* pymemtrace.testing's blocks */
     PyObject *event_type; /* a struct sequence: light, immutable, attribute access */
 } module_state;
 
@@ -49,6 +50,12 @@ PyObject *pmt_py_event_new(PyObject *event_type, const pmt_event *ev);
 extern PyType_Spec pmt_py_tracer_spec;
 extern PyType_Spec pmt_py_reader_spec;
 PyObject *pmt_py_dump_text(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
+
+/* testing_object.c: pymemtrace.testing's blocks and their factories (module functions). */
+extern PyType_Spec pmt_py_block_spec;
+PyObject *pmt_py_c_malloc(PyObject *module, PyObject *size);
+PyObject *pmt_py_raw_malloc(PyObject *module, PyObject *size);
+PyObject *pmt_py_malloc(PyObject *module, PyObject *size);
 
 /* The module state reachable from an instance of one of the module's types. */
 static inline module_state *pmt_py_state_of(PyObject *self)

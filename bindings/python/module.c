@@ -44,6 +44,12 @@ static PyMethodDef module_methods[] = {
      "compression_supported(codec) -> bool: whether this build reads and writes it."},
     {"dump_text", (PyCFunction)(void (*)(void))pmt_py_dump_text, METH_FASTCALL,
      "dump_text(path, fd) -> (events, status): write a binary log as the text log to fd."},
+    {"CMalloc", pmt_py_c_malloc, METH_O,
+     "CMalloc(size) -> Block: size bytes from libc's malloc, freed when dropped."},
+    {"PyRawMalloc", pmt_py_raw_malloc, METH_O,
+     "PyRawMalloc(size) -> Block: size bytes from PyMem_RawMalloc, freed when dropped."},
+    {"PyMalloc", pmt_py_malloc, METH_O,
+     "PyMalloc(size) -> Block: size bytes from PyMem_Malloc, freed when dropped."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -67,6 +73,9 @@ static int add_params(PyObject *module)
         {"threads", PMT_PARAM_THREADS},
         {"on_fork", PMT_PARAM_ON_FORK},
         {"calls", PMT_PARAM_CALLS},
+        {"allocators", PMT_PARAM_ALLOCATORS},
+        {"alloc_min_size", PMT_PARAM_ALLOC_MIN_SIZE},
+        {"alloc_sample_bytes", PMT_PARAM_ALLOC_SAMPLE_BYTES},
     };
     PyObject *table = PyDict_New();
     if (!table)
@@ -146,6 +155,9 @@ static int module_exec(PyObject *module)
     state->reader_type = PyType_FromModuleAndSpec(module, &pmt_py_reader_spec, NULL);
     if (!state->reader_type || PyModule_AddType(module, (PyTypeObject *)state->reader_type) < 0)
         return -1;
+    state->block_type = PyType_FromModuleAndSpec(module, &pmt_py_block_spec, NULL);
+    if (!state->block_type || PyModule_AddType(module, (PyTypeObject *)state->block_type) < 0)
+        return -1;
     state->event_type = pmt_py_event_type_new();
     if (!state->event_type)
         return -1;
@@ -162,6 +174,7 @@ static int module_traverse(PyObject *module, visitproc visit, void *arg)
     module_state *state = PyModule_GetState(module);
     Py_VISIT(state->tracer_type);
     Py_VISIT(state->reader_type);
+    Py_VISIT(state->block_type);
     Py_VISIT(state->event_type);
     return 0;
 }
@@ -171,6 +184,7 @@ static int module_clear(PyObject *module)
     module_state *state = PyModule_GetState(module);
     Py_CLEAR(state->tracer_type);
     Py_CLEAR(state->reader_type);
+    Py_CLEAR(state->block_type);
     Py_CLEAR(state->event_type);
     return 0;
 }

@@ -61,10 +61,12 @@ static long gil_is_global; /* 3.10, 3.11: the current state is the process's, no
 static pmt__cpy_state *traced;
 static uint64_t untraced_without_gil; /* RAW calls we could not record: atomic */
 
-/* Set while a MEM or OBJ call runs on this thread: the RAW calls CPython makes to serve it
- * (pymalloc passes blocks above 512 bytes to the RAW domain) are the same block, recorded once
- * as the domain the program asked. */
-static _Thread_local int in_python_domain __attribute__((tls_model("initial-exec")));
+/* Which domains' calls run on this thread (a bit per domain): the RAW calls CPython makes to
+ * serve a MEM or OBJ call (pymalloc passes blocks above 512 bytes to the RAW domain) are the same
+ * block, recorded once as the domain the program asked; the libc and mmap calls any domain makes
+ * are not native allocations of the program's (native_source.c). */
+_Thread_local int pmt__in_python_allocator __attribute__((tls_model("initial-exec")));
+enum { IN_RAW = 1, IN_MEM_OR_OBJ = 2 };
 
 /* Does the calling thread hold the GIL of the traced interpreter? */
 static inline int may_record(const pmt__cpy_state *st)
@@ -80,37 +82,41 @@ static inline int may_record(const pmt__cpy_state *st)
 static void report(const domain_hook *h, pmt_event_kind kind, void *address, size_t size,
                    void *old_address)
 {
+    pmt__allocations_report(h->allocator, kind, address, size, old_address);
+}
+
+void pmt__allocations_report(pmt_allocator allocator, pmt_event_kind kind, void *address,
+                             size_t size, void *old_address)
+{
     pmt__cpy_state *st = __atomic_load_n(&traced, __ATOMIC_RELAXED);
-    if (!st || (h->domain == DOMAIN_RAW && in_python_domain))
+    if (!st || (allocator == PMT_ALLOCATOR_RAW && (pmt__in_python_allocator & IN_MEM_OR_OBJ)))
         return;
     if (!may_record(st)) {
         __atomic_add_fetch(&untraced_without_gil, 1, __ATOMIC_RELAXED);
         return;
     }
     pmt_tracer *t = st->tracer;
-    if (!st->running || !pmt__tracer_traces_allocator(t, h->allocator))
+    if (!st->running || !pmt__tracer_traces_allocator(t, allocator))
         return;
     if (t->delivering || (!st->all_threads && PyThread_get_thread_ident() != st->thread)) {
         t->allocations_untraced += t->delivering != 0; /* the tracer's own */
         return;
     }
-    pmt__allocation a = {kind, h->allocator, (uint64_t)(uintptr_t)address, size,
+    pmt__allocation a = {kind, allocator, (uint64_t)(uintptr_t)address, size,
                          (uint64_t)(uintptr_t)old_address};
     pmt__allocation_here(st, &a);
 }
 
 static inline int enter_domain(const domain_hook *h)
 {
-    int outer = in_python_domain;
-    if (h->domain != DOMAIN_RAW)
-        in_python_domain = 1;
+    int outer = pmt__in_python_allocator;
+    pmt__in_python_allocator = outer | (h->domain == DOMAIN_RAW ? IN_RAW : IN_MEM_OR_OBJ);
     return outer;
 }
 
-static inline void leave_domain(const domain_hook *h, int outer)
+static inline void leave_domain(int outer)
 {
-    if (h->domain != DOMAIN_RAW)
-        in_python_domain = outer;
+    pmt__in_python_allocator = outer;
 }
 
 static void *hook_malloc(void *ctx, size_t size)
@@ -118,7 +124,7 @@ static void *hook_malloc(void *ctx, size_t size)
     domain_hook *h = ctx;
     int outer = enter_domain(h);
     void *p = h->previous.malloc(h->previous.ctx, size);
-    leave_domain(h, outer);
+    leave_domain(outer);
     if (p)
         report(h, PMT_EV_ALLOC, p, size, NULL);
     return p;
@@ -129,7 +135,7 @@ static void *hook_calloc(void *ctx, size_t nelem, size_t elsize)
     domain_hook *h = ctx;
     int outer = enter_domain(h);
     void *p = h->previous.calloc(h->previous.ctx, nelem, elsize);
-    leave_domain(h, outer);
+    leave_domain(outer);
     if (p) /* the allocator checked that the product does not overflow */
         report(h, PMT_EV_ALLOC, p, nelem * elsize, NULL);
     return p;
@@ -140,7 +146,7 @@ static void *hook_realloc(void *ctx, void *ptr, size_t size)
     domain_hook *h = ctx;
     int outer = enter_domain(h);
     void *p = h->previous.realloc(h->previous.ctx, ptr, size);
-    leave_domain(h, outer);
+    leave_domain(outer);
     if (p)
         report(h, ptr ? PMT_EV_REALLOC : PMT_EV_ALLOC, p, size, ptr);
     return p;
@@ -153,7 +159,7 @@ static void hook_free(void *ctx, void *ptr)
         report(h, PMT_EV_FREE, ptr, 0, NULL);
     int outer = enter_domain(h);
     h->previous.free(h->previous.ctx, ptr);
-    leave_domain(h, outer);
+    leave_domain(outer);
 }
 
 static int look_up(long hexversion)
@@ -177,7 +183,8 @@ static int look_up(long hexversion)
 int pmt__allocators_attach(pmt__cpy_state *st)
 {
     pmt_tracer *t = st->tracer;
-    if (!(t->allocators & PMT_ALLOCATORS_PYTHON))
+    /* Native tracing needs the hooks too: they tell the Python allocator's own libc calls. */
+    if (!(t->allocators & (PMT_ALLOCATORS_PYTHON | PMT_ALLOCATORS_NATIVE)))
         return PMT_OK;
     if (!look_up(st->hexversion))
         return pmt__fail(PMT_ENOTSUP,
@@ -199,13 +206,17 @@ int pmt__allocators_attach(pmt__cpy_state *st)
         h->installed = 1;
     }
     __atomic_store_n(&traced, st, __ATOMIC_RELAXED);
-    return PMT_OK;
+    int rc = (t->allocators & PMT_ALLOCATORS_NATIVE) ? pmt__native_attach(st) : PMT_OK;
+    if (rc != PMT_OK)
+        pmt__allocators_detach(st);
+    return rc;
 }
 
 void pmt__allocators_detach(pmt__cpy_state *st)
 {
     if (traced != st)
         return;
+    pmt__native_detach();
     __atomic_store_n(&traced, NULL, __ATOMIC_RELAXED);
     st->tracer->allocations_untraced += __atomic_exchange_n(&untraced_without_gil, 0,
                                                             __ATOMIC_RELAXED);

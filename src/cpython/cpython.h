@@ -262,6 +262,18 @@ pmt__shadow *pmt__thread_shadow_of(const pmt__cpy_state *st);
  * them, or leaves them passing through when another tool chained to them. */
 int pmt__allocators_attach(pmt__cpy_state *st);
 void pmt__allocators_detach(pmt__cpy_state *st);
+/* An allocator call of any source: recorded when the calling thread holds the traced
+ * interpreter's GIL and the tracer is not at work, else counted as untraced. */
+void pmt__allocations_report(pmt_allocator allocator, pmt_event_kind kind, void *address,
+                             size_t size, void *old_address);
+/* Non-zero while one of CPython's allocator domains runs on this thread. */
+extern _Thread_local int pmt__in_python_allocator __attribute__((tls_model("initial-exec")));
+
+/* native_source.c: libc and mmap allocations through the interposer (include/pymemtrace/
+ * native.h), installed by pmt__allocators_attach when the tracer asks for them: PMT_ENOTSUP
+ * when the interposer is not loaded. */
+int pmt__native_attach(pmt__cpy_state *st);
+void pmt__native_detach(void);
 
 /* allocation_site.c: an allocator call of the calling thread (GIL held, not the tracer's own
  * work), charged to where the thread runs as its last event said; never calls Python. */

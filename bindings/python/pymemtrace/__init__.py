@@ -16,8 +16,8 @@ The engine is libpymemtrace, a C library; this package is its limited-API (abi3)
 """
 from ._pymemtrace import library_version as __version__
 from ._pymemtrace import Event, rss, rss_peak, rss_provider
-from ._tracing import Profile, Trace, mark
+from ._tracing import Allocations, Profile, Trace, mark
 from .logs import open_log
 
-__all__ = ["Event", "Profile", "Trace", "mark", "open_log", "rss", "rss_peak", "rss_provider",
+__all__ = ["Allocations", "Event", "Profile", "Trace", "mark", "open_log", "rss", "rss_peak", "rss_provider",
            "__version__"]

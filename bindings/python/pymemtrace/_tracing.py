@@ -19,7 +19,7 @@ from . import _pymemtrace
 # Frames from these files are the tracer's own: never reported, depth still counted.
 _OWN_CODE_PREFIX = os.path.dirname(__file__) + os.sep
 _thread_stacks = threading.local()
-_process_stacks = {"profile": [], "trace": []}
+_process_stacks = {"profile": [], "trace": [], "allocations": []}
 _process_lock = threading.RLock()
 
 _THREADS = {"all": _pymemtrace.THREADS_ALL, "calling": _pymemtrace.THREADS_CALLING}
@@ -49,6 +49,40 @@ def _check_calls(calls):
     if calls is not True and calls is not False and calls != "paths":  # 1 and 0 are not bools
         raise ValueError(f"calls must be True, False or 'paths', not {calls!r}")
     return calls
+
+
+# allocations=: which allocators' calls become ALLOC/REALLOC/FREE events (PMT_PARAM_ALLOCATORS).
+_ALLOCATORS = {"RAW": 1 << 1, "MEM": 1 << 2, "OBJ": 1 << 3, "NATIVE": 1 << 4, "MMAP": 1 << 5}
+_PYTHON_DOMAINS = _ALLOCATORS["RAW"] | _ALLOCATORS["MEM"] | _ALLOCATORS["OBJ"]
+_NATIVE = _ALLOCATORS["NATIVE"] | _ALLOCATORS["MMAP"]
+
+
+def _allocator_mask(allocations):
+    """False: none; True: CPython's three domains; "native": those and libc/mmap; or a
+    collection of allocator names ("RAW", "MEM", "OBJ", "NATIVE", "MMAP")."""
+    if allocations is False or allocations is None:
+        return 0
+    if allocations is True:
+        return _PYTHON_DOMAINS
+    if allocations == "native":
+        return _PYTHON_DOMAINS | _NATIVE
+    if isinstance(allocations, str) or not hasattr(allocations, "__iter__"):
+        raise ValueError("allocations must be True, False, 'native' or a collection of "
+                         f"{', '.join(_ALLOCATORS)}, not {allocations!r}")
+    mask = 0
+    for name in allocations:
+        if name not in _ALLOCATORS:
+            raise ValueError(f"unknown allocator {name!r}: one of {', '.join(_ALLOCATORS)}")
+        mask |= _ALLOCATORS[name]
+    return mask
+
+
+def _check_size(name, value):
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int number of bytes, not {type(value).__name__}")
+    if not 0 <= value <= 1 << 40:
+        raise ValueError(f"{name} must be between 0 and 2**40 bytes, not {value}")
+    return value
 
 
 _ON_SINK_ERROR = ("warn", "raise")
@@ -155,7 +189,7 @@ class _Wrapper:
                  c_calls=None, include_files=None, exclude_files=None, include_functions=None,
                  exclude_functions=None, max_depth=None, sample_every=1, time_window=None,
                  rss_above=0, on_fork=None, user_files=None, not_user_files=None, calls=True,
-                 on_sink_error="warn"):
+                 on_sink_error="warn", allocations=False, alloc_min_size=0, alloc_sample=0):
         if c_calls is None:
             c_calls = self._C_CALLS
         _check_arguments(d_rss_trigger, message, filepath)
@@ -170,7 +204,11 @@ class _Wrapper:
                          "rss_mode": rss_mode, "threads": threads, "c_calls": c_calls,
                          **filters, "on_fork": _check_on_fork(on_fork),
                          "calls": _check_calls(calls),
-                         "on_sink_error": _check_on_sink_error(on_sink_error)}
+                         "on_sink_error": _check_on_sink_error(on_sink_error),
+                         "allocations": allocations,
+                         "alloc_min_size": _check_size("alloc_min_size", alloc_min_size),
+                         "alloc_sample": _check_size("alloc_sample", alloc_sample)}
+        self._allocators = _allocator_mask(allocations)
         self._tracer = None
         self.log_path = None
         self.events_seen = 0
@@ -199,6 +237,9 @@ class _Wrapper:
                                     threads=_THREADS[options["threads"]],
                                     on_fork=options["on_fork"],
                                     calls=_CALLS[options["calls"]],
+                                    allocators=self._allocators,
+                                    alloc_min_size=options["alloc_min_size"],
+                                    alloc_sample_bytes=options["alloc_sample"],
                                     **{k: options[k] for k in _FILTERS})
         with _process_lock:
             self._enter(tracer)
@@ -384,12 +425,37 @@ class Trace(_Wrapper):
     _C_CALLS = False
 
 
+class Allocations(_Wrapper):
+    """Record allocations without RSS per event: ALLOC, REALLOC and FREE events of CPython's
+    allocator domains (allocations=True) or of the ones named, each charged to the Python file,
+    line and function that made it (doc/allocations.md), into a binary log by default. Python
+    calls and C calls are followed to charge them (not written: RSS is not read, so no trigger
+    fires). Read the log with ``python -m pymemtrace flow|hist|leaks LOG``, or open_log().
+
+    alloc_min_size: allocations of fewer bytes are not recorded (nor their frees).
+    alloc_sample: 0 records every allocation; R > 0 records an allocation of S bytes with
+    probability 1 - exp(-S/R) (about S/R), so that the recorded bytes, scaled, estimate the
+    whole at a fraction of the cost. Other arguments as Profile. One tracer per process traces
+    allocations at a time: entering a second one raises RuntimeError.
+    """
+    _KIND = "allocations"
+    _EVENTS = _PYTHON_CALLS
+    _C_CALLS = True
+
+    def __init__(self, message=None, filepath=None, *, log_format="binary", rss_mode="none",
+                 allocations=True, **options):
+        super().__init__(-1, message, filepath, log_format=log_format, rss_mode=rss_mode,
+                         allocations=allocations, **options)
+        if not self._allocators:
+            raise ValueError("Allocations needs at least one allocator (allocations=...)")
+
+
 @atexit.register
 def _finish_at_exit():
     """A program that exits inside an entered wrapper (entered by hand, or sys.exit from code that
     never leaves its `with`) still gets its buffered rows, LAST and EOF written: innermost first.
     The process's wrappers and the exiting thread's own (threads="calling")."""
-    for kind in ("profile", "trace"):
+    for kind in ("allocations", "profile", "trace"):
         for stack in (_thread_stack(kind), _process_stacks[kind]):
             _finish_stack(stack)
 
@@ -423,7 +489,7 @@ def mark(text):
     if not isinstance(text, str):
         raise TypeError(f"text must be str, not {type(text).__name__}")
     with _process_lock:
-        wrappers = [w for kind in ("profile", "trace")
+        wrappers = [w for kind in ("profile", "trace", "allocations")
                     for stack in (_process_stacks[kind], _thread_stack(kind)) for w in stack]
     count = 0
     for wrapper in wrappers:
@@ -444,7 +510,7 @@ def _after_fork_in_child():
     if not _process_lock._is_owned():  # held by a thread that does not exist here
         _process_lock._at_fork_reinit()
     following = False
-    for kind in ("profile", "trace"):
+    for kind in ("profile", "trace", "allocations"):
         for stack in (_process_stacks[kind], _thread_stack(kind)):
             for wrapper in stack:
                 tracer = wrapper._tracer
