@@ -537,6 +537,31 @@ static PyObject *Tracer_get_events_lost(TracerObject *self, void *closure)
     return stat_of(self, PMT_STAT_EVENTS_LOST);
 }
 
+static PyObject *Tracer_allocation_stats(TracerObject *self, PyObject *unused)
+{
+    (void)unused;
+    if (check_ready(self) != 0)
+        return NULL;
+    static const struct {
+        const char *name;
+        pmt_stat stat;
+    } stats[] = {{"seen", PMT_STAT_ALLOCATIONS_SEEN},
+                 {"untraced", PMT_STAT_ALLOCATIONS_UNTRACED},
+                 {"frees_of_null", PMT_STAT_FREES_OF_NULL},
+                 {"live_blocks", PMT_STAT_BLOCKS_LIVE},
+                 {"live_bytes", PMT_STAT_BLOCK_BYTES_LIVE}};
+    PyObject *result = PyDict_New();
+    for (size_t i = 0; result && i < sizeof stats / sizeof *stats; i++) {
+        uint64_t value = 0;
+        pmt_tracer_get_stat(self->tracer, stats[i].stat, &value);
+        PyObject *number = PyLong_FromUnsignedLongLong(value);
+        if (!number || PyDict_SetItemString(result, stats[i].name, number) < 0)
+            Py_CLEAR(result);
+        Py_XDECREF(number);
+    }
+    return result;
+}
+
 static PyObject *Tracer_get_hook(TracerObject *self, void *closure)
 {
     (void)closure;
@@ -583,6 +608,9 @@ static PyMethodDef Tracer_methods[] = {
     {"sink_counts", (PyCFunction)Tracer_sink_counts, METH_NOARGS,
      "sink_counts() -> [{sink, path, given, stored, lost, error, errno, strerror}]: what became "
      "of the events given to each sink (stored: in its file; lost: after it failed)."},
+    {"allocation_stats", (PyCFunction)Tracer_allocation_stats, METH_NOARGS,
+     "allocation_stats() -> dict: allocator calls seen and untraced (made without the GIL, or "
+     "the tracer's own), frees of NULL, and the recorded blocks still live (count, bytes)."},
     {"after_fork", (PyCFunction)Tracer_after_fork, METH_NOARGS,
      "In a child of fork: apply on_fork now (a following child's log_path is its own)."},
     {NULL, NULL, 0, NULL},

@@ -257,7 +257,9 @@ typedef enum pmt_stat {
     /** Blocks recorded as allocated and not yet freed (the block table's size). */
     PMT_STAT_BLOCKS_LIVE = 8,
     /** Bytes of those blocks. */
-    PMT_STAT_BLOCK_BYTES_LIVE = 9
+    PMT_STAT_BLOCK_BYTES_LIVE = 9,
+    /** free(NULL) and its kin: counted, not written. */
+    PMT_STAT_FREES_OF_NULL = 10
 } pmt_stat;
 
 /** @brief The life cycle of a tracer. */

@@ -28,7 +28,7 @@ static void reset(pmt_tracer *t)
     t->window_span = until > from ? until - from : 0;
     t->sample_left = 0;
     pmt__blocks_free(&t->blocks);
-    t->allocations_seen = t->allocations_untraced = 0;
+    t->allocations_seen = t->allocations_untraced = t->frees_of_null = 0;
     if (!t->alloc_random) /* any odd seed; the start time differs per run and per process */
         t->alloc_random = (t->start_ns ^ (uint64_t)pmt__process_id() << 32) | 1;
     t->alloc_bytes_left = 0;
@@ -319,6 +319,10 @@ void pmt__tracer_allocation(pmt_tracer *t, const pmt__allocation *a, const char 
     int old_known = 0, filtered = 1;
     switch (a->kind) {
     case PMT_EV_FREE:
+        if (!a->address) {
+            t->frees_of_null++;
+            return;
+        }
         /* Only the frees of recorded blocks: the others' allocations are not in the log. */
         if (!pmt__blocks_remove(&t->blocks, a->address, &freed_size, &old_allocator))
             return;

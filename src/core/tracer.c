@@ -2,6 +2,7 @@
  * pipeline.c, what a copy does in a child of fork in fork.c. */
 #define _GNU_SOURCE /* strdup */
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -131,6 +132,9 @@ int pmt_tracer_get_stat(const pmt_tracer *t, pmt_stat stat, uint64_t *out_value)
         return PMT_OK;
     case PMT_STAT_BLOCK_BYTES_LIVE:
         *out_value = t->blocks.bytes;
+        return PMT_OK;
+    case PMT_STAT_FREES_OF_NULL:
+        *out_value = t->frees_of_null;
         return PMT_OK;
     case PMT_STAT_EVENTS_LOST: {
         uint64_t lost = 0;
@@ -346,6 +350,19 @@ int pmt_tracer_resume(pmt_tracer *t)
     return PMT_OK;
 }
 
+/* Allocation tracing's counts, as the log's last mark (pymemtrace.allocations reads it). */
+static void note_allocations(pmt_tracer *t)
+{
+    char text[256];
+    snprintf(text, sizeof text,
+             "pymemtrace allocations: seen %llu, untraced %llu, free(NULL) %llu, live blocks "
+             "%llu, live bytes %llu",
+             (unsigned long long)t->allocations_seen, (unsigned long long)t->allocations_untraced,
+             (unsigned long long)t->frees_of_null, (unsigned long long)t->blocks.count,
+             (unsigned long long)t->blocks.bytes);
+    pmt__tracer_note(t, text);
+}
+
 int pmt_tracer_stop(pmt_tracer *t)
 {
     int rc = guard(t, "pmt_tracer_stop", STATES(PMT_STATE_RUNNING, PMT_STATE_PAUSED),
@@ -355,6 +372,8 @@ int pmt_tracer_stop(pmt_tracer *t)
     if (rc != PMT_OK)
         return rc;
     if (!t->fork_silent) { /* a silent child's hooks were removed by the sync: no row, no flush */
+        if (t->allocators)
+            note_allocations(t);
         write_here(t, PMT_EV_STOP, PMT_REASON_LAST, NULL);
         pmt__pipeline_call_stats(t);
         pmt__pipeline_flush(t);

@@ -103,6 +103,7 @@ struct pmt_tracer {
     uint64_t rss_errors;
     uint64_t allocations_seen;
     uint64_t allocations_untraced; /* made while the tracer ran, or where it cannot record */
+    uint64_t frees_of_null;
 };
 
 /* Writes a message (a MARK) at the calling thread's location: the source tells the log about

@@ -155,8 +155,7 @@ static void *hook_realloc(void *ctx, void *ptr, size_t size)
 static void hook_free(void *ctx, void *ptr)
 {
     domain_hook *h = ctx;
-    if (ptr) /* first: once freed, another thread may get the address */
-        report(h, PMT_EV_FREE, ptr, 0, NULL);
+    report(h, PMT_EV_FREE, ptr, 0, NULL); /* first: once freed, the address is reusable */
     int outer = enter_domain(h);
     h->previous.free(h->previous.ctx, ptr);
     leave_domain(outer);

@@ -218,6 +218,7 @@ class _Wrapper:
         self.sinks_failed = 0
         self.events_lost = 0  # events given to a log that failed and are not in it
         self.sink_counts = []  # per sink, after exit: given, stored, lost, errno (sink_counts())
+        self.allocation_stats = {}  # after exit: seen, untraced, frees_of_null, live_blocks, ...
 
     @property
     def d_rss_trigger(self):
@@ -282,6 +283,7 @@ class _Wrapper:
             self.events_lost = tracer.events_lost
             self.sink_counts = tracer.sink_counts()
             self._call_stats = tracer.call_stats()
+            self.allocation_stats = tracer.allocation_stats()
             self._tracer = None
             del tracer  # closes the log: its EOF row
             if self in stack:

@@ -192,8 +192,12 @@ def _time_ns(row):
 
 
 def _row_event(row):
-    return Event((row.what, row.tag, row.event, _time_ns(row), None, None, row.file, row.line,
-                  row.function, row.rss, row.d_rss, None))
+    fields = (row.what, row.tag, row.event, _time_ns(row), None, None, row.file, row.line,
+              row.function, row.rss, row.d_rss, None)
+    if row.tag != "ALOC":
+        return Event(fields)
+    return Event(fields, {"allocator": row.allocator, "address": row.address, "size": row.size,
+                          "old_address": row.old_address, "old_size": row.old_size})
 
 
 def _mark_event(rows):

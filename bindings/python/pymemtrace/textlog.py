@@ -9,7 +9,7 @@ from typing import Iterator, Optional
 
 # Where the File column starts: tag(6) Event(12) ' +' dEvent(6) ' ' Clock(12) ' ' What(8) ' '.
 _FILE_COLUMN = 6 + 12 + 2 + 6 + 1 + 12 + 1 + 8 + 1
-_EVENT_TAGS = ("FRST:", "NEXT:", "PREV:", "LAST:")
+_EVENT_TAGS = ("FRST:", "NEXT:", "PREV:", "LAST:", "ALOC:")
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,12 @@ class Row:
     rss: int = 0
     d_rss: int = 0
     message: Optional[str] = None
+    # ALOC rows (allocations): "... dRSS @ OBJ 177 0x55d0 [from 0x55c0 64]"
+    allocator: str = ""
+    size: int = 0
+    address: int = 0
+    old_address: int = 0
+    old_size: int = 0
 
 
 def parse_row(text: str) -> Optional[Row]:
@@ -39,11 +45,18 @@ def parse_row(text: str) -> Optional[Row]:
         return Row(tag, int(head[1]), int(head[2].lstrip("+")), float(head[3]), message=message)
     if head[0] not in _EVENT_TAGS:
         return None
+    block = {}
+    if tag == "ALOC":
+        text, _, tail = text.rpartition(" @ ")
+        parts = tail.split()
+        block = {"allocator": parts[0], "size": int(parts[1]), "address": int(parts[2], 16)}
+        if len(parts) >= 6 and parts[3] == "from":
+            block.update(old_address=int(parts[4], 16), old_size=int(parts[5]))
     left, line, function, rss, d_rss = text.rsplit(None, 4)
     what = text[_FILE_COLUMN - 9:_FILE_COLUMN].strip()
     file = left[_FILE_COLUMN:].rstrip()
     return Row(tag, int(head[1]), int(head[2].lstrip("+")), float(head[3]), what, file,
-               int(line), function, int(rss), int(d_rss))
+               int(line), function, int(rss), int(d_rss), **block)
 
 
 def read_rows(path) -> Iterator[Row]:

@@ -1,7 +1,8 @@
 """python -m pymemtrace: trace a script, or read a log (binary or text).
 
     python -m pymemtrace run [--trace] [--binary [--compression NAME]] [-d BYTES] [-o LOG]
-                             [--follow-children] script.py [args...]
+                             [--follow-children] [--allocations | --native]
+                             [--alloc-min-size BYTES] [--alloc-sample BYTES] script.py [args...]
     python -m pymemtrace top LOG [-n N]      where RSS grew most (the user's functions)
     python -m pymemtrace tree LOG [--collapsed]  the call tree of the user's code
     python -m pymemtrace dump LOG [-o OUT]   the text log of a binary log
@@ -9,6 +10,11 @@
     python -m pymemtrace json LOG [-o OUT]   one JSON object per line per event
     python -m pymemtrace stats LOG [-n N]    counts, peak RSS, duration, top functions
     python -m pymemtrace info LOG            header, summary and whether the log is complete
+    python -m pymemtrace flow LOG [--call-stack] [--full-path] [--json]
+                                             each allocation and free with its Python code
+    python -m pymemtrace hist LOG [--by function|file|line|allocator] [--json]
+                                             allocation size histograms (DTrace's quantize)
+    python -m pymemtrace leaks LOG [-n N] [--json]  blocks never freed, by site
 
 Each command is a module of this package with a register(commands) function; COMMANDS is their
 order in --help.
@@ -22,10 +28,10 @@ import argparse
 import os
 import sys
 
-from . import export, info, run, stats, top, tree
+from . import export, flow, hist, info, leaks, run, stats, top, tree
 from .common import EXIT_BROKEN_PIPE, CliError
 
-COMMANDS = (run, top, tree, export, stats, info)
+COMMANDS = (run, top, tree, flow, hist, leaks, export, stats, info)
 
 
 def parser():

@@ -20,17 +20,52 @@ def trigger(text):
     return value
 
 
+# Set in the environment of a process `run --native` started with the interposer preloaded, so
+# that it does not start itself again.
+NATIVE_ENV = "PYMEMTRACE_NATIVE_PRELOADED"
+
+
+def interposer_path():
+    """libpymemtrace_native.so, installed beside the extension module."""
+    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                        "libpymemtrace_native.so")
+
+
+def preload_native():
+    """Starts this very command line again with the interposer preloaded (LD_PRELOAD must be
+    set before a process starts: the program's and its children's allocations are then all
+    seen). Returns only when that cannot be done: the tracer then rewrites the loaded
+    objects' imports instead (doc/allocations.md)."""
+    if os.environ.get(NATIVE_ENV) or "run" not in getattr(sys, "orig_argv", ()):
+        return
+    library = interposer_path()
+    if not os.path.isfile(library):
+        raise CliError(f"--native: the interposer {library} is missing from this installation")
+    env = dict(os.environ)
+    env["LD_PRELOAD"] = library + (":" + env["LD_PRELOAD"] if env.get("LD_PRELOAD") else "")
+    env[NATIVE_ENV] = "1"
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(sys.executable, [sys.executable] + sys.orig_argv[1:], env)
+
+
 def run(args):
     wrapper = Trace if args.trace else Profile
     script = os.path.abspath(args.script)
     if not os.path.isfile(script):
         raise CliError(f"no such script: {args.script}")
+    if args.native:
+        preload_native()
     log_format = "binary" if args.binary else "text"
+    allocations = "native" if args.native else bool(args.allocations)
     try:
         tracer = wrapper(args.d_rss_trigger, args.message, args.output, log_format=log_format,
                          compression=args.compression,
                          on_fork="follow" if args.follow_children else None,
-                         user_files=args.user_files, not_user_files=args.not_user_files)
+                         user_files=args.user_files, not_user_files=args.not_user_files,
+                         allocations=allocations, alloc_min_size=args.alloc_min_size,
+                         alloc_sample=args.alloc_sample,
+                         c_calls=True if allocations else None)
     except ValueError as error:  # a codec this build lacks
         raise CliError(str(error)) from None
     sys.argv = [script] + args.args
@@ -46,6 +81,10 @@ def run(args):
     except OSError as error:
         if tracer.log_path is None:  # entering failed: the log could not be created
             raise CliError(f"cannot write the log: {error}") from None
+        raise
+    except RuntimeError as error:
+        if tracer.log_path is None:  # entering failed: e.g. no allocator hooks here
+            raise CliError(str(error)) from None
         raise
     sys.stdout.flush()  # the script's output first, then the summary
     failed = [c for c in tracer.sink_counts if c["error"]]
@@ -114,6 +153,19 @@ def register(commands):
     command.add_argument("--collapsed", metavar="FILE",
                          help="at exit, write collapsed stacks of the user's code weighted by "
                               "own growth in bytes (flamegraph.pl's input)")
+    command.add_argument("--allocations", action="store_true",
+                         help="also record CPython's allocations (RAW, MEM, OBJ domains), each "
+                              "with the Python code that made it: read them with flow, hist and "
+                              "leaks (use --binary: a text row per allocation is slow)")
+    command.add_argument("--native", action="store_true",
+                         help="--allocations plus libc's malloc family and anonymous mmap from "
+                              "C code (extension modules): the script runs with the interposer "
+                              "preloaded, and so do its children")
+    command.add_argument("--alloc-min-size", type=count, default=0, metavar="BYTES",
+                         help="record only allocations of at least BYTES")
+    command.add_argument("--alloc-sample", type=count, default=0, metavar="BYTES",
+                         help="record an allocation of S bytes with probability ~S/BYTES "
+                              "(byte sampling; 0: all)")
     command.add_argument("script")
     command.add_argument("args", nargs=argparse.REMAINDER)
     command.set_defaults(handler=run)
