@@ -13,8 +13,9 @@
 
 #include "binding.h"
 
+/* The limited API names it from 3.11; the value is CPython's since 3.3. */
 #ifndef PyBUF_WRITE
-#define PyBUF_WRITE 0x200 /* the limited API names it from 3.11; the value is CPython's since 3.3 */
+#define PyBUF_WRITE 0x200
 #endif
 
 typedef void *(*raw_malloc_fn)(size_t);
@@ -122,8 +123,10 @@ static PyMethodDef Block_methods[] = {
 };
 
 static PyType_Slot Block_slots[] = {
-    {Py_tp_dealloc, Block_dealloc},   {Py_tp_getset, Block_getset},
-    {Py_tp_methods, Block_methods},   {Py_tp_repr, Block_repr},
+    {Py_tp_dealloc, Block_dealloc},
+    {Py_tp_getset, Block_getset},
+    {Py_tp_methods, Block_methods},
+    {Py_tp_repr, Block_repr},
     {Py_tp_doc, "A block of memory of a known size from a known allocator."},
     {0, NULL},
 };
@@ -149,8 +152,7 @@ static PyObject *new_block(PyObject *module, PyObject *arg, int allocator)
         return NULL;
     }
     module_state *state = PyModule_GetState(module);
-    allocfunc alloc =
-        (allocfunc)PyType_GetSlot((PyTypeObject *)state->block_type, Py_tp_alloc);
+    allocfunc alloc = (allocfunc)PyType_GetSlot((PyTypeObject *)state->block_type, Py_tp_alloc);
     BlockObject *self = (BlockObject *)alloc((PyTypeObject *)state->block_type, 0);
     if (!self)
         return NULL;

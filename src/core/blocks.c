@@ -44,8 +44,8 @@ int pmt__blocks_add(pmt__blocks *blocks, uint64_t address, uint64_t size, unsign
     uint64_t packed = size | (uint64_t)allocator << PMT__BLOCK_ALLOCATOR_SHIFT;
     for (; blocks->slots[i].address; i = (i + 1) & mask) {
         if (blocks->slots[i].address == address) {
-            blocks->bytes -= blocks->slots[i].size_allocator &
-                             ((UINT64_C(1) << PMT__BLOCK_ALLOCATOR_SHIFT) - 1);
+            blocks->bytes -=
+                blocks->slots[i].size_allocator & ((UINT64_C(1) << PMT__BLOCK_ALLOCATOR_SHIFT) - 1);
             blocks->bytes += size;
             blocks->slots[i].size_allocator = packed;
             return 0;
@@ -57,8 +57,7 @@ int pmt__blocks_add(pmt__blocks *blocks, uint64_t address, uint64_t size, unsign
     return 0;
 }
 
-int pmt__blocks_remove(pmt__blocks *blocks, uint64_t address, uint64_t *size,
-                       unsigned *allocator)
+int pmt__blocks_remove(pmt__blocks *blocks, uint64_t address, uint64_t *size, unsigned *allocator)
 {
     if (!blocks->count)
         return 0;

@@ -19,8 +19,8 @@ typedef struct pmt__blocks {
     pmt__block *slots;
     size_t capacity; /* a power of two, or 0 */
     size_t count;
-    uint64_t bytes;     /* sum of the live blocks' sizes */
-    uint64_t not_kept;  /* blocks that could not be recorded (no memory to grow) */
+    uint64_t bytes;    /* sum of the live blocks' sizes */
+    uint64_t not_kept; /* blocks that could not be recorded (no memory to grow) */
 } pmt__blocks;
 
 enum { PMT__BLOCK_ALLOCATOR_SHIFT = 56 };
@@ -31,8 +31,7 @@ enum { PMT__BLOCK_ALLOCATOR_SHIFT = 56 };
 int pmt__blocks_add(pmt__blocks *blocks, uint64_t address, uint64_t size, unsigned allocator);
 
 /* Removes the block at address; returns 1 and its size and allocator when it was recorded. */
-int pmt__blocks_remove(pmt__blocks *blocks, uint64_t address, uint64_t *size,
-                       unsigned *allocator);
+int pmt__blocks_remove(pmt__blocks *blocks, uint64_t address, uint64_t *size, unsigned *allocator);
 
 /* Forgets every block (a new run) and frees the table. */
 void pmt__blocks_free(pmt__blocks *blocks);

@@ -18,9 +18,8 @@ static const char *const kind_names[PMT_EV_KIND_COUNT] = {
 };
 
 static const char *const allocator_names[PMT_ALLOCATOR_COUNT] = {
-    [PMT_ALLOCATOR_NONE] = "",      [PMT_ALLOCATOR_RAW] = "RAW",
-    [PMT_ALLOCATOR_MEM] = "MEM",    [PMT_ALLOCATOR_OBJ] = "OBJ",
-    [PMT_ALLOCATOR_NATIVE] = "NATIVE", [PMT_ALLOCATOR_MMAP] = "MMAP",
+    [PMT_ALLOCATOR_NONE] = "",   [PMT_ALLOCATOR_RAW] = "RAW",       [PMT_ALLOCATOR_MEM] = "MEM",
+    [PMT_ALLOCATOR_OBJ] = "OBJ", [PMT_ALLOCATOR_NATIVE] = "NATIVE", [PMT_ALLOCATOR_MMAP] = "MMAP",
 };
 
 const char *pmt_allocator_name(int allocator)

@@ -154,8 +154,8 @@ static PMT__NOINLINE const pmt__shadow *other_shadow(pmt_tracer *t)
  * the source gives later, the line). */
 static inline pmt__slot *stamp_into(pmt_tracer *t, pmt__slot *slot, pmt_event_kind kind,
                                     uint64_t seq, uint64_t now, uint64_t rss, const char *file,
-                                    const char *function, const void *where,
-                                    int32_t line_or_offset, int32_t depth)
+                                    const char *function, const void *where, int32_t line_or_offset,
+                                    int32_t depth)
 {
     pmt_event *ev = &slot->ev;
     ev->kind = (uint32_t)kind;

@@ -85,9 +85,9 @@ struct pmt_tracer {
     /* Allocation tracing (pmt__tracer_allocation): its own slot, so that an allocation written
      * between two events leaves the trigger's ring of two alone. */
     pmt__slot alloc_slot;
-    pmt__blocks blocks;           /* the recorded blocks not yet freed */
-    int64_t alloc_bytes_left;     /* byte sampling: bytes until the next recorded allocation */
-    uint64_t alloc_random;        /* its generator's state */
+    pmt__blocks blocks;       /* the recorded blocks not yet freed */
+    int64_t alloc_bytes_left; /* byte sampling: bytes until the next recorded allocation */
+    uint64_t alloc_random;    /* its generator's state */
 
     /* Fork (fork.c). */
     int64_t on_fork;          /* pmt_fork_mode */
@@ -141,8 +141,8 @@ void pmt__tracer_event_at(pmt_tracer *tracer, pmt_event_kind kind, int selected,
 typedef struct pmt__allocation {
     pmt_event_kind kind; /* PMT_EV_ALLOC, PMT_EV_REALLOC or PMT_EV_FREE */
     pmt_allocator allocator;
-    uint64_t address; /* the new block's for a realloc */
-    uint64_t size;    /* ALLOC, REALLOC: the (new) size; FREE: ignored (the table knows it) */
+    uint64_t address;     /* the new block's for a realloc */
+    uint64_t size;        /* ALLOC, REALLOC: the (new) size; FREE: ignored (the table knows it) */
     uint64_t old_address; /* REALLOC: the block resized */
 } pmt__allocation;
 

@@ -205,20 +205,16 @@ int pmt__allocators_attach(pmt__cpy_state *st)
         h->installed = 1;
     }
     __atomic_store_n(&traced, st, __ATOMIC_RELAXED);
-    int rc = (t->allocators & PMT_ALLOCATORS_NATIVE) ? pmt__native_attach(st) : PMT_OK;
-    if (rc != PMT_OK)
-        pmt__allocators_detach(st);
-    return rc;
+    return PMT_OK;
 }
 
 void pmt__allocators_detach(pmt__cpy_state *st)
 {
     if (traced != st)
         return;
-    pmt__native_detach();
     __atomic_store_n(&traced, NULL, __ATOMIC_RELAXED);
-    st->tracer->allocations_untraced += __atomic_exchange_n(&untraced_without_gil, 0,
-                                                            __ATOMIC_RELAXED);
+    st->tracer->allocations_untraced +=
+        __atomic_exchange_n(&untraced_without_gil, 0, __ATOMIC_RELAXED);
     const char *kept = NULL;
     for (int d = 0; d < DOMAIN_COUNT; d++) {
         domain_hook *h = &hooks[d];

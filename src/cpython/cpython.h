@@ -297,8 +297,8 @@ static inline void pmt__charge_enter(pmt__cpy_state *st, pmt__code_entry *e, voi
     pmt__shadow *shadow = pmt__shadow_here(st);
     if (!shadow)
         return;
-    pmt__calls_enter(&st->tracer->calls, shadow, e, &e->memo, e->file, e->function,
-                     e->first_line, e->user ? PMT_CALL_USER_CODE : 0, st->tracer->last_rss);
+    pmt__calls_enter(&st->tracer->calls, shadow, e, &e->memo, e->file, e->function, e->first_line,
+                     e->user ? PMT_CALL_USER_CODE : 0, st->tracer->last_rss);
     if (shadow->depth) {
         shadow->frames[shadow->depth - 1].back = back;
         shadow->frames[shadow->depth - 1].back_line = back_line;

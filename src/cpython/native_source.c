@@ -155,9 +155,8 @@ static int patch_all(void)
 static int find_real(void)
 {
 #define FIND(name) (*(void **)&real.name = dlsym(RTLD_DEFAULT, #name)) != NULL
-    return FIND(malloc) && FIND(calloc) && FIND(realloc) && FIND(free) &&
-           FIND(posix_memalign) && FIND(aligned_alloc) && FIND(mmap) && FIND(munmap) &&
-           FIND(dlopen);
+    return FIND(malloc) && FIND(calloc) && FIND(realloc) && FIND(free) && FIND(posix_memalign) &&
+           FIND(aligned_alloc) && FIND(mmap) && FIND(munmap) && FIND(dlopen);
 #undef FIND
 }
 

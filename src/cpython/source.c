@@ -125,11 +125,17 @@ static int attach(void *self, pmt_tracer *tracer, void **state)
     st->run = pmt__thread_new_run();
     st->interpreter_id = PyInterpreterState_GetID(PyInterpreterState_Get());
     tracer->interpreter_id = st->interpreter_id;
+    int native = (tracer->allocators & PMT_ALLOCATORS_NATIVE) != 0;
     int rc = pmt__allocators_attach(st);
+    if (rc == PMT_OK && native && (rc = pmt__native_attach(st)) != PMT_OK)
+        pmt__allocators_detach(st);
     if (rc == PMT_OK) {
         rc = uses_monitoring(st) ? pmt__monitoring_attach(st) : pmt__legacy_attach(st);
-        if (rc != PMT_OK)
+        if (rc != PMT_OK) {
+            if (native)
+                pmt__native_detach();
             pmt__allocators_detach(st);
+        }
     }
     if (rc != PMT_OK) {
         if (first) {
@@ -145,9 +151,10 @@ static int attach(void *self, pmt_tracer *tracer, void **state)
 static int detach(void *self, pmt_tracer *tracer, void *state)
 {
     (void)self;
-    (void)tracer;
     pmt__cpy_state *st = state;
     st->running = 0;
+    if (tracer->allocators & PMT_ALLOCATORS_NATIVE)
+        pmt__native_detach();
     pmt__allocators_detach(st);
     return uses_monitoring(st) ? pmt__monitoring_detach(st) : pmt__legacy_detach(st);
 }

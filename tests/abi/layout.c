@@ -26,6 +26,7 @@ PIN(PMT_EPYTHON == -8);
 PIN(PMT_ENOTHREAD == -9);
 PIN(PMT_EFORMAT == -10);
 PIN(PMT_ETRUNCATED == -11);
+PIN(PMT_EBUSY == -12);
 
 /* pmt_compression: the codec numbers are also written into binary logs (doc/format.md). */
 PIN(PMT_COMPRESS_NONE == 0);
@@ -43,7 +44,17 @@ PIN(PMT_EV_LINE == 6);
 PIN(PMT_EV_MARK == 7);
 PIN(PMT_EV_START == 8);
 PIN(PMT_EV_STOP == 9);
-PIN(PMT_EV_KIND_COUNT >= 10);
+PIN(PMT_EV_ALLOC == 10);
+PIN(PMT_EV_REALLOC == 11);
+PIN(PMT_EV_FREE == 12);
+PIN(PMT_EV_KIND_COUNT >= 13);
+/* pmt_allocator: only appended. */
+PIN(PMT_ALLOCATOR_NONE == 0);
+PIN(PMT_ALLOCATOR_RAW == 1);
+PIN(PMT_ALLOCATOR_MEM == 2);
+PIN(PMT_ALLOCATOR_OBJ == 3);
+PIN(PMT_ALLOCATOR_NATIVE == 4);
+PIN(PMT_ALLOCATOR_MMAP == 5);
 
 /* pmt_event_reason */
 PIN(PMT_REASON_FIRST == 0);
@@ -51,6 +62,7 @@ PIN(PMT_REASON_TRIGGER == 1);
 PIN(PMT_REASON_BEFORE == 2);
 PIN(PMT_REASON_MESSAGE == 3);
 PIN(PMT_REASON_LAST == 4);
+PIN(PMT_REASON_ALLOCATION == 5);
 
 /* pmt_param, pmt_stat, pmt_tracer_state */
 PIN(PMT_PARAM_D_RSS_TRIGGER == 1);
@@ -72,6 +84,14 @@ PIN(PMT_THREADS_CALLING == 1);
 PIN(PMT_PARAM_ON_FORK == 11);
 PIN(PMT_FORK_STOP == 0);
 PIN(PMT_FORK_FOLLOW == 1);
+PIN(PMT_PARAM_ALLOCATORS == 13);
+PIN(PMT_PARAM_ALLOC_MIN_SIZE == 14);
+PIN(PMT_PARAM_ALLOC_SAMPLE_BYTES == 15);
+PIN(PMT_STAT_ALLOCATIONS_SEEN == 6);
+PIN(PMT_STAT_ALLOCATIONS_UNTRACED == 7);
+PIN(PMT_STAT_BLOCKS_LIVE == 8);
+PIN(PMT_STAT_BLOCK_BYTES_LIVE == 9);
+PIN(PMT_STAT_FREES_OF_NULL == 10);
 PIN(PMT_STAT_EVENTS_SEEN == 1);
 PIN(PMT_STAT_EVENTS_WRITTEN == 2);
 PIN(PMT_STAT_SINKS_FAILED == 3);
@@ -123,7 +143,12 @@ PIN(offsetof(pmt_event, user_file) == 96);
 PIN(offsetof(pmt_event, user_function) == 104);
 PIN(offsetof(pmt_event, user_line) == 112);
 PIN(offsetof(pmt_event, call_node) == 116);
-PIN(sizeof(pmt_event) >= 120);
+PIN(offsetof(pmt_event, allocator) == 120);
+PIN(offsetof(pmt_event, address) == 128);
+PIN(offsetof(pmt_event, size) == 136);
+PIN(offsetof(pmt_event, old_address) == 144);
+PIN(offsetof(pmt_event, old_size) == 152);
+PIN(sizeof(pmt_event) >= 160);
 
 PIN(offsetof(pmt_sink_ops, write) == 8);
 PIN(offsetof(pmt_sink_ops, flush) == 16);

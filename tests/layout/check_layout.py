@@ -23,6 +23,8 @@ LAYERS = {
     "core": {"common", "platform"},
     "log": {"common", "platform", "core"},
     "cpython": {"common", "platform", "core"},
+    # The native-allocation interposer: a library of its own, public headers only.
+    "native": set(),
 }
 MAX_SHARE = 0.30
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)

@@ -65,7 +65,7 @@ struct pmt_reader {
     uint64_t chunk_offset;
     uint64_t prev_seq, prev_time, prev_rss, thread;
     int32_t prev_depth;
-    uint64_t prev_address; /* the last allocation record's block */
+    uint64_t prev_address;  /* the last allocation record's block */
     uint64_t site, node;    /* the chunk's calls context so far (format.h PMT__EXT_CALLS_CONTEXT) */
     uint64_t events_chunks; /* EVENTS chunks read whole so far (a live area names its count) */
     int live_tried;         /* the tail was searched for a live area */
@@ -703,8 +703,8 @@ static int decode_event(pmt_reader *r)
                 uint64_t size_allocator = pmt__get_varint(c);
                 ev->allocator = (uint32_t)(size_allocator & 7u);
                 ev->size = size_allocator >> PMT__ALLOCATOR_BITS;
-                ev->address = r->prev_address = pmt__address_from_step(pmt__get_varint(c),
-                                                                        r->prev_address);
+                ev->address = r->prev_address =
+                    pmt__address_from_step(pmt__get_varint(c), r->prev_address);
                 if (type == PMT_EV_REALLOC) {
                     ev->old_address = pmt__address_from_step(pmt__get_varint(c), ev->address);
                     ev->old_size = pmt__get_varint(c);

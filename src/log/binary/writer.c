@@ -96,7 +96,7 @@ typedef struct binary_sink {
     uint64_t prev_seq, prev_time, prev_rss, thread;
     int32_t prev_depth;
     uint64_t prev_address; /* the last allocation event's block */
-    uint64_t last_rss; /* across chunks: the base of the next chunk */
+    uint64_t last_rss;     /* across chunks: the base of the next chunk */
     /* The calls context (user site, call path) the chunk's events have so far: a record says
      * when it changes (doc/format.md). site: 0 none, 1 the event's own location, id + 2. */
     uint64_t chunk_site, chunk_node;

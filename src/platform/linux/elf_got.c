@@ -97,8 +97,8 @@ static uintptr_t address_of(ElfW(Addr) value, ElfW(Addr) base)
 }
 
 #if defined(JUMP_SLOT)
-static void patch_relocations(patch_job *job, ElfW(Addr) base, const ElfW(Rela) *rel,
-                              size_t bytes, const ElfW(Sym) *symtab, const char *strtab)
+static void patch_relocations(patch_job *job, ElfW(Addr) base, const ElfW(Rela) * rel, size_t bytes,
+                              const ElfW(Sym) * symtab, const char *strtab)
 {
     for (size_t i = 0; i < bytes / sizeof *rel; i++) {
         unsigned long type = ELF64_R_TYPE(rel[i].r_info);

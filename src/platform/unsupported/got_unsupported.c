@@ -10,6 +10,4 @@ int pmt__got_patch(const pmt__got_hook *hooks, size_t count, const void *self)
     return pmt__fail(PMT_ENOTSUP, "patching loaded objects' imports is not supported here");
 }
 
-void pmt__got_restore(void)
-{
-}
+void pmt__got_restore(void) {}
