@@ -28,7 +28,7 @@ typedef struct callable_sink {
     PyObject *event_type;
     pmt_event *waiting;
     size_t waiting_count, waiting_capacity;
-    uint64_t seen, dropped; /* dropped: allocation events beyond MAX_WAITING */
+    uint64_t delivered; /* events the callable took without raising */
     int failed;
 } callable_sink;
 
@@ -43,6 +43,7 @@ static int call_with(callable_sink *s, const pmt_event *ev)
         return -1;
     }
     Py_DECREF(result);
+    s->delivered++;
     return 0;
 }
 
@@ -63,10 +64,8 @@ static int keep_waiting(callable_sink *s, const pmt_event *ev)
         pmt_event *grown = capacity <= MAX_WAITING
                                ? realloc(s->waiting, capacity * sizeof *grown)
                                : NULL; /* plain malloc: not CPython's allocator */
-        if (!grown) {
-            s->dropped++;
-            return 0;
-        }
+        if (!grown)
+            return 0; /* beyond MAX_WAITING: not stored, so counted lost */
         s->waiting = grown;
         s->waiting_capacity = capacity;
     }
@@ -82,7 +81,6 @@ static int keep_waiting(callable_sink *s, const pmt_event *ev)
 static int callable_write(const pmt_event *ev, void *user_data)
 {
     callable_sink *s = user_data;
-    s->seen++;
     if (ev->kind >= PMT_EV_ALLOC && ev->kind <= PMT_EV_FREE)
         return keep_waiting(s, ev);
     if (deliver_waiting(s) != 0)
@@ -98,7 +96,7 @@ static int callable_flush(void *user_data)
 static uint64_t callable_stored(void *user_data)
 {
     const callable_sink *s = user_data;
-    return s->seen - s->dropped;
+    return s->delivered + s->waiting_count;
 }
 
 static void callable_close(void *user_data)

@@ -71,11 +71,12 @@ def run(args):
     sys.argv = [script] + args.args
     sys.path.insert(0, os.path.dirname(script))
     status = 0
+    namespace = None  # the script's globals live on until the tracer stopped: leaks sees them
     try:
         with tracer:
             if args.follow_children:
                 follow_children(args, log_format, tracer.log_path)
-            runpy.run_path(script, run_name="__main__")
+            namespace = runpy.run_path(script, run_name="__main__")
     except SystemExit as exit_:
         status = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
     except OSError as error:
@@ -86,6 +87,7 @@ def run(args):
         if tracer.log_path is None:  # entering failed: e.g. no allocator hooks here
             raise CliError(str(error)) from None
         raise
+    del namespace
     sys.stdout.flush()  # the script's output first, then the summary
     failed = [c for c in tracer.sink_counts if c["error"]]
     if not failed:
