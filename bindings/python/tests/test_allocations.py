@@ -203,16 +203,21 @@ class DoneWhenTest(unittest.TestCase):
         self.assertIsNotNone(self.leaks["frees_of_null"])
 
     def test_a_cut_log_still_reports_and_says_so(self):
+        """Cut inside its last chunks (the last whole chunk depends on the run's timing, so
+        the cut moves back until one is left): the reports cover what is whole and warn."""
         cut = os.path.join(self.dir, "cut.pmt")
         with open(self.log, "rb") as f:
             data = f.read()
-        with open(cut, "wb") as f:
-            f.write(data[:len(data) * 2 // 3])
+        for tenths in range(9, 0, -1):
+            with open(cut, "wb") as f:
+                f.write(data[:len(data) * tenths // 10])
+            if cli("flow", cut, check=False).stdout:
+                break
         for command in ("flow", "hist", "leaks"):
             result = cli(command, cut, check=False)
             self.assertEqual(result.returncode, 1, result.stderr)
-            self.assertIn("warning", result.stderr)
-            self.assertTrue(result.stdout)
+            self.assertIn("is truncated", result.stderr)
+            self.assertTrue(result.stdout, command)
 
 
 def make_177():
@@ -240,8 +245,7 @@ class InProcessTest(TempDirTestCase):
     def test_a_block_is_charged_to_its_line(self):
         events, tracer, block = self.run_allocations(make_177)
         found = [e for e in events if e.kind == "ALLOC" and e.address == block.address]
-        self.assertEqual(len(found), 1)
-        event = found[0]
+        event = found[-1]  # an address freed before may have served another block
         self.assertEqual((event.size, event.allocator, event.function, event.line),
                          (177, "MEM", "make_177", source_line(make_177, "MAKE177")))
         self.assertEqual(event.reason, "ALOC")
@@ -250,8 +254,8 @@ class InProcessTest(TempDirTestCase):
         # The binary log holds the same event.
         with pymemtrace.open_log(tracer.log_path) as log:
             logged = [e for e in log if e.kind == "ALLOC" and e.address == block.address]
-        self.assertEqual([(e.size, e.line, e.allocator) for e in logged],
-                         [(177, event.line, "MEM")])
+        self.assertEqual((logged[-1].size, logged[-1].line, logged[-1].allocator),
+                         (177, event.line, "MEM"))
 
     def test_frees_carry_the_size_they_were_made_with(self):
         events, _, _ = self.run_allocations(make_raw_and_free)
@@ -265,7 +269,8 @@ class InProcessTest(TempDirTestCase):
         events, _, block = self.run_allocations(make_177, log_format="text", filepath=path)
         with pymemtrace.open_log(path) as log:
             logged = [e for e in log if e.kind == "ALLOC" and e.address == block.address]
-        self.assertEqual([(e.size, e.allocator, e.reason) for e in logged], [(177, "MEM", "ALOC")])
+        self.assertEqual((logged[-1].size, logged[-1].allocator, logged[-1].reason),
+                         (177, "MEM", "ALOC"))
 
     def test_minimum_size_and_sampling(self):
         def many():
@@ -312,8 +317,9 @@ class InProcessTest(TempDirTestCase):
         def work():
             return testing.CMalloc(5000)  # CMALLOC5000
         events, _, block = self.run_allocations(work, allocations="native")
+        # The address may have served a block freed before: the last one made there is ours.
         found = [e for e in events if e.kind == "ALLOC" and e.address == block.address]
-        self.assertEqual([(e.size, e.allocator) for e in found], [(5000, "NATIVE")])
+        self.assertEqual((found[-1].size, found[-1].allocator), (5000, "NATIVE"))
 
 
 class ChainingTest(TempDirTestCase):
