@@ -67,8 +67,10 @@ typedef enum pmt_param {
     PMT_PARAM_D_RSS_TRIGGER = 1,
     /**
      * Which event kinds to observe: an OR of PMT_EV_BIT(kind). Only kinds a hook can produce
-     * count (CALL .. LINE); START, STOP and MARK are always on.
-     * Default: #PMT_EV_MASK_PROFILE. Bounds: [1, 2^PMT_EV_KIND_COUNT - 1].
+     * count (CALL .. LINE); START, STOP and MARK are always on. 0 writes no Python event, for a
+     * tracer of allocations only (#PMT_PARAM_ALLOCATORS): calls are still followed to charge
+     * them, at less cost; pmt_tracer_start() refuses (#PMT_EINVAL) a tracer that would observe
+     * nothing. Default: #PMT_EV_MASK_PROFILE. Bounds: [0, 2^PMT_EV_KIND_COUNT - 1].
      */
     PMT_PARAM_EVENT_MASK = 2,
     /**

@@ -37,6 +37,7 @@ typedef struct pmt__calls {
     uint32_t *slots; /* open addressing over (parent, key): node ids, 0 = empty */
     size_t slot_count;
     uint64_t last_rss;               /* RSS at the last event charged, of any thread */
+    uint64_t changes;                /* counts calls and returns: a stack may have changed */
     struct pmt__shadow *last_shadow; /* the shadow of that event's thread (an empty one at first) */
 } pmt__calls;
 
@@ -101,6 +102,7 @@ static inline void pmt__calls_seen(pmt__calls *calls, pmt__shadow *shadow, uint6
         ran->frames[ran->depth - 1].own += (int64_t)(rss - calls->last_rss);
     calls->last_rss = rss;
     calls->last_shadow = shadow;
+    calls->changes++;
 }
 
 /* The slow half of pmt__calls_enter: the node of a callee not called last from its parent (made

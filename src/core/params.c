@@ -25,7 +25,7 @@ typedef struct param_spec {
 #define FIELD(name) offsetof(pmt_tracer, name)
 static const param_spec param_specs[] = {
     {PMT_PARAM_D_RSS_TRIGGER, -1, -1, INT64_MAX, FIELD(trigger_param)},
-    {PMT_PARAM_EVENT_MASK, (int64_t)PMT_EV_MASK_PROFILE, 1,
+    {PMT_PARAM_EVENT_MASK, (int64_t)PMT_EV_MASK_PROFILE, 0,
      (int64_t)((UINT64_C(1) << PMT_EV_KIND_COUNT) - 1), 0},
     {PMT_PARAM_RSS_MODE, PMT_RSS_AUTO, PMT_RSS_AUTO, PMT_RSS_NONE, FIELD(rss_mode)},
     {PMT_PARAM_RSS_INTERVAL_NS, 0, 0, INT64_C(10000000000), FIELD(rss_interval_ns)},
@@ -107,9 +107,6 @@ int pmt_tracer_set_param(pmt_tracer *t, pmt_param param, int64_t value)
     if (value < spec->min || value > spec->max)
         return pmt__fail(PMT_EINVAL, "parameter %d: %lld is outside [%lld, %lld]", (int)param,
                          (long long)value, (long long)spec->min, (long long)spec->max);
-    if (param == PMT_PARAM_EVENT_MASK && ((uint64_t)value & pmt__hook_kinds) == 0)
-        return pmt__fail(PMT_EINVAL, "event mask 0x%llx selects no observable event",
-                         (unsigned long long)value);
     store(t, spec, value);
     return PMT_OK;
 }

@@ -32,6 +32,7 @@ static void reset(pmt_tracer *t)
     if (!t->alloc_random) /* any odd seed; the start time differs per run and per process */
         t->alloc_random = (t->start_ns ^ (uint64_t)pmt__process_id() << 32) | 1;
     t->alloc_bytes_left = 0;
+    t->alloc_site.changes = 0;
 }
 
 /* ln(x) for x in (0, 1]: x = m * 2^e with m in [1, 2), ln m = 2 atanh((m - 1) / (m + 1)) by its
@@ -360,7 +361,29 @@ void pmt__tracer_allocation(pmt_tracer *t, const pmt__allocation *a, const char 
     ev->size = a->kind == PMT_EV_FREE ? freed_size : a->size;
     ev->old_address = a->kind == PMT_EV_REALLOC ? a->old_address : 0;
     ev->old_size = old_size;
+    if (t->alloc_site.changes == t->calls.changes + 1 && t->alloc_site.file == file &&
+        t->alloc_site.function == function && t->alloc_site.line == line_or_offset &&
+        t->alloc_site.shadow == slot->shadow && t->alloc_site.depth == slot->shadow_depth &&
+        !where) {
+        ev->user_file = t->alloc_site.user_file;
+        ev->user_function = t->alloc_site.user_function;
+        ev->user_line = t->alloc_site.user_line;
+        ev->call_node = t->alloc_site.call_node;
+        slot->sited = 1;
+    }
     int written = deliver(t, slot, PMT_REASON_ALLOCATION, filtered);
+    if (!where && written) {
+        t->alloc_site.file = file;
+        t->alloc_site.function = function;
+        t->alloc_site.line = line_or_offset;
+        t->alloc_site.shadow = slot->shadow;
+        t->alloc_site.depth = slot->shadow_depth;
+        t->alloc_site.changes = t->calls.changes + 1;
+        t->alloc_site.user_file = ev->user_file;
+        t->alloc_site.user_function = ev->user_function;
+        t->alloc_site.user_line = ev->user_line;
+        t->alloc_site.call_node = ev->call_node;
+    }
     ev->allocator = 0; /* the slot's other fields are only read for an allocation kind */
     if (written && a->kind != PMT_EV_FREE)
         pmt__blocks_add(&t->blocks, a->address, a->size, (unsigned)a->allocator);

@@ -295,6 +295,9 @@ int pmt_tracer_start(pmt_tracer *t)
         t->state = PMT_STATE_RUNNING;
         return PMT_OK;
     }
+    if (!(t->event_mask & pmt__hook_kinds) && !t->allocators)
+        return pmt__fail(PMT_EINVAL, "the tracer observes nothing: its event mask selects no "
+                                     "event a hook produces and it traces no allocator");
     t->trigger_bytes =
         t->trigger_param < 0 ? (uint64_t)pmt__page_size() : (uint64_t)t->trigger_param;
     if (!t->rss.read) {

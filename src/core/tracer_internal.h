@@ -87,6 +87,18 @@ struct pmt_tracer {
     pmt__slot alloc_slot;
     pmt__blocks blocks;       /* the recorded blocks not yet freed */
     int64_t alloc_bytes_left; /* byte sampling: bytes until the next recorded allocation */
+    /* The last allocation's user site and what it depended on: the next one at the same place,
+     * with no call or return between, has the same (most come in runs). */
+    struct {
+        const char *file, *function;
+        int32_t line;
+        const pmt__shadow *shadow;
+        size_t depth;
+        uint64_t changes; /* calls.changes + 1 then; 0: nothing kept */
+        const char *user_file, *user_function;
+        int32_t user_line;
+        uint32_t call_node;
+    } alloc_site;
     uint64_t alloc_random;    /* its generator's state */
 
     /* Fork (fork.c). */

@@ -92,7 +92,9 @@ void pmt__allocations_report(pmt_allocator allocator, pmt_event_kind kind, void 
     pmt__cpy_state *st = __atomic_load_n(&traced, __ATOMIC_RELAXED);
     if (!st || (allocator == PMT_ALLOCATOR_RAW && (pmt__in_python_allocator & IN_MEM_OR_OBJ)))
         return;
-    if (!may_record(st)) {
+    /* MEM and OBJ calls hold a GIL; a thread that had an event of this run holds this
+     * interpreter's (hooks only fire there): one load of our own TLS, not CPython's. */
+    if ((allocator == PMT_ALLOCATOR_RAW || !pmt__thread_in_run(st)) && !may_record(st)) {
         __atomic_add_fetch(&untraced_without_gil, 1, __ATOMIC_RELAXED);
         return;
     }

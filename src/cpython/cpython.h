@@ -221,6 +221,12 @@ uint64_t pmt__thread_new_run(void);
  * frame being entered, if entering, is not counted yet). */
 int32_t *pmt__thread_depth_sync(const pmt__cpy_state *st, int entering);
 
+/* Has the calling thread had an event of this run (its most recent slot is the run's)? */
+static inline int pmt__thread_in_run(const pmt__cpy_state *st)
+{
+    return pmt__thread_depths[0].run == st->run;
+}
+
 /* The calling thread's depth counter for this run. */
 static inline int32_t *pmt__depth_here(const pmt__cpy_state *st, int entering)
 {

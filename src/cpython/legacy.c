@@ -59,8 +59,9 @@ static int wants_profile_hook(const pmt_tracer *t)
     if (pmt__tracer_wants(t, PMT_EV_C_CALL) || pmt__tracer_wants(t, PMT_EV_C_RETURN) ||
         pmt__tracer_wants(t, PMT_EV_C_EXCEPTION))
         return 1;
-    return !wants_trace_hook(t) &&
-           (pmt__tracer_wants(t, PMT_EV_CALL) || pmt__tracer_wants(t, PMT_EV_RETURN));
+    /* Allocations are charged to calls and C calls: the profile hook follows both. */
+    return t->allocators || (!wants_trace_hook(t) && (pmt__tracer_wants(t, PMT_EV_CALL) ||
+                                                      pmt__tracer_wants(t, PMT_EV_RETURN)));
 }
 
 /* 3.11 delivers a KeyboardInterrupt at a frame's RESUME, before the profile function heard of

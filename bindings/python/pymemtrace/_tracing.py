@@ -431,8 +431,8 @@ class Allocations(_Wrapper):
     """Record allocations without RSS per event: ALLOC, REALLOC and FREE events of CPython's
     allocator domains (allocations=True) or of the ones named, each charged to the Python file,
     line and function that made it (doc/allocations.md), into a binary log by default. Python
-    calls and C calls are followed to charge them (not written: RSS is not read, so no trigger
-    fires). Read the log with ``python -m pymemtrace flow|hist|leaks LOG``, or open_log().
+    calls and C calls are followed to charge them, not written (a Profile with allocations=True
+    writes both). Read the log with ``python -m pymemtrace flow|hist|leaks LOG``, or open_log().
 
     alloc_min_size: allocations of fewer bytes are not recorded (nor their frees).
     alloc_sample: 0 records every allocation; R > 0 records an allocation of S bytes with
@@ -441,8 +441,8 @@ class Allocations(_Wrapper):
     allocations at a time: entering a second one raises RuntimeError.
     """
     _KIND = "allocations"
-    _EVENTS = _PYTHON_CALLS
-    _C_CALLS = True
+    _EVENTS = 0  # no Python event is written; calls are still followed to charge allocations
+    _C_CALLS = False
 
     def __init__(self, message=None, filepath=None, *, log_format="binary", rss_mode="none",
                  allocations=True, **options):

@@ -107,6 +107,10 @@ typedef struct binary_sink {
 
     location_slot *locations;
     size_t location_capacity, location_count;
+    /* The last place asked (location_id): its id, -1 when none is known. */
+    const char *recent_file, *recent_function;
+    int32_t recent_line;
+    int64_t recent_id;
     unsigned location_shift; /* 64 - log2(location_capacity): the index is the hash's top bits */
     location_key *location_keys; /* by id */
     size_t location_keys_size;
@@ -520,8 +524,26 @@ static PMT__NOINLINE int64_t define_location(binary_sink *s, size_t i, uint32_t 
 
 /* The hot part of interning: one probe in the common case (the table is at most a quarter full).
  * -1: out of memory. */
+static inline int64_t location_lookup(binary_sink *s, const char *file, const char *function,
+                                      int32_t line);
+
 static inline int64_t location_id(binary_sink *s, const char *file, const char *function,
                                   int32_t line)
+{
+    /* A run of events at one place (allocations between two calls) asks nothing more. */
+    if (file == s->recent_file && function == s->recent_function && line == s->recent_line &&
+        s->recent_id >= 0)
+        return s->recent_id;
+    int64_t id = location_lookup(s, file, function, line);
+    s->recent_file = file;
+    s->recent_function = function;
+    s->recent_line = line;
+    s->recent_id = id;
+    return id;
+}
+
+static inline int64_t location_lookup(binary_sink *s, const char *file, const char *function,
+                                      int32_t line)
 {
     if (PMT__UNLIKELY((s->location_count + 1) * 4 > s->location_capacity) && grow_locations(s) != 0)
         return -1;
@@ -1119,6 +1141,7 @@ static int binary_reopen(int64_t child_pid, void *user_data)
     if (s->locations)
         memset(s->locations, 0, s->location_capacity * sizeof *s->locations);
     s->location_count = 0;
+    s->recent_id = -1;
     s->site_file = s->site_function = NULL; /* its id was the parent's log's */
     if (s->strings)
         memset(s->strings, 0, s->string_capacity * sizeof *s->strings);
@@ -1221,6 +1244,7 @@ int pmt_sink_binary_open(pmt_sink **out, const char *path, const char *message,
     binary_sink *s = calloc(1, sizeof *s);
     if (!s)
         return pmt__fail(PMT_ENOMEM, "out of memory for a binary sink");
+    s->recent_id = -1;
     int rc = read_options(s, options);
     if (rc == PMT_OK && message && !(s->message = strdup(message)))
         rc = pmt__fail(PMT_ENOMEM, "out of memory for the message");
