@@ -13,6 +13,11 @@
  *                          total added to a direct-mapped slot per code object; "RSS" is a
  *                          load of a static, as the library's last read value is. The floor of
  *                          the library's calls=1 over calls=0 (3.10/3.11: c_hooks(..., True)).
+ *   alloc_hooks(on, record) the floor of allocation tracing (bench/allocations.py): wrappers
+ *                          around CPython's RAW, MEM and OBJ allocators (PyMem_SetAllocator,
+ *                          looked up at run time as the library does) that count each call and,
+ *                          with record, also append an 8-byte record (the address step and the
+ *                          size) to a 1 MiB ring: no attribution, no file, no table
  *   run(callable)          calls callable(): callgrind collects inside it (--toggle-collect)
  *   events() / reset()     the count
  */
@@ -147,6 +152,90 @@ static PyObject *c_hooks(PyObject *self, PyObject *const *args, Py_ssize_t nargs
 
 /* A named, non-inlined C frame around one measured iteration. */
 PyObject *pmt_floor_run(PyObject *callable);
+/* PyMemAllocatorEx as CPython declares it. */
+typedef struct mem_allocator {
+    void *ctx;
+    void *(*malloc)(void *, size_t);
+    void *(*calloc)(void *, size_t, size_t);
+    void *(*realloc)(void *, void *, size_t);
+    void (*free)(void *, void *);
+} mem_allocator;
+typedef void (*allocator_fn)(int domain, mem_allocator *allocator);
+
+static mem_allocator previous[3];
+static int recording;
+static uint64_t ring[1 << 17], ring_at, last_address;
+
+static inline void note(void *p, size_t size)
+{
+    counted++;
+    if (recording) {
+        uint64_t a = (uint64_t)(uintptr_t)p;
+        ring[ring_at++ & ((1 << 17) - 1)] = (a - last_address) << 24 ^ size;
+        last_address = a;
+    }
+}
+
+static void *floor_malloc(void *ctx, size_t size)
+{
+    mem_allocator *m = ctx;
+    void *p = m->malloc(m->ctx, size);
+    note(p, size);
+    return p;
+}
+
+static void *floor_calloc(void *ctx, size_t n, size_t size)
+{
+    mem_allocator *m = ctx;
+    void *p = m->calloc(m->ctx, n, size);
+    note(p, n * size);
+    return p;
+}
+
+static void *floor_realloc(void *ctx, void *old, size_t size)
+{
+    mem_allocator *m = ctx;
+    void *p = m->realloc(m->ctx, old, size);
+    note(p, size);
+    return p;
+}
+
+static void floor_free(void *ctx, void *p)
+{
+    mem_allocator *m = ctx;
+    note(p, 0);
+    m->free(m->ctx, p);
+}
+
+static PyObject *alloc_hooks(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    static allocator_fn get, set;
+    static int on;
+    if (!get) {
+        get = (allocator_fn)(uintptr_t)dlsym(RTLD_DEFAULT, "PyMem_GetAllocator");
+        set = (allocator_fn)(uintptr_t)dlsym(RTLD_DEFAULT, "PyMem_SetAllocator");
+    }
+    if (!get || !set || nargs != 2) {
+        PyErr_SetString(PyExc_RuntimeError, "alloc_hooks(on, record): no allocator functions");
+        return NULL;
+    }
+    int want = PyObject_IsTrue(args[0]);
+    recording = PyObject_IsTrue(args[1]);
+    for (int d = 0; d < 3 && want != on; d++) {
+        if (want) {
+            get(d, &previous[d]);
+            mem_allocator ours = {&previous[d], floor_malloc, floor_calloc, floor_realloc,
+                                  floor_free};
+            set(d, &ours);
+        } else {
+            set(d, &previous[d]);
+        }
+    }
+    on = want;
+    Py_RETURN_NONE;
+}
+
 __attribute__((noinline)) PyObject *pmt_floor_run(PyObject *callable)
 {
     return PyObject_CallNoArgs(callable);
@@ -184,6 +273,8 @@ static PyMethodDef methods[] = {
      "agg_enter(code, offset): push (code, RSS) on the minimal aggregation's shadow"},
     {"agg_leave", FASTCALL(agg_leave), METH_FASTCALL,
      "agg_leave(code, offset, value): pop, add calls and total to the code's slot"},
+    {"alloc_hooks", FASTCALL(alloc_hooks), METH_FASTCALL,
+     "alloc_hooks(on, record): counting (and recording) wrappers of CPython's allocators"},
     {"run", run, METH_O, "run(callable): call it inside pmt_floor_run (callgrind's toggle)"},
     {"events", events, METH_NOARGS, "events() -> int: events counted since reset()"},
     {"reset", reset, METH_NOARGS, "reset(): count from 0"},

@@ -10,6 +10,7 @@
  * interpreter's GIL are counted, not recorded. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <link.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -150,11 +151,37 @@ static int patch_all(void)
     return pmt__got_patch(hooks, sizeof hooks / sizeof *hooks, NULL);
 }
 
-/* The functions the slots pointed at, as the process resolves them (libc's, or an allocator a
- * program preloaded). */
+/* Is f inside the main program (the first object)? A non-PIE program that takes malloc's
+ * address defines "malloc" itself as its PLT entry (a canonical PLT), which jumps through a slot
+ * rewritten here. */
+static int in_main(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    uintptr_t *f = data;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t start = (uintptr_t)info->dlpi_addr + ph->p_vaddr;
+        if (ph->p_type == PT_LOAD && *f >= start && *f < start + ph->p_memsz)
+            *f = 0;
+    }
+    return 1; /* the first object is the program */
+}
+
+/* A function as the program's calls reach it (libc's, or an allocator the program preloaded),
+ * never a PLT entry of the program (that would come back here). */
+static void *find_function(const char *name, const void *ours)
+{
+    void *f = dlsym(RTLD_DEFAULT, name);
+    uintptr_t where = (uintptr_t)f;
+    if (f && (dl_iterate_phdr(in_main, &where), where == 0))
+        f = dlsym(RTLD_NEXT, name); /* the definition after this library: libc's */
+    return f == ours ? NULL : f;
+}
+
 static int find_real(void)
 {
-#define FIND(name) (*(void **)&real.name = dlsym(RTLD_DEFAULT, #name)) != NULL
+#define FIND(name)                                                                                 \
+    (*(void **)&real.name = find_function(#name, (void *)(uintptr_t)got_##name)) != NULL
     return FIND(malloc) && FIND(calloc) && FIND(realloc) && FIND(free) && FIND(posix_memalign) &&
            FIND(aligned_alloc) && FIND(mmap) && FIND(munmap) && FIND(dlopen);
 #undef FIND
