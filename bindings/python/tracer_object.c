@@ -259,6 +259,13 @@ static int Tracer_init(TracerObject *self, PyObject *args, PyObject *kwargs)
         PyErr_SetString(PyExc_ValueError, "events or d_rss_trigger out of range");
         return -1;
     }
+    /* Refused here rather than at start: bad input raises where it is written. */
+    if ((events & ((1LL << PMT_EV_MARK) - 1)) == 0 && allocators == 0) {
+        PyErr_Format(PyExc_ValueError,
+                     "events 0x%llx selects no event a hook produces, and no allocator is traced",
+                     events);
+        return -1;
+    }
     if (sink_obj != Py_None && !PyCallable_Check(sink_obj)) {
         PyErr_SetString(PyExc_TypeError, "sink must be callable or None");
         return -1;

