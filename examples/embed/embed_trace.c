@@ -309,7 +309,7 @@ static pmt_tracer *create_tracer(const char *log_path, tracer_sinks *sinks)
 
     /* Out of bounds and unknown values are refused and change nothing. */
     EXPECT(pmt_tracer_set_param(t, PMT_PARAM_D_RSS_TRIGGER, -2), PMT_EINVAL);
-    EXPECT(pmt_tracer_set_param(t, PMT_PARAM_EVENT_MASK, 0), PMT_EINVAL);
+    EXPECT(pmt_tracer_set_param(t, PMT_PARAM_EVENT_MASK, INT64_C(1) << 62), PMT_EINVAL);
     EXPECT(pmt_tracer_set_param(t, (pmt_param)999, 1), PMT_ENOTSUP);
     uint64_t u64;
     EXPECT(pmt_tracer_get_stat(t, (pmt_stat)999, &u64), PMT_ENOTSUP);

@@ -56,4 +56,16 @@ check_links "$work/embed_trace" "libpython$py_version.so.1.0" "$py_libdir"
 note "built $(env -u LD_LIBRARY_PATH ldd "$work/embed_trace" | awk '/libpython|libpymemtrace/ { printf "%s ", $3 }')"
 
 run_embed_checks "$work/embed_trace" "$py_version"
+
+# Allocation tracing from an embedding application (doc/allocations.md).
+# shellcheck disable=SC2046 # word splitting of pkg-config's flags is intended
+"${CC:-cc}" -std=c11 -Wall -Wextra -Werror -o "$work/embed_allocations" \
+    "$src/examples/embed/embed_allocations.c" \
+    $(pkg-config --cflags pymemtrace python3-embed) \
+    $(pkg-config --libs pymemtrace python3-embed) \
+    "-Wl,-rpath,$libdir" ||
+    die "cannot build embed_allocations.c with pkg-config's flags"
+mkdir -p "$work/logs"
+env -u LD_LIBRARY_PATH "$work/embed_allocations" "$work/logs/allocations.pmt" ||
+    die "embed_allocations failed"
 note "passed"
