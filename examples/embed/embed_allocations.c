@@ -123,7 +123,6 @@ int main(int argc, char **argv)
         return 1;
     printf("embed_allocations: ok: %llu allocator calls seen, %llu events written, the 4 MiB "
            "block made and freed in embed_alloc at 0x%llx\n",
-           (unsigned long long)seen, (unsigned long long)written,
-           (unsigned long long)live.address);
+           (unsigned long long)seen, (unsigned long long)written, (unsigned long long)live.address);
     return 0;
 }

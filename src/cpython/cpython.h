@@ -127,6 +127,9 @@ int32_t pmt__frame_line_of(pmt__cpy_state *st, pmt__code_entry *e);
 /* The innermost frame of the user's code (pmt__code_entry.user): its file, function and line;
  * 0 when none is. */
 int pmt__frame_user(pmt__cpy_state *st, const char **file, const char **function, int32_t *line);
+/* The line a frame of e's code is at: from the code's offset table when the island gives the
+ * frame's offset (3.11+), else PyFrame_GetLineNumber. */
+int32_t pmt__frame_line(pmt__cpy_state *st, pmt__code_entry *e, PyObject *frame);
 /* Number of Python frames on the calling thread's stack. */
 int32_t pmt__frame_depth(void);
 /* The innermost frame not in the tracer's own code: file, function, line; its code's entry, or

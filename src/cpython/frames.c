@@ -67,7 +67,7 @@ pmt__code_entry *pmt__frame_locate(pmt__cpy_state *st, const char **file, const 
 
 /* The line a frame of entry e's code is at: from the code's offset table when the island gives
  * the frame's offset, else through the limited API. */
-static int32_t line_of(pmt__cpy_state *st, pmt__code_entry *e, PyObject *frame)
+int32_t pmt__frame_line(pmt__cpy_state *st, pmt__code_entry *e, PyObject *frame)
 {
     long offset = direct() ? pmt__frame_offset_direct(frame) : -1;
     if (offset >= 0)
@@ -83,7 +83,7 @@ int32_t pmt__frame_line_of(pmt__cpy_state *st, pmt__code_entry *e)
         PyCodeObject *running = PyFrame_GetCode((PyFrameObject *)frame);
         Py_XDECREF(running); /* only compared */
         if ((PyObject *)running == e->ref1) {
-            int32_t line = line_of(st, e, frame);
+            int32_t line = pmt__frame_line(st, e, frame);
             Py_DECREF(frame);
             return line;
         }
@@ -105,7 +105,7 @@ int pmt__frame_user(pmt__cpy_state *st, const char **file, const char **function
         if (e && e->user) {
             *file = e->file;
             *function = e->function;
-            *line = line_of(st, e, frame);
+            *line = pmt__frame_line(st, e, frame);
             Py_DECREF(frame);
             return 1;
         }
