@@ -330,12 +330,33 @@ static void add_glob(text *t, const char *key, const char *glob)
     add(t, "\"", 1);
 }
 
+/* The allocation stages, first (they come first): "allocators=RAW,MEM,OBJ alloc_min_size=64". */
+static void add_allocation_stages(text *t, const pmt_tracer *tr)
+{
+    if (!tr->allocators)
+        return;
+    add_str(t, "allocators=");
+    const char *separator = "";
+    for (int a = 1; a < PMT_ALLOCATOR_COUNT; a++) {
+        if (pmt__tracer_traces_allocator(tr, (pmt_allocator)a)) {
+            add_str(t, separator);
+            add_str(t, pmt_allocator_name(a));
+            separator = ",";
+        }
+    }
+    if (tr->alloc_min_size > 0)
+        add_number(t, "alloc_min_size", tr->alloc_min_size);
+    if (tr->alloc_sample_bytes > 0)
+        add_number(t, "alloc_sample_bytes", tr->alloc_sample_bytes);
+}
+
 char *pmt__filters_describe(const pmt_tracer *tr)
 {
     static const char *const glob_keys[4] = {"include_file", "exclude_file", "include_function",
                                              "exclude_function"};
     text t = {0};
     add(&t, "", 0);
+    add_allocation_stages(&t, tr);
     for (size_t k = 0; k < 4; k++)
         for (size_t i = 0; i < tr->code_filter.counts[k]; i++)
             add_glob(&t, glob_keys[k], tr->code_filter.globs[k][i]);

@@ -310,6 +310,8 @@ void pmt__tracer_allocation(pmt_tracer *t, const pmt__allocation *a, const char 
      * the parent's tracer's business, not the child's. */
     if (PMT__UNLIKELY(pmt__tracer_forked(t)) || !pmt__tracer_traces_allocator(t, a->allocator))
         return;
+    if (PMT__UNLIKELY(t->state != PMT_STATE_RUNNING)) /* starting (its START not written yet) */
+        return;
     if (PMT__UNLIKELY(t->delivering)) { /* the tracer's own work */
         t->allocations_untraced++;
         return;

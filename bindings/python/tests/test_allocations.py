@@ -334,6 +334,62 @@ class InProcessTest(TempDirTestCase):
         self.assertEqual((found[-1].size, found[-1].allocator), (5000, "NATIVE"))
 
 
+class WithoutTheGilTest(TempDirTestCase):
+    def test_raw_calls_without_the_gil_are_counted_not_recorded(self):
+        """ctypes.CDLL lets the GIL go around a call: PyMem_RawMalloc from there is a RAW call
+        without the GIL, which the tracer counts and never records."""
+        import ctypes
+        libc = ctypes.CDLL(None)  # CDLL, not PyDLL: the GIL is released around each call
+        libc.PyMem_RawMalloc.restype = ctypes.c_void_p
+        libc.PyMem_RawMalloc.argtypes = [ctypes.c_size_t]
+        libc.PyMem_RawFree.argtypes = [ctypes.c_void_p]
+        events = []
+        with pymemtrace.Allocations(filepath=self.path("a.pmt"), sink=events.append) as tracer:
+            address = libc.PyMem_RawMalloc(123457)
+            libc.PyMem_RawFree(address)
+        self.assertFalse([e for e in events if e.size == 123457])
+        self.assertGreaterEqual(tracer.allocation_stats["untraced"], 2)
+
+
+@unittest.skipUnless(hasattr(os, "fork"), "needs fork")
+class ForkTest(TempDirTestCase):
+    def test_a_forked_child_records_nothing_in_the_parents_log(self):
+        path = self.path("a.pmt")
+        with pymemtrace.Allocations(filepath=path) as tracer:
+            pid = os.fork()
+            if pid == 0:  # the child allocates, then leaves at once
+                blocks = [testing.PyMalloc(98765) for _ in range(10)]
+                os._exit(0 if len(blocks) == 10 else 1)
+            _, status = os.waitpid(pid, 0)
+            mine = testing.PyMalloc(45678)
+        self.assertEqual(status, 0)
+        with pymemtrace.open_log(path) as log:
+            sizes = [e.size for e in log if e.kind == "ALLOC"]
+        self.assertNotIn(98765, sizes)
+        self.assertIn(45678, sizes)
+        del mine
+
+
+class ReportsTest(TempDirTestCase):
+    def test_stats_and_top_put_allocations_beside_growth(self):
+        script = self.path("grow.py")
+        with open(script, "w") as f:
+            f.write("def grow():\n    return [bytearray(100000) for _ in range(50)]\n"
+                    "kept = grow()\n")
+        log = self.path("run.pmt")
+        cli("run", "--allocations", "--binary", "--top", "0", "-o", log, script)
+        stats = cli("stats", log).stdout
+        self.assertIn("functions by bytes allocated", stats)
+        self.assertRegex(stats, r"grow.*: .*\d+ (OBJ|MEM|RAW) of")
+        rows = json.loads(cli("top", log, "--json").stdout)
+        grow = [r for r in rows if r["file"] == script]  # grow, or its list comprehension
+        self.assertTrue(grow, rows)
+        self.assertGreaterEqual(grow[0]["alloc_bytes"], 50 * 100000)
+        self.assertGreaterEqual(grow[0]["allocations"], 50)
+        with pymemtrace.open_log(log) as opened:
+            self.assertIn("allocators=RAW,MEM,OBJ", opened.header["filters"])
+
+
 class ChainingTest(TempDirTestCase):
     """The hooks wrap what was installed before them and give it back."""
 

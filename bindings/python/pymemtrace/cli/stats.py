@@ -3,6 +3,29 @@ from collections import Counter
 
 from .common import finish, log_command, mib, open_or_fail, place, shown
 
+_ALLOCATING = ("ALLOC", "REALLOC")
+
+
+def _size(n):
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if n >= 1 << shift:
+            return f"{n / (1 << shift):.1f} {unit}"
+    return f"{n} B"
+
+
+def _count(n):
+    return f"{n / 1e6:.1f} M" if n >= 10**6 else f"{n / 1e3:.0f} k" if n >= 10**4 else str(n)
+
+
+def _allocation_summary(per_allocator):
+    """ "200 k OBJ of 64 B-512 B, 4.0 MiB RAW": counts, size ranges and bytes per allocator."""
+    parts = []
+    for allocator, (n, total, low, high) in sorted(per_allocator.items(),
+                                                   key=lambda kv: -kv[1][1]):
+        span = _size(low) if low == high else f"{_size(low)}-{_size(high)}"
+        parts.append(f"{_count(n)} {allocator} of {span} ({_size(total)})")
+    return ", ".join(parts)
+
 
 def stats(args):
     with open_or_fail(args.log) as log:
@@ -10,6 +33,8 @@ def stats(args):
         growth = Counter()  # place -> total positive dRSS
         triggers = Counter()  # place -> NEXT events
         count, peak, first_time, last_time, last_seq = 0, 0, None, None, -1
+        allocated = Counter()  # place -> bytes allocated (ALLOC, REALLOC)
+        by_allocator = {}  # place -> allocator -> [count, bytes, smallest, largest]
         for event in log:
             count += 1
             kinds[event.kind] += 1
@@ -17,6 +42,15 @@ def stats(args):
             last_time, last_seq = event.time_ns, event.seq
             if event.kind == "MARK":
                 continue
+            if event.kind in _ALLOCATING:
+                where = place(event)
+                allocated[where] += event.size
+                row = by_allocator.setdefault(where, {}).setdefault(
+                    event.allocator, [0, 0, event.size, event.size])
+                row[0] += 1
+                row[1] += event.size
+                row[2] = min(row[2], event.size)
+                row[3] = max(row[3], event.size)
             peak = max(peak, event.rss)
             # The first event's dRSS is the whole RSS at start, not growth.
             if event.reason != "FRST" and event.d_rss > 0:
@@ -43,6 +77,12 @@ def stats(args):
         print(f"{'events':>10}  function")
         for where, n in triggers.most_common(args.n):
             print(f"{n:10d}  {shown(where)}")
+        if allocated:
+            print(f"top {args.n} functions by bytes allocated (RSS growth beside them):")
+            print(f"{'MiB alloc':>10} {'RSS MiB':>10}  function: allocations")
+            for where, total in allocated.most_common(args.n):
+                print(f"{mib(total)} {mib(growth[where])}  {shown(where)}: "
+                      f"{_allocation_summary(by_allocator[where])}")
         return finish(log)
 
 

@@ -5,8 +5,25 @@ import json
 import sys
 from collections import defaultdict
 
-from .. import callstats
+from .. import allocations, callstats
 from .common import count, finish, mib, open_or_fail, shown
+
+
+def has_allocations(log):
+    """Did the tracer record allocations (its stages name the allocators)?"""
+    return "allocators=" in (log.header.get("filters") or "")
+
+
+def add_allocation_totals(path, rows, user):
+    """Each row (file, function) gets what was allocated there: alloc_bytes, allocations, and per
+    allocator [count, bytes] (allocation events charged to the same place: the user site)."""
+    with open_or_fail(path) as log:
+        totals = allocations.totals_by_function(log, user=user)
+    for r in rows:
+        per = totals.get((r["file"], r.get("qualname") or r["function"]), {})
+        r["allocations"] = sum(n for n, _ in per.values())
+        r["alloc_bytes"] = sum(b for _, b in per.values())
+        r["by_allocator"] = {a: list(v) for a, v in sorted(per.items())}
 
 
 def growth_by_place(log, user=False):
@@ -56,14 +73,18 @@ def print_top(log, count, out=None, user=False):
 
 def print_user_table(rows, out=None, title="Where RSS grew, by the user's functions (library "
                      "code charged to its caller):"):
-    """Rows of callstats.table() as total MiB, own MiB, calls and place."""
+    """Rows of callstats.table() as total MiB, own MiB, calls and place (and what was allocated
+    there, when the rows say)."""
     out = out or sys.stdout
     print(title, file=out)
-    print(f"{'total MiB':>10} {'own MiB':>10} {'calls':>8}  place", file=out)
+    alloc = any("alloc_bytes" in r for r in rows)
+    extra = f" {'alloc MiB':>10} {'allocs':>8}" if alloc else ""
+    print(f"{'total MiB':>10} {'own MiB':>10} {'calls':>8}{extra}  place", file=out)
     for r in rows:
         place = (f"{shown(r['file'])}:{r['line']} {shown(r['function'])}" if r["function"]
                  else shown(r["file"]))
-        print(f"{mib(r['total'])} {mib(r['own'])} {r['calls']:8d}  {place}", file=out)
+        extra = f" {mib(r['alloc_bytes'])} {r['allocations']:8d}" if alloc else ""
+        print(f"{mib(r['total'])} {mib(r['own'])} {r['calls']:8d}{extra}  {place}", file=out)
     if not rows:
         print("   (no call returned while traced)", file=out)
 
@@ -93,12 +114,17 @@ def top(args):
     args.log = args.logs[0]
     with open_or_fail(args.log) as log:
         if args.json:
-            json.dump(_rows_of(log, args)[:args.n], sys.stdout, indent=1)
+            rows = _rows_of(log, args)[:args.n]
+            if has_allocations(log):
+                add_allocation_totals(args.log, rows, user=not args.all)
+            json.dump(rows, sys.stdout, indent=1)
             print()
         elif _from_rows(log, args):
             print_top(log, args.n, user=not args.all)
         else:
             rows = _rows_of(log, args)[:args.n]
+            if has_allocations(log):
+                add_allocation_totals(args.log, rows, user=not args.all)
             print_user_table(rows, title=f"Where RSS grew ({log.path}), by "
                              + ("function" if args.all else "the user's functions (library "
                                 "code charged to its caller)") + ":")
