@@ -72,9 +72,8 @@ int main(int argc, char **argv)
     }
     qsort(ns, (size_t)runs, sizeof *ns, by_value);
     printf("%.2f ns per malloc/free pair (median of %ld runs of %ld)%s, %llu calls seen\n",
-           ns[runs / 2], runs, pairs, set_hook ? (hook ? " interposer + counting hook"
-                                                       : " interposer, no hook")
-                                               : " libc",
+           ns[runs / 2], runs, pairs,
+           set_hook ? (hook ? " interposer + counting hook" : " interposer, no hook") : " libc",
            (unsigned long long)counted);
     free(ns);
     return 0;

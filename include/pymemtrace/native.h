@@ -35,9 +35,10 @@ typedef void (*pmt_native_hook)(int kind, int allocator, void *address, size_t s
                                 void *old_address);
 
 /**
- * @brief Install @p hook (NULL removes it) and return the previous one. Defined by
- *        `libpymemtrace_native.so`, not by libpymemtrace: look it up with
- *        `dlsym(RTLD_DEFAULT, "pmt_native_set_hook")`.
+ * @brief Install a hook (NULL removes it). Defined by `libpymemtrace_native.so`, not by
+ *        libpymemtrace: look it up with `dlsym(RTLD_DEFAULT, "pmt_native_set_hook")`.
+ * @param hook The function every allocation call is reported to from now on, or NULL.
+ * @return The hook installed before (NULL if none).
  * @par Thread safety: safe; calls already inside the previous hook finish there.
  */
 pmt_native_hook pmt_native_set_hook(pmt_native_hook hook);

@@ -76,6 +76,7 @@ void pmt_tracer_destroy(pmt_tracer *t)
     release_rss_provider(t);
     pmt__strings_free(&t->strings);
     pmt__calls_free(&t->calls);
+    pmt__blocks_free(&t->blocks);
     pmt__code_filter_free(&t->code_filter);
     free(t->filters);
     free(t->own_code_prefix);

@@ -99,7 +99,7 @@ struct pmt_tracer {
         int32_t user_line;
         uint32_t call_node;
     } alloc_site;
-    uint64_t alloc_random;    /* its generator's state */
+    uint64_t alloc_random; /* its generator's state */
 
     /* Fork (fork.c). */
     int64_t on_fork;          /* pmt_fork_mode */

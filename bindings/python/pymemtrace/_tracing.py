@@ -301,14 +301,16 @@ class _Wrapper:
         if not callable(function):
             raise TypeError(f"{type(self).__name__}(...) decorates callables, "
                             f"not {type(function).__name__}")
-        arguments, options = self._arguments, self._options
-
         @functools.wraps(function)
         def traced(*args, **kwargs):
-            with type(self)(*arguments, **options):
+            with self._copy():
                 return function(*args, **kwargs)
 
         return traced
+
+    def _copy(self):
+        """A new wrapper with this one's arguments (a decorator enters one per call)."""
+        return type(self)(*self._arguments, **self._options)
 
     @property
     def active(self):
@@ -450,6 +452,10 @@ class Allocations(_Wrapper):
                          allocations=allocations, **options)
         if not self._allocators:
             raise ValueError("Allocations needs at least one allocator (allocations=...)")
+
+    def _copy(self):
+        _, message, filepath = self._arguments
+        return Allocations(message, filepath, **self._options)
 
 
 @atexit.register

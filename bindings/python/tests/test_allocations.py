@@ -312,6 +312,16 @@ class InProcessTest(TempDirTestCase):
         self.assertEqual(found[0].function.rsplit(".", 1)[-1], "worker")
         self.assertNotEqual(found[0].thread_id, threading.get_native_id())
 
+    def test_allocations_as_a_decorator(self):
+        events = []
+
+        @pymemtrace.Allocations(filepath=self.path("d.pmt"), sink=events.append)
+        def decorated():
+            return testing.PyMalloc(4321)
+        block = decorated()
+        self.assertTrue([e for e in events if e.kind == "ALLOC" and e.size == 4321
+                         and e.address == block.address])
+
     def test_profile_with_allocations_writes_both(self):
         events = []
         with pymemtrace.Profile(0, sink=events.append, log_format="binary",
