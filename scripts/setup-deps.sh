@@ -22,6 +22,7 @@ packages=(
     clang           # the libFuzzer target for the binary log reader
     libclang-rt-14-dev # libFuzzer and sanitizer runtimes for clang
     valgrind        # the sub-interpreter embedding test: no leak over 1000 start/stop cycles
+    abigail-tools   # abidw, abidiff: the ABI gate against tests/abi/libpymemtrace.abi
 )
 
 missing=()
