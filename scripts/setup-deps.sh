@@ -23,6 +23,8 @@ packages=(
     libclang-rt-14-dev # libFuzzer and sanitizer runtimes for clang
     valgrind        # the sub-interpreter embedding test: no leak over 1000 start/stop cycles
     abigail-tools   # abidw, abidiff: the ABI gate against tests/abi/libpymemtrace.abi
+    python3-pip     # pip wheel . / pip install . (tests/install), offline
+    python3-venv    # the venvs the wheel is installed into
 )
 
 missing=()
