@@ -29,10 +29,14 @@ static PyStructSequence_Field fields[] = {
     {"size", "ALLOC, REALLOC: its size in bytes; FREE: its size when the tracer saw it made"},
     {"old_address", "REALLOC: the block that was resized; else 0"},
     {"old_size", "REALLOC: its size when known; else 0"},
+    {"gc_generation", "GC_START, GC_DONE: the generation collected; else 0"},
+    {"gc_collected", "GC_DONE: objects collected; else 0"},
+    {"gc_uncollectable", "GC_DONE: objects found uncollectable; else 0"},
+    {"gc_duration_ns", "GC_DONE: the collection's duration in ns; else 0"},
     {NULL, NULL},
 };
 
-enum { IN_SEQUENCE = 12, FIELD_COUNT = 21 };
+enum { IN_SEQUENCE = 12, FIELD_COUNT = 25 };
 
 static PyStructSequence_Desc desc = {"pymemtrace.Event", "One event of a pymemtrace log.", fields,
                                      IN_SEQUENCE};
@@ -42,7 +46,7 @@ PyObject *pmt_py_event_type_new(void)
     return (PyObject *)PyStructSequence_NewType(&desc);
 }
 
-static const char *reason_names[] = {"FRST", "NEXT", "PREV", "MSG", "LAST", "ALOC"};
+static const char *reason_names[] = {"FRST", "NEXT", "PREV", "MSG", "LAST", "ALOC", "GC"};
 
 PyObject *pmt_py_event_new(PyObject *event_type, const pmt_event *ev)
 {
@@ -56,9 +60,11 @@ PyObject *pmt_py_event_new(PyObject *event_type, const pmt_event *ev)
     int has_block = ev->struct_size >= offsetof(pmt_event, old_size) + sizeof ev->old_size;
     pmt_event none = {0};
     const pmt_event *block = has_block ? ev : &none;
+    int has_gc = ev->struct_size >= offsetof(pmt_event, gc_duration_ns) + sizeof ev->gc_duration_ns;
+    const pmt_event *gc = has_gc ? ev : &none;
     PyObject *values[FIELD_COUNT] = {
         PyUnicode_FromString(pmt_event_kind_name((int)ev->kind)),
-        PyUnicode_FromString(ev->reason < 6 ? reason_names[ev->reason] : "?"),
+        PyUnicode_FromString(ev->reason < 7 ? reason_names[ev->reason] : "?"),
         PyLong_FromUnsignedLongLong(ev->seq),
         PyLong_FromUnsignedLongLong(ev->time_ns),
         PyLong_FromUnsignedLongLong(ev->thread_id),
@@ -80,6 +86,10 @@ PyObject *pmt_py_event_new(PyObject *event_type, const pmt_event *ev)
         PyLong_FromUnsignedLongLong(block->size),
         PyLong_FromUnsignedLongLong(block->old_address),
         PyLong_FromUnsignedLongLong(block->old_size),
+        PyLong_FromLong(gc->gc_generation),
+        PyLong_FromUnsignedLongLong(gc->gc_collected),
+        PyLong_FromUnsignedLongLong(gc->gc_uncollectable),
+        PyLong_FromUnsignedLongLong(gc->gc_duration_ns),
     };
     int ok = 1;
     for (Py_ssize_t i = 0; i < FIELD_COUNT; i++) {

@@ -36,7 +36,12 @@ typedef enum pmt_event_kind {
     PMT_EV_REALLOC = 11,
     /** A block was freed: address, and size when the tracer saw it allocated (else 0). */
     PMT_EV_FREE = 12,
-    PMT_EV_KIND_COUNT = 13 /**< Number of kinds in this version; not a kind. */
+    /** A garbage collection starts (pmt_event.gc_generation); its RSS is the RSS before it. */
+    PMT_EV_GC_START = 13,
+    /** A garbage collection ended: gc_generation, gc_collected, gc_uncollectable,
+     *  gc_duration_ns; its RSS is the RSS after it. */
+    PMT_EV_GC_DONE = 14,
+    PMT_EV_KIND_COUNT = 15 /**< Number of kinds in this version; not a kind. */
 } pmt_event_kind;
 
 /** @brief The bit of kind @p k in an event mask (see #PMT_PARAM_EVENT_MASK). */
@@ -61,6 +66,10 @@ typedef enum pmt_event_kind {
 /** @brief The allocation kinds (#PMT_EV_ALLOC, #PMT_EV_REALLOC, #PMT_EV_FREE). */
 #define PMT_EV_MASK_ALLOCATIONS                                                                    \
     (PMT_EV_BIT(PMT_EV_ALLOC) | PMT_EV_BIT(PMT_EV_REALLOC) | PMT_EV_BIT(PMT_EV_FREE))
+
+/** @brief Garbage collections (#PMT_EV_GC_START, #PMT_EV_GC_DONE): a hook kind of the event
+ *         mask (Python's `gc=True`). */
+#define PMT_EV_MASK_GC (PMT_EV_BIT(PMT_EV_GC_START) | PMT_EV_BIT(PMT_EV_GC_DONE))
 
 /**
  * @brief Which allocator an allocation event's block belongs to (pmt_event.allocator). Values
@@ -99,7 +108,10 @@ typedef enum pmt_event_reason {
     PMT_REASON_LAST = 4,    /**< The stop event, always written (text log: `LAST:`). */
     /** An allocation event that passed the allocation stages: written whatever RSS did (text
      *  log: `ALOC:`). */
-    PMT_REASON_ALLOCATION = 5
+    PMT_REASON_ALLOCATION = 5,
+    /** A garbage collection's start or end, always written when its kind is in the event mask
+     *  (text log: `GC:`). */
+    PMT_REASON_GC = 6
 } pmt_event_reason;
 
 /**
@@ -156,6 +168,13 @@ typedef struct pmt_event {
     uint64_t size;
     uint64_t old_address; /**< #PMT_EV_REALLOC: the block that was resized; else 0. */
     uint64_t old_size;    /**< #PMT_EV_REALLOC: its size when known; else 0. */
+    /** #PMT_EV_GC_START, #PMT_EV_GC_DONE: the generation collected (0-2); else 0. Present when
+     *  struct_size covers it, as are the fields below. */
+    int32_t gc_generation;
+    uint32_t reserved2;        /**< Zero. */
+    uint64_t gc_collected;     /**< #PMT_EV_GC_DONE: objects collected. */
+    uint64_t gc_uncollectable; /**< #PMT_EV_GC_DONE: objects found uncollectable. */
+    uint64_t gc_duration_ns;   /**< #PMT_EV_GC_DONE: the collection's duration. */
 } pmt_event;
 
 /**

@@ -15,6 +15,8 @@ static const char *const kind_names[PMT_EV_KIND_COUNT] = {
     [PMT_EV_ALLOC] = "ALLOC",
     [PMT_EV_REALLOC] = "REALLOC",
     [PMT_EV_FREE] = "FREE",
+    [PMT_EV_GC_START] = "GC_START",
+    [PMT_EV_GC_DONE] = "GC_DONE",
 };
 
 static const char *const allocator_names[PMT_ALLOCATOR_COUNT] = {

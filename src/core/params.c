@@ -11,7 +11,7 @@
 const uint64_t pmt__hook_kinds = PMT_EV_BIT(PMT_EV_CALL) | PMT_EV_BIT(PMT_EV_RETURN) |
                                  PMT_EV_BIT(PMT_EV_C_CALL) | PMT_EV_BIT(PMT_EV_C_RETURN) |
                                  PMT_EV_BIT(PMT_EV_C_EXCEPTION) | PMT_EV_BIT(PMT_EV_EXCEPTION) |
-                                 PMT_EV_BIT(PMT_EV_LINE);
+                                 PMT_EV_BIT(PMT_EV_LINE) | PMT_EV_MASK_GC;
 const uint64_t pmt__always_kinds =
     PMT_EV_BIT(PMT_EV_MARK) | PMT_EV_BIT(PMT_EV_START) | PMT_EV_BIT(PMT_EV_STOP);
 

@@ -391,6 +391,29 @@ void pmt__tracer_allocation(pmt_tracer *t, const pmt__allocation *a, const char 
         pmt__blocks_add(&t->blocks, a->address, a->size, (unsigned)a->allocator);
 }
 
+void pmt__tracer_gc(pmt_tracer *t, const pmt__gc *gc, const char *file, const char *function,
+                    int32_t line, int32_t depth)
+{
+    if (pmt__tracer_forked(t) || t->state != PMT_STATE_RUNNING || t->delivering ||
+        !pmt__tracer_wants(t, gc->kind))
+        return;
+    uint64_t seq = t->seq++;
+    uint64_t now = clock_now(t);
+    uint64_t rss = current_rss(t, now);
+    if (t->rss.read && t->rss.read(t->rss_user_data, &rss) == 0) /* before/after: read it now */
+        t->last_rss = rss;
+    pmt__slot *slot = stamp(t, gc->kind, seq, now, t->last_rss, file, function, NULL, line, depth);
+    pmt_event *ev = &slot->ev;
+    ev->gc_generation = gc->generation;
+    ev->gc_collected = gc->collected;
+    ev->gc_uncollectable = gc->uncollectable;
+    ev->gc_duration_ns = gc->duration_ns;
+    deliver(t, slot, PMT_REASON_GC, 0);
+    ev->gc_generation = 0;
+    ev->gc_collected = ev->gc_uncollectable = ev->gc_duration_ns = 0;
+    advance(t, 1);
+}
+
 void pmt__pipeline_write_always(pmt_tracer *t, pmt_event_kind kind, pmt_event_reason reason,
                                 const char *file, const char *function, int32_t line, int32_t depth,
                                 const char *message)

@@ -167,6 +167,19 @@ void pmt__tracer_allocation(pmt_tracer *tracer, const pmt__allocation *a, const 
                             const char *function, const void *where, int32_t line_or_offset,
                             int32_t depth);
 
+/* A garbage collection's start or end, as the source reports it. */
+typedef struct pmt__gc {
+    pmt_event_kind kind; /* PMT_EV_GC_START or PMT_EV_GC_DONE */
+    int32_t generation;
+    uint64_t collected, uncollectable, duration_ns; /* GC_DONE */
+} pmt__gc;
+
+/* A garbage collection event: written whenever its kind is in the event mask (no stage but the
+ * mask, no trigger), with the RSS read now (before the collection for a start, after it for an
+ * end), at the given place. GIL held. */
+void pmt__tracer_gc(pmt_tracer *tracer, const pmt__gc *gc, const char *file, const char *function,
+                    int32_t line, int32_t depth);
+
 /* Is this allocator traced (PMT_PARAM_ALLOCATORS)? */
 static inline int pmt__tracer_traces_allocator(const pmt_tracer *tracer, pmt_allocator a)
 {

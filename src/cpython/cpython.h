@@ -50,6 +50,8 @@ typedef struct pmt__cpy_state {
     uint64_t run;         /* unique per attach: keys the per-thread depths (threads.c) */
     int64_t interpreter_id;
     PyInterpreterState *interpreter; /* set when allocations are traced (allocators.c) */
+    PyObject *gc_hook;               /* our callable in gc.callbacks (gc_source.c), or NULL */
+    uint64_t gc_started_ns;          /* the running collection's start, 0 when none */
     int running;
     long hexversion;
     const char *runtime; /* "CPython 3.12.1", interned */
@@ -283,6 +285,11 @@ extern _Thread_local int pmt__in_python_allocator __attribute__((tls_model("init
  * when the interposer is not loaded. */
 int pmt__native_attach(pmt__cpy_state *st);
 void pmt__native_detach(void);
+
+/* gc_source.c: GC_START/GC_DONE from gc.callbacks, when the event mask has them. */
+int pmt__gc_attach(pmt__cpy_state *st);
+void pmt__gc_detach(pmt__cpy_state *st);
+void pmt__gc_release(pmt__cpy_state *st);
 
 /* allocation_site.c: an allocator call of the calling thread (GIL held, not the tracer's own
  * work), charged to where the thread runs as its last event said; never calls Python. */

@@ -91,6 +91,7 @@ static void free_state(pmt__cpy_state *st)
     for (size_t i = 0; i < sizeof st->monitor_hooks / sizeof *st->monitor_hooks; i++)
         Py_CLEAR(st->monitor_hooks[i]);
     pmt__code_cache_free(&st->cache);
+    pmt__gc_release(st);
     Py_XDECREF(st->hook_self);
     free(st);
 }
@@ -131,6 +132,12 @@ static int attach(void *self, pmt_tracer *tracer, void **state)
         pmt__allocators_detach(st);
     if (rc == PMT_OK) {
         rc = uses_monitoring(st) ? pmt__monitoring_attach(st) : pmt__legacy_attach(st);
+        if (rc == PMT_OK && (rc = pmt__gc_attach(st)) != PMT_OK) {
+            if (uses_monitoring(st))
+                pmt__monitoring_detach(st);
+            else
+                pmt__legacy_detach(st);
+        }
         if (rc != PMT_OK) {
             if (native)
                 pmt__native_detach();
@@ -153,6 +160,7 @@ static int detach(void *self, pmt_tracer *tracer, void *state)
     (void)self;
     pmt__cpy_state *st = state;
     st->running = 0;
+    pmt__gc_detach(st);
     if (tracer->allocators & PMT_ALLOCATORS_NATIVE)
         pmt__native_detach();
     pmt__allocators_detach(st);

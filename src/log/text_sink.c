@@ -257,6 +257,8 @@ static const char *tag_of(uint32_t reason)
         return "MSG:  ";
     case PMT_REASON_ALLOCATION:
         return "ALOC: ";
+    case PMT_REASON_GC:
+        return "GC:   ";
     default:
         return "LAST: ";
     }
@@ -373,6 +375,22 @@ static void put_allocation(text_sink *s, const pmt_event *ev)
     }
 }
 
+/* A garbage collection row's tail (doc/text-format.md): " @ gen 2" and, at its end,
+ * " collected 12 uncollectable 0 ns 183042". */
+static void put_gc(text_sink *s, const pmt_event *ev)
+{
+    put(s, " @ gen ", 7);
+    put_i64(s, ev->gc_generation, 0, 0);
+    if (ev->kind == PMT_EV_GC_DONE) {
+        put(s, " collected ", 11);
+        put_u64(s, ev->gc_collected, 0, 0);
+        put(s, " uncollectable ", 15);
+        put_u64(s, ev->gc_uncollectable, 0, 0);
+        put(s, " ns ", 4);
+        put_u64(s, ev->gc_duration_ns, 0, 0);
+    }
+}
+
 static int text_write(const pmt_event *ev, void *user_data)
 {
     text_sink *s = user_data;
@@ -405,6 +423,9 @@ static int text_write(const pmt_event *ev, void *user_data)
         if (ev->kind >= PMT_EV_ALLOC && ev->kind <= PMT_EV_FREE &&
             ev->struct_size >= offsetof(pmt_event, old_size) + sizeof ev->old_size)
             put_allocation(s, ev);
+        else if ((ev->kind == PMT_EV_GC_START || ev->kind == PMT_EV_GC_DONE) &&
+                 ev->struct_size >= offsetof(pmt_event, gc_duration_ns) + sizeof ev->gc_duration_ns)
+            put_gc(s, ev);
         put(s, "\n", 1);
     }
     s->last_seq = ev->seq;

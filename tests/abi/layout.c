@@ -47,7 +47,9 @@ PIN(PMT_EV_STOP == 9);
 PIN(PMT_EV_ALLOC == 10);
 PIN(PMT_EV_REALLOC == 11);
 PIN(PMT_EV_FREE == 12);
-PIN(PMT_EV_KIND_COUNT >= 13);
+PIN(PMT_EV_GC_START == 13);
+PIN(PMT_EV_GC_DONE == 14);
+PIN(PMT_EV_KIND_COUNT >= 15);
 /* pmt_allocator: only appended. */
 PIN(PMT_ALLOCATOR_NONE == 0);
 PIN(PMT_ALLOCATOR_RAW == 1);
@@ -63,6 +65,7 @@ PIN(PMT_REASON_BEFORE == 2);
 PIN(PMT_REASON_MESSAGE == 3);
 PIN(PMT_REASON_LAST == 4);
 PIN(PMT_REASON_ALLOCATION == 5);
+PIN(PMT_REASON_GC == 6);
 
 /* pmt_param, pmt_stat, pmt_tracer_state */
 PIN(PMT_PARAM_D_RSS_TRIGGER == 1);
@@ -148,7 +151,11 @@ PIN(offsetof(pmt_event, address) == 128);
 PIN(offsetof(pmt_event, size) == 136);
 PIN(offsetof(pmt_event, old_address) == 144);
 PIN(offsetof(pmt_event, old_size) == 152);
-PIN(sizeof(pmt_event) >= 160);
+PIN(offsetof(pmt_event, gc_generation) == 160);
+PIN(offsetof(pmt_event, gc_collected) == 168);
+PIN(offsetof(pmt_event, gc_uncollectable) == 176);
+PIN(offsetof(pmt_event, gc_duration_ns) == 184);
+PIN(sizeof(pmt_event) >= 192);
 
 PIN(offsetof(pmt_sink_ops, write) == 8);
 PIN(offsetof(pmt_sink_ops, flush) == 16);

@@ -77,6 +77,12 @@ def _allocator_mask(allocations):
     return mask
 
 
+def _check_bool(name, value):
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be bool, not {type(value).__name__}")
+    return value
+
+
 def _check_size(name, value):
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be an int number of bytes, not {type(value).__name__}")
@@ -189,7 +195,8 @@ class _Wrapper:
                  c_calls=None, include_files=None, exclude_files=None, include_functions=None,
                  exclude_functions=None, max_depth=None, sample_every=1, time_window=None,
                  rss_above=0, on_fork=None, user_files=None, not_user_files=None, calls=True,
-                 on_sink_error="warn", allocations=False, alloc_min_size=0, alloc_sample=0):
+                 on_sink_error="warn", allocations=False, alloc_min_size=0, alloc_sample=0,
+                 gc=False):
         if c_calls is None:
             c_calls = self._C_CALLS
         _check_arguments(d_rss_trigger, message, filepath)
@@ -207,7 +214,8 @@ class _Wrapper:
                          "on_sink_error": _check_on_sink_error(on_sink_error),
                          "allocations": allocations,
                          "alloc_min_size": _check_size("alloc_min_size", alloc_min_size),
-                         "alloc_sample": _check_size("alloc_sample", alloc_sample)}
+                         "alloc_sample": _check_size("alloc_sample", alloc_sample),
+                         "gc": _check_bool("gc", gc)}
         self._allocators = _allocator_mask(allocations)
         self._tracer = None
         self.log_path = None
@@ -229,7 +237,8 @@ class _Wrapper:
             raise RuntimeError(f"this {type(self).__name__} is already active")
         d_rss_trigger, message, filepath = self._arguments
         options = self._options
-        events = self._EVENTS | (_C_EVENTS if options["c_calls"] else 0)
+        events = (self._EVENTS | (_C_EVENTS if options["c_calls"] else 0)
+                  | (_pymemtrace.MASK_GC if options["gc"] else 0))
         tracer = _pymemtrace.Tracer(events, d_rss_trigger, filepath, message,
                                     _OWN_CODE_PREFIX, options["log_format"],
                                     compression=_CODECS[options["compression"]],
@@ -402,6 +411,10 @@ class Profile(_Wrapper):
     (Event.user_file, user_line, user_function: the nearest frame of the user's code); "paths"
     also gives each its call path (Event.call_node, a node of call_stats(); binary logs store
     it); False turns both off.
+
+    gc: also write a GC_START and a GC_DONE event for every garbage collection (generation, and at
+    its end objects collected, uncollectable and its duration), whatever RSS did: their RSS is
+    the RSS before and after the collection (doc/gc.md).
 
     on_sink_error: what happens when a log cannot be written (a full disk, a file size limit, an
     I/O error). Either way the program and the other sinks go on, the library says so once on

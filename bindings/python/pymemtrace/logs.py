@@ -194,6 +194,8 @@ def _time_ns(row):
 def _row_event(row):
     fields = (row.what, row.tag, row.event, _time_ns(row), None, None, row.file, row.line,
               row.function, row.rss, row.d_rss, None)
+    if row.tag == "GC":
+        return Event(fields, row.gc)
     if row.tag != "ALOC":
         return Event(fields)
     return Event(fields, {"allocator": row.allocator, "address": row.address, "size": row.size,

@@ -9,7 +9,7 @@ from typing import Iterator, Optional
 
 # Where the File column starts: tag(6) Event(12) ' +' dEvent(6) ' ' Clock(12) ' ' What(8) ' '.
 _FILE_COLUMN = 6 + 12 + 2 + 6 + 1 + 12 + 1 + 8 + 1
-_EVENT_TAGS = ("FRST:", "NEXT:", "PREV:", "LAST:", "ALOC:")
+_EVENT_TAGS = ("FRST:", "NEXT:", "PREV:", "LAST:", "ALOC:", "GC:")
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,8 @@ class Row:
     address: int = 0
     old_address: int = 0
     old_size: int = 0
+    # GC rows: "... dRSS @ gen 2 [collected 12 uncollectable 0 ns 183042]"
+    gc: Optional[dict] = None
 
 
 def parse_row(text: str) -> Optional[Row]:
@@ -52,6 +54,14 @@ def parse_row(text: str) -> Optional[Row]:
         block = {"allocator": parts[0], "size": int(parts[1]), "address": int(parts[2], 16)}
         if len(parts) >= 6 and parts[3] == "from":
             block.update(old_address=int(parts[4], 16), old_size=int(parts[5]))
+    if tag == "GC":
+        text, _, tail = text.rpartition(" @ ")
+        parts = tail.split()
+        values = dict(zip(parts[0::2], parts[1::2]))
+        block = {"gc": {"gc_generation": int(values.get("gen", 0)),
+                        "gc_collected": int(values.get("collected", 0)),
+                        "gc_uncollectable": int(values.get("uncollectable", 0)),
+                        "gc_duration_ns": int(values.get("ns", 0))}}
     left, line, function, rss, d_rss = text.rsplit(None, 4)
     what = text[_FILE_COLUMN - 9:_FILE_COLUMN].strip()
     file = left[_FILE_COLUMN:].rstrip()

@@ -8,7 +8,7 @@
 
 enum {
     PMT__FORMAT_MAJOR = 1,
-    PMT__FORMAT_MINOR = 2, /* 1: calls context records; 2: allocation records */
+    PMT__FORMAT_MINOR = 3, /* 1: calls context records; 2: allocation records; 3: kinds >= 13 */
     PMT__FILE_MAGIC_SIZE = 8,
     PMT__FILE_FIXED_SIZE = 20, /* magic, versions, byte order, fields length */
     PMT__CHUNK_HEADER_SIZE = 48,
@@ -91,6 +91,11 @@ enum {
      * carry varint (size << 3 | allocator) and the address step (pmt__put_address); a
      * REALLOC also the old block's address step from the new one and varint old size. */
     PMT__DEFAULT_ALLOC_REASON = 5,
+    PMT__DEFAULT_GC_REASON = 6, /* PMT_REASON_GC, of GC_START and GC_DONE */
+    /* A record whose kind nibble is 13 carries its kind as varint (kind - 13) right after the
+     * header byte: 13 GC_START, 14 GC_DONE, and kinds to come. GC kinds then carry varint
+     * generation, collected, uncollectable and duration in ns after the common fields. */
+    PMT__REC_KIND_ESCAPE = 13,
     PMT__ALLOCATOR_BITS = 3,
 };
 
@@ -114,9 +119,16 @@ static inline uint64_t pmt__address_from_step(uint64_t step, uint64_t from)
     return from + (uint64_t)(step & 1 ? d : d * 8);
 }
 
+static inline int pmt__is_gc_kind(unsigned kind)
+{
+    return kind - 13u <= 1u;
+}
+
 static inline unsigned pmt__default_reason(unsigned kind)
 {
-    return pmt__is_alloc_kind(kind) ? PMT__DEFAULT_ALLOC_REASON : PMT__DEFAULT_REASON;
+    return pmt__is_alloc_kind(kind) ? PMT__DEFAULT_ALLOC_REASON
+           : pmt__is_gc_kind(kind)  ? PMT__DEFAULT_GC_REASON
+                                    : PMT__DEFAULT_REASON;
 }
 /* The largest seq gap a record holds (gap << 3 must fit 64 bits); a larger one starts a chunk. */
 #define PMT__MAX_SEQ_GAP ((UINT64_C(1) << 61) - 1)

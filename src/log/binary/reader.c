@@ -687,8 +687,13 @@ static int decode_event(pmt_reader *r)
             }
         } else {
             pmt_event *ev = &r->event;
+            uint64_t kind = (uint64_t)type;
+            if (type == PMT__REC_KIND_ESCAPE)
+                kind += pmt__get_varint(c);
+            if (kind > UINT32_MAX)
+                kind = UINT32_MAX; /* damage: read on, the kind is unknown */
             uint64_t seq_reason =
-                h & PMT__REC_SEQ_REASON ? pmt__get_varint(c) : pmt__default_reason((unsigned)type);
+                h & PMT__REC_SEQ_REASON ? pmt__get_varint(c) : pmt__default_reason((unsigned)kind);
             uint64_t dtime = pmt__get_varint(c), loc = pmt__get_varint(c);
             int depth_code = (h & PMT__REC_DEPTH_MASK) >> PMT__REC_DEPTH_SHIFT;
             int64_t ddepth = depth_code == PMT__DEPTH_UP     ? 1
@@ -699,6 +704,14 @@ static int decode_event(pmt_reader *r)
             uint64_t message = type == PMT_EV_MARK ? pmt__get_varint(c) : 0; /* id + 1 */
             ev->allocator = 0;
             ev->address = ev->size = ev->old_address = ev->old_size = 0;
+            ev->gc_generation = 0;
+            ev->gc_collected = ev->gc_uncollectable = ev->gc_duration_ns = 0;
+            if (pmt__is_gc_kind((unsigned)kind)) {
+                ev->gc_generation = (int32_t)(uint32_t)pmt__get_varint(c);
+                ev->gc_collected = pmt__get_varint(c);
+                ev->gc_uncollectable = pmt__get_varint(c);
+                ev->gc_duration_ns = pmt__get_varint(c);
+            }
             if (pmt__is_alloc_kind((unsigned)type)) {
                 uint64_t size_allocator = pmt__get_varint(c);
                 ev->allocator = (uint32_t)(size_allocator & 7u);
@@ -719,7 +732,7 @@ static int decode_event(pmt_reader *r)
             }
             r->records_left--;
             const location *l = &r->locations[loc];
-            ev->kind = (uint32_t)type;
+            ev->kind = (uint32_t)kind;
             ev->reason = (uint32_t)(seq_reason & ((1u << PMT__REASON_BITS) - 1));
             ev->seq = r->prev_seq + 1 + (seq_reason >> PMT__REASON_BITS);
             ev->time_ns = r->prev_time + dtime;

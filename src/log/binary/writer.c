@@ -31,7 +31,7 @@ enum {
     DEFAULT_FLUSH_MS = 100,
     /* One event record with the context record that may precede it (a thread record is
      * shorter). */
-    RECORD_MAX = 1 + 10 * PMT__VARINT_MAX + 1 + PMT__VARINT_MAX + 3 + 2 * PMT__VARINT_MAX,
+    RECORD_MAX = 1 + 15 * PMT__VARINT_MAX + 1 + PMT__VARINT_MAX + 3 + 2 * PMT__VARINT_MAX,
     MAX_NAME_BYTES = 1 << 20, /* longer names are cut: a DICT chunk must stay readable */
     NAME_CACHE_SIZE = 1024,   /* direct-mapped: caller pointer -> the sink's copy */
     DEPTH_CODES = PMT__DEPTH_SAME | PMT__DEPTH_DOWN << 2 | PMT__DEPTH_UP << 4,
@@ -703,6 +703,18 @@ static inline unsigned char *put_allocation(binary_sink *s, unsigned char *p, co
     return p;
 }
 
+/* A garbage collection record's own fields (format.h). */
+static unsigned char *put_gc(unsigned char *p, const pmt_event *ev)
+{
+    int covered =
+        ev->struct_size >= offsetof(pmt_event, gc_duration_ns) + sizeof ev->gc_duration_ns;
+    p += pmt__put_varint(p, covered ? (uint64_t)(uint32_t)ev->gc_generation : 0);
+    p += pmt__put_varint(p, covered ? ev->gc_collected : 0);
+    p += pmt__put_varint(p, covered ? ev->gc_uncollectable : 0);
+    p += pmt__put_varint(p, covered ? ev->gc_duration_ns : 0);
+    return p;
+}
+
 /* Appends the record of an event whose location (and message) ids are known. The events buffer
  * always has room for a thread record and an event record: a chunk is written as soon as the
  * next ones might not fit. */
@@ -718,10 +730,12 @@ static PMT__HOT_INLINE int put_event(binary_sink *s, const pmt_event *ev, uint64
     byte_buffer *e = &s->events;
     unsigned char *p = e->data + e->used;
     unsigned char *h = p++;
-    unsigned kind = ev->kind <= PMT__REC_MAX_EVENT_KIND ? ev->kind : PMT__REC_MAX_EVENT_KIND;
+    unsigned kind = ev->kind < PMT__REC_KIND_ESCAPE ? ev->kind : PMT__REC_KIND_ESCAPE;
+    if (PMT__UNLIKELY(kind == PMT__REC_KIND_ESCAPE))
+        p += pmt__put_varint(p, ev->kind - PMT__REC_KIND_ESCAPE);
     uint64_t gap = ev->seq - s->prev_seq - 1;
     unsigned reason = ev->reason & ((1u << PMT__REASON_BITS) - 1);
-    if (gap != 0 || reason != pmt__default_reason(kind)) {
+    if (gap != 0 || reason != pmt__default_reason(ev->kind)) {
         kind |= PMT__REC_SEQ_REASON;
         p += pmt__put_varint(p, gap << PMT__REASON_BITS | reason);
     }
@@ -745,6 +759,8 @@ static PMT__HOT_INLINE int put_event(binary_sink *s, const pmt_event *ev, uint64
         p += pmt__put_varint(p, (uint64_t)(message + 1));
     else if (pmt__is_alloc_kind(kind & 0x0F))
         p = put_allocation(s, p, ev, kind & 0x0Fu);
+    else if (PMT__UNLIKELY(pmt__is_gc_kind(ev->kind)))
+        p = put_gc(p, ev);
     *h = (unsigned char)kind;
     e->used = (size_t)(p - e->data);
     s->event_records++;

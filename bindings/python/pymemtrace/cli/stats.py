@@ -34,6 +34,10 @@ def stats(args):
         triggers = Counter()  # place -> NEXT events
         count, peak, first_time, last_time, last_seq = 0, 0, None, None, -1
         allocated = Counter()  # place -> bytes allocated (ALLOC, REALLOC)
+        collections = Counter()  # generation -> GC_DONE events
+        gc_ns = 0
+        gc_returned = 0  # RSS given back by collections: start RSS - end RSS, when it fell
+        gc_start_rss = None
         by_allocator = {}  # place -> allocator -> [count, bytes, smallest, largest]
         for event in log:
             count += 1
@@ -42,6 +46,14 @@ def stats(args):
             last_time, last_seq = event.time_ns, event.seq
             if event.kind == "MARK":
                 continue
+            if event.kind == "GC_START":
+                gc_start_rss = event.rss
+            elif event.kind == "GC_DONE":
+                collections[event.gc_generation] += 1
+                gc_ns += event.gc_duration_ns or 0
+                if gc_start_rss is not None and event.rss is not None:
+                    gc_returned += max(gc_start_rss - event.rss, 0)
+                gc_start_rss = None
             if event.kind in _ALLOCATING:
                 where = place(event)
                 allocated[where] += event.size
@@ -77,6 +89,10 @@ def stats(args):
         print(f"{'events':>10}  function")
         for where, n in triggers.most_common(args.n):
             print(f"{n:10d}  {shown(where)}")
+        if collections:
+            per = ", ".join(f"generation {g}: {n}" for g, n in sorted(collections.items()))
+            print(f"collections {sum(collections.values())} ({per}), {gc_ns / 1e6:.3f} ms in "
+                  f"all, RSS given back {mib(gc_returned).strip()} MiB")
         if allocated:
             print(f"top {args.n} functions by bytes allocated (RSS growth beside them):")
             print(f"{'MiB alloc':>10} {'RSS MiB':>10}  function: allocations")
