@@ -400,6 +400,40 @@ class ReportsTest(TempDirTestCase):
             self.assertIn("allocators=RAW,MEM,OBJ", opened.header["filters"])
 
 
+class FlowOptionsTest(TempDirTestCase):
+    def test_call_stack_full_path_and_groupings(self):
+        """A Profile(0, allocations=True) log holds calls and returns too: --call-stack shows
+        them around the allocations; --full-path the whole file name; hist groups by file and
+        allocator; run's sampling and minimum size reach the log's header."""
+        script = self.path("calls.py")
+        with open(script, "w") as f:
+            f.write("from pymemtrace import testing\n"
+                    "def inner():\n    return testing.PyMalloc(3000)\n"
+                    "def outer():\n    return inner()\n"
+                    "kept = outer()\n")
+        log = self.path("run.pmt")
+        cli("run", "--allocations", "--binary", "-d", "0", "--top", "0", "-o", log, script)
+        flow = cli("flow", "--call-stack", "--full-path", log).stdout.splitlines()
+        calls = [i for i, t in enumerate(flow) if t.rstrip().endswith("-> inner")]
+        made = [i for i, t in enumerate(flow) if "PyMem_Malloc(3000)" in t]
+        back = [i for i, t in enumerate(flow) if t.rstrip().endswith("<- inner")]
+        self.assertTrue(calls and made and back, "\n".join(flow[-30:]))
+        self.assertLess(calls[-1], made[-1])
+        self.assertLess(made[-1], back[-1])
+        self.assertIn(script, flow[made[-1]])  # --full-path
+        by_file = json.loads(cli("hist", "--json", "--by", "file", log).stdout)
+        self.assertTrue([g for g in by_file["groups"] if g["group"]["file"] == script])
+        by_allocator = json.loads(cli("hist", "--json", "--by", "allocator", log).stdout)
+        self.assertIn("MEM", [g["group"]["allocator"] for g in by_allocator["groups"]])
+        sampled = self.path("sampled.pmt")
+        cli("run", "--allocations", "--alloc-sample", "65536", "--alloc-min-size", "16",
+            "--binary", "--top", "0", "-o", sampled, script)
+        with pymemtrace.open_log(sampled) as opened:
+            self.assertIn("alloc_min_size=16 alloc_sample_bytes=65536", opened.header["filters"])
+            sizes = [e.size for e in opened if e.kind == "ALLOC"]
+        self.assertTrue(all(size >= 16 for size in sizes), sizes[:20])
+
+
 class ChainingTest(TempDirTestCase):
     """The hooks wrap what was installed before them and give it back."""
 
