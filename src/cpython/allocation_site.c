@@ -16,7 +16,7 @@ void pmt__allocation_here(pmt__cpy_state *st, const pmt__allocation *a)
             break;
         }
     }
-    if (slot && slot->own_depth > 0) {
+    if (slot && pmt__own_innermost(slot)) {
         t->allocations_untraced++; /* the tracer's own Python code */
         return;
     }

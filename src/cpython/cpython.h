@@ -199,13 +199,19 @@ static inline int pmt__state_active(const pmt__cpy_state *st)
 
 /* threads.c: each thread's stack depth, per tracer run, in thread-local slots (a few tracers
  * can run at once on one thread: a Profile and a Trace, or one per sub-interpreter). */
+enum { PMT__OWN_FRAMES = 6 };
+
 typedef struct pmt__thread_depth {
     uint64_t run; /* pmt__cpy_state.run this depth belongs to; 0 = free */
     int32_t depth;
     /* Where the thread runs, as its last event said: what its allocations are charged to
      * (allocation_site.c). at_line: the line of the last call the frame made, else its first. */
     int32_t at_line;
-    int32_t own_depth; /* frames of the tracer's own code the thread is in: not the program */
+    /* The depths of the frames of the tracer's own code the thread is in (the innermost last):
+     * an allocation made while the innermost frame is one of them is not the program's; the
+     * user's code an own frame calls (a decorator's function) is. */
+    int32_t own_count;
+    int32_t own_at[PMT__OWN_FRAMES];
     pmt__code_entry *at;
     pmt__shadow *shadow; /* the calls this thread entered in the run (core/calls.h), or NULL */
 } pmt__thread_depth;
@@ -294,6 +300,28 @@ void pmt__gc_release(pmt__cpy_state *st);
 /* allocation_site.c: an allocator call of the calling thread (GIL held, not the tracer's own
  * work), charged to where the thread runs as its last event said; never calls Python. */
 void pmt__allocation_here(pmt__cpy_state *st, const pmt__allocation *a);
+
+/* A frame of the tracer's own code entered (at depth) or left, on the calling thread. */
+static inline void pmt__own_enter(int32_t depth)
+{
+    pmt__thread_depth *here = &pmt__thread_depths[0];
+    if (here->own_count < PMT__OWN_FRAMES)
+        here->own_at[here->own_count] = depth;
+    here->own_count++;
+}
+
+static inline void pmt__own_leave(void)
+{
+    if (pmt__thread_depths[0].own_count > 0)
+        pmt__thread_depths[0].own_count--;
+}
+
+/* Is the innermost frame of the thread of this slot, at depth, one of the tracer's own? */
+static inline int pmt__own_innermost(const pmt__thread_depth *slot)
+{
+    int32_t n = slot->own_count;
+    return n > 0 && (n > PMT__OWN_FRAMES || slot->own_at[n - 1] == slot->depth);
+}
 
 /* Where the thread runs now (after pmt__depth_here made its slot the first): e at line. */
 static inline void pmt__here(pmt__code_entry *e, int32_t line)

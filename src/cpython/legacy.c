@@ -118,7 +118,7 @@ static void handle(pmt__cpy_state *st, PyObject *frame, int what, PyObject *arg,
         int32_t depth = ++*pmt__depth_here(st, 1);
         pmt__thread_depth *here = &pmt__thread_depths[0];
         if (e->ignored) {
-            here->own_depth++;
+            pmt__own_enter(depth);
             return;
         }
         pmt__code_entry *back = here->at;
@@ -138,8 +138,8 @@ static void handle(pmt__cpy_state *st, PyObject *frame, int what, PyObject *arg,
         if (before)
             return;
         int32_t *counter = pmt__depth_here(st, 0);
-        if (e->ignored && pmt__thread_depths[0].own_depth > 0)
-            pmt__thread_depths[0].own_depth--;
+        if (e->ignored)
+            pmt__own_leave();
         if (!e->ignored && pmt__tracer_wants(t, PMT_EV_RETURN))
             pmt__tracer_event_selected(t, PMT_EV_RETURN, pmt__entry_selected(e), e->file,
                                        e->function, PyFrame_GetLineNumber((PyFrameObject *)frame),

@@ -45,7 +45,7 @@ static PyObject *on_enter(PyObject *self, PyObject *const *args, Py_ssize_t narg
         Py_RETURN_NONE;
     pmt__thread_depth *here = &pmt__thread_depths[0];
     if (e->ignored) {
-        here->own_depth++;
+        pmt__own_enter(depth);
         Py_RETURN_NONE;
     }
     pmt__code_entry *back = here->at;
@@ -72,8 +72,7 @@ static PyObject *on_leave(PyObject *self, PyObject *const *args, Py_ssize_t narg
     if (!e)
         Py_RETURN_NONE;
     if (e->ignored) {
-        if (pmt__thread_depths[0].own_depth > 0)
-            pmt__thread_depths[0].own_depth--;
+        pmt__own_leave();
         Py_RETURN_NONE;
     }
     if (pmt__tracer_wants(st->tracer, PMT_EV_RETURN))

@@ -37,7 +37,7 @@ int32_t *pmt__thread_depth_sync(const pmt__cpy_state *st, int entering)
         mine.depth = frames > 0 && entering ? frames - 1 : frames;
         mine.shadow = NULL; /* a replaced slot's shadow stays on its state's list */
         mine.at = NULL;
-        mine.at_line = mine.own_depth = 0;
+        mine.at_line = mine.own_count = 0;
     }
     for (size_t i = found; i > 0; i--)
         slots[i] = slots[i - 1];

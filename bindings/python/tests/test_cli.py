@@ -71,6 +71,28 @@ class CliTest(unittest.TestCase):
         self.assertNotIn("warning", done.stderr)
         return done.stdout.decode("utf-8")
 
+    def test_run_takes_a_module_or_code_as_python_does(self):
+        """-m MODULE and -c CODE, with the program's own arguments after them, even when they
+        look like run's options; --message for the log's first line."""
+        module_dir = os.path.join(self.tmp, "mods")
+        os.makedirs(module_dir, exist_ok=True)
+        with open(os.path.join(module_dir, "hogmod.py"), "w", encoding="utf-8") as f:
+            f.write("import sys\nprint('argv', sys.argv[1:])\n")
+        log = os.path.join(self.tmp, "module.log")
+        done = run_cli("run", "--message", "hello", "-o", log, "--top", "0", "-m", "hogmod",
+                       "-o", "x", "-m", "y", cwd=module_dir)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertEqual(done.stdout, b"argv ['-o', 'x', '-m', 'y']\n")
+        with open(log, encoding="utf-8") as f:
+            self.assertEqual(f.readline(), "hello\n")
+        done = run_cli("run", "-o", os.path.join(self.tmp, "code.log"), "--top", "0", "-c",
+                       "import sys; print(sys.argv)", "--trace")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertEqual(done.stdout, b"['-c', '--trace']\n")
+        done = run_cli("run", "--top", "0")
+        self.assertEqual(done.returncode, 2)
+        self.assertIn("a script, -m module or -c code is needed", done.stderr)
+
     def test_run_writes_binary_and_text_logs(self):
         for done, path in zip(self.runs, (self.binary, self.text)):
             with self.subTest(log=path):

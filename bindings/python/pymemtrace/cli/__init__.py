@@ -2,7 +2,8 @@
 
     python -m pymemtrace run [--trace] [--binary [--compression NAME]] [-d BYTES] [-o LOG]
                              [--follow-children] [--allocations | --native]
-                             [--alloc-min-size BYTES] [--alloc-sample BYTES] script.py [args...]
+                             [--alloc-min-size BYTES] [--alloc-sample BYTES] [--message TEXT]
+                             (script.py | -m module | -c code) [args...]
     python -m pymemtrace top LOG [-n N]      where RSS grew most (the user's functions)
     python -m pymemtrace tree LOG [--collapsed]  the call tree of the user's code
     python -m pymemtrace dump LOG [-o OUT]   the text log of a binary log
@@ -45,7 +46,13 @@ def parser():
 
 def main(argv=None):
     command_line = parser()
-    args = command_line.parse_args(argv)
+    tokens = sys.argv[1:] if argv is None else list(argv)
+    program_args = None
+    if tokens[:1] == ["run"]:  # the program's arguments are its own, whatever they look like
+        tokens, program_args = run.split_target(tokens)
+    args = command_line.parse_args(tokens)
+    if program_args is not None:
+        args.args = program_args
     if getattr(args, "compression", None) and not args.binary:
         command_line.error("--compression needs --binary")
     try:

@@ -1,4 +1,5 @@
-"""run: a script under Profile (or Trace), then where RSS grew."""
+"""run: a script (or -m module, -c code, as python takes them) under Profile (or Trace), then
+where RSS grew."""
 import argparse
 import os
 import runpy
@@ -49,11 +50,62 @@ def preload_native():
     os.execve(sys.executable, [sys.executable] + sys.orig_argv[1:], env)
 
 
-def run(args):
-    wrapper = Trace if args.trace else Profile
+# run's options that take a value: what split_target() steps over to find the program.
+VALUE_OPTIONS = ("-d", "--d-rss-trigger", "-o", "--output", "--message", "--compression",
+                 "--top", "--user-files", "--not-user-files", "--collapsed",
+                 "--alloc-min-size", "--alloc-sample")
+
+
+def split_target(tokens):
+    """`run [OPTIONS] (script | -m module | -c code) [ARGS...]` as python takes it: the program's
+    own arguments start right after the script, module or code, whatever they look like.
+    Returns (run's part, the program's arguments)."""
+    i = 1
+    while i < len(tokens):
+        token = tokens[i]
+        if token in ("-m", "-c"):
+            return tokens[:i + 2], tokens[i + 2:]
+        if token == "--" or not token.startswith("-") or token == "-":
+            end = i + 1 if token != "--" else i + 2
+            return tokens[:end], tokens[end:]
+        if token in VALUE_OPTIONS:
+            i += 2
+            continue
+        i += 1
+    return tokens, []
+
+
+def _target(args):
+    """(what runs, argv[0], the directory put first on sys.path) of a script, -m or -c."""
+    if args.module:
+        return ("module", args.module), args.module, os.getcwd()
+    if args.code is not None:
+        return ("code", args.code), "-c", os.getcwd()
+    if not args.script:
+        raise CliError("run: a script, -m module or -c code is needed")
     script = os.path.abspath(args.script)
     if not os.path.isfile(script):
         raise CliError(f"no such script: {args.script}")
+    return ("script", script), script, os.path.dirname(script)
+
+
+def _run_target(target):
+    kind, what = target
+    if kind == "module":
+        return runpy.run_module(what, run_name="__main__", alter_sys=True)
+    if kind == "code":
+        namespace = {"__name__": "__main__", "__builtins__": __builtins__}
+        exec(compile(what, "<string>", "exec"), namespace)  # noqa: S102 (python -c)
+        return namespace
+    return runpy.run_path(what, run_name="__main__")
+
+
+def run(args):
+    wrapper = Trace if args.trace else Profile
+    if args.script and (args.module or args.code is not None):
+        args.args = [args.script] + args.args  # `-m mod ARGS`: the first argument is the module's
+        args.script = None
+    target, argv0, path0 = _target(args)
     if args.native:
         preload_native()
     log_format = "binary" if args.binary else "text"
@@ -68,15 +120,15 @@ def run(args):
                          c_calls=True if allocations else None)
     except ValueError as error:  # a codec this build lacks
         raise CliError(str(error)) from None
-    sys.argv = [script] + args.args
-    sys.path.insert(0, os.path.dirname(script))
+    sys.argv = [argv0] + args.args
+    sys.path.insert(0, path0)
     status = 0
     namespace = None  # the script's globals live on until the tracer stopped: leaks sees them
     try:
         with tracer:
             if args.follow_children:
                 follow_children(args, log_format, tracer.log_path)
-            namespace = runpy.run_path(script, run_name="__main__")
+            namespace = _run_target(target)
     except SystemExit as exit_:
         status = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
     except OSError as error:
@@ -125,14 +177,23 @@ def follow_children(args, log_format, log_path):
 
 
 def register(commands):
-    command = commands.add_parser("run", help="run a script under Profile (or Trace)")
+    command = commands.add_parser(
+        "run", help="run a script (or -m module, -c code) under Profile (or Trace)",
+        description="Run a Python program under Profile (or Trace), as python runs it: "
+        "run [OPTIONS] script.py [ARGS], run [OPTIONS] -m module [ARGS], run [OPTIONS] -c code "
+        "[ARGS]; then print where RSS grew.",
+        epilog="example: python -m pymemtrace run --binary -o run.pmt -m json.tool data.json")
     command.add_argument("--trace", action="store_true", help="record lines instead of C calls")
     command.add_argument("-d", "--d-rss-trigger", type=trigger, default=TRIGGER_DEFAULT,
                          help=f"-1: one page, 0: every event, N: |dRSS| >= N bytes "
                               f"(default {TRIGGER_DEFAULT})")
     command.add_argument("-o", "--output",
                          help="log path (default YYMMDD_HHMMSS_PID.log, or .pmt with --binary)")
-    command.add_argument("-m", "--message", help="first line of the log")
+    command.add_argument("--message", help="first line of the log")
+    command.add_argument("-m", dest="module", metavar="MODULE",
+                         help="run a module as `python -m MODULE` does (the rest: its arguments)")
+    command.add_argument("-c", dest="code", metavar="CODE",
+                         help="run code as `python -c CODE` does (the rest: its arguments)")
     command.add_argument("--binary", action="store_true", help="write the compact binary log")
     command.add_argument("--compression", choices=("zstd", "lz4"),
                          help="compress the binary log's chunks")
@@ -168,6 +229,6 @@ def register(commands):
     command.add_argument("--alloc-sample", type=count, default=0, metavar="BYTES",
                          help="record an allocation of S bytes with probability ~S/BYTES "
                               "(byte sampling; 0: all)")
-    command.add_argument("script")
+    command.add_argument("script", nargs="?")
     command.add_argument("args", nargs=argparse.REMAINDER)
     command.set_defaults(handler=run)
