@@ -58,7 +58,7 @@ PyObject *pmt_py_event_new(PyObject *event_type, const pmt_event *ev)
     const char *user_file = has_site && ev->user_file ? ev->user_file : "";
     const char *user_function = has_site && ev->user_function ? ev->user_function : "";
     int has_block = ev->struct_size >= offsetof(pmt_event, old_size) + sizeof ev->old_size;
-    pmt_event none = {0};
+    static const pmt_event none; /* what an older caller's event does not carry */
     const pmt_event *block = has_block ? ev : &none;
     int has_gc = ev->struct_size >= offsetof(pmt_event, gc_duration_ns) + sizeof ev->gc_duration_ns;
     const pmt_event *gc = has_gc ? ev : &none;

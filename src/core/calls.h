@@ -36,8 +36,10 @@ typedef struct pmt__calls {
     size_t count, capacity;
     uint32_t *slots; /* open addressing over (parent, key): node ids, 0 = empty */
     size_t slot_count;
-    uint64_t last_rss;               /* RSS at the last event charged, of any thread */
-    uint64_t changes;                /* counts calls and returns: a stack may have changed */
+    uint64_t last_rss; /* RSS at the last event charged, of any thread */
+    /* Bumped by the source at each call and return while allocations are traced: a stack may
+     * have changed, so the pipeline's last allocation site is stale (pmt__tracer_allocation). */
+    uint64_t changes;
     struct pmt__shadow *last_shadow; /* the shadow of that event's thread (an empty one at first) */
 } pmt__calls;
 
@@ -66,7 +68,8 @@ typedef struct pmt__shadow_frame {
      * 0 until a written event asked (pmt__calls_user_frame): right for the call's life. */
     int32_t user_at;
     /* The event source's note of where the caller was when it made the call, given back at the
-     * return (the CPython source: the code entry and line allocations are charged to). */
+     * return (the CPython source: the code entry and line allocations are charged to). Set by
+     * the source after the call is entered, when it keeps them; not initialised here. */
     int32_t back_line;
     void *back;
 } pmt__shadow_frame;
@@ -102,7 +105,6 @@ static inline void pmt__calls_seen(pmt__calls *calls, pmt__shadow *shadow, uint6
         ran->frames[ran->depth - 1].own += (int64_t)(rss - calls->last_rss);
     calls->last_rss = rss;
     calls->last_shadow = shadow;
-    calls->changes++;
 }
 
 /* The slow half of pmt__calls_enter: the node of a callee not called last from its parent (made
@@ -131,8 +133,14 @@ static inline void pmt__calls_enter(pmt__calls *calls, pmt__shadow *shadow, cons
         else if (memo->parent2 == parent && memo->node2)
             node = memo->node2;
         if (node) {
-            shadow->frames[depth] =
-                (pmt__shadow_frame){node, node == parent, 0, 0, rss, 0, 0, 0, NULL};
+            /* Field by field: back and back_line are the source's (it sets them when it keeps
+             * them), so that a source that does not pays no store for them. */
+            pmt__shadow_frame *f = &shadow->frames[depth];
+            f->node = node;
+            f->folded = node == parent;
+            f->own = f->children = 0;
+            f->peak = rss;
+            f->caller_line = f->user_at = 0;
             shadow->depth = depth + 1;
             return;
         }

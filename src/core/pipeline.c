@@ -303,8 +303,7 @@ static inline int block_selected(pmt_tracer *t, uint64_t size)
 }
 
 void pmt__tracer_allocation(pmt_tracer *t, const pmt__allocation *a, const char *file,
-                            const char *function, const void *where, int32_t line_or_offset,
-                            int32_t depth)
+                            const char *function, int32_t line, int32_t depth)
 {
     /* A child of fork starts its run at its next Python event: allocations before that are
      * the parent's tracer's business, not the child's. */
@@ -355,8 +354,8 @@ void pmt__tracer_allocation(pmt_tracer *t, const pmt__allocation *a, const char 
     uint64_t rss = current_rss(t, now);
     if (filtered && rss < (uint64_t)t->rss_above)
         return;
-    pmt__slot *slot = stamp_into(t, &t->alloc_slot, a->kind, seq, now, rss, file, function, where,
-                                 line_or_offset, depth);
+    pmt__slot *slot =
+        stamp_into(t, &t->alloc_slot, a->kind, seq, now, rss, file, function, NULL, line, depth);
     pmt_event *ev = &slot->ev;
     ev->allocator = (uint32_t)a->allocator;
     ev->address = a->address;
@@ -364,9 +363,8 @@ void pmt__tracer_allocation(pmt_tracer *t, const pmt__allocation *a, const char 
     ev->old_address = a->kind == PMT_EV_REALLOC ? a->old_address : 0;
     ev->old_size = old_size;
     if (t->alloc_site.changes == t->calls.changes + 1 && t->alloc_site.file == file &&
-        t->alloc_site.function == function && t->alloc_site.line == line_or_offset &&
-        t->alloc_site.shadow == slot->shadow && t->alloc_site.depth == slot->shadow_depth &&
-        !where) {
+        t->alloc_site.function == function && t->alloc_site.line == line &&
+        t->alloc_site.shadow == slot->shadow && t->alloc_site.depth == slot->shadow_depth) {
         ev->user_file = t->alloc_site.user_file;
         ev->user_function = t->alloc_site.user_function;
         ev->user_line = t->alloc_site.user_line;
@@ -374,10 +372,10 @@ void pmt__tracer_allocation(pmt_tracer *t, const pmt__allocation *a, const char 
         slot->sited = 1;
     }
     int written = deliver(t, slot, PMT_REASON_ALLOCATION, filtered);
-    if (!where && written) {
+    if (written) {
         t->alloc_site.file = file;
         t->alloc_site.function = function;
-        t->alloc_site.line = line_or_offset;
+        t->alloc_site.line = line;
         t->alloc_site.shadow = slot->shadow;
         t->alloc_site.depth = slot->shadow_depth;
         t->alloc_site.changes = t->calls.changes + 1;
@@ -386,7 +384,6 @@ void pmt__tracer_allocation(pmt_tracer *t, const pmt__allocation *a, const char 
         t->alloc_site.user_line = ev->user_line;
         t->alloc_site.call_node = ev->call_node;
     }
-    ev->allocator = 0; /* the slot's other fields are only read for an allocation kind */
     if (written && a->kind != PMT_EV_FREE)
         pmt__blocks_add(&t->blocks, a->address, a->size, (unsigned)a->allocator);
 }
@@ -398,10 +395,12 @@ void pmt__tracer_gc(pmt_tracer *t, const pmt__gc *gc, const char *file, const ch
         !pmt__tracer_wants(t, gc->kind))
         return;
     uint64_t seq = t->seq++;
-    uint64_t now = clock_now(t);
-    uint64_t rss = current_rss(t, now);
-    if (t->rss.read && t->rss.read(t->rss_user_data, &rss) == 0) /* before/after: read it now */
+    uint64_t now = clock_now(t), rss;
+    /* Before and after the collection, whatever a gate says: read now (a collection is rare). */
+    if (t->rss.read(t->rss_user_data, &rss) == 0)
         t->last_rss = rss;
+    else
+        t->rss_errors++;
     pmt__slot *slot = stamp(t, gc->kind, seq, now, t->last_rss, file, function, NULL, line, depth);
     pmt_event *ev = &slot->ev;
     ev->gc_generation = gc->generation;

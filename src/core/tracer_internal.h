@@ -160,12 +160,10 @@ typedef struct pmt__allocation {
 
 /* The hot path of allocation events: the allocation stages (allocator, minimum size, byte
  * sampling, the block table), then the code, depth and time stages and the caller's filter, and
- * the sinks; no trigger. where/line_or_offset are as for pmt__tracer_event_at() (where NULL:
- * line_or_offset is the line). The caller holds the GIL and has checked that the tracer is not
- * delivering (its own allocations are never recorded). */
+ * the sinks; no trigger. Allocations made while the tracer is at work (delivering) are counted,
+ * never recorded. GIL held. */
 void pmt__tracer_allocation(pmt_tracer *tracer, const pmt__allocation *a, const char *file,
-                            const char *function, const void *where, int32_t line_or_offset,
-                            int32_t depth);
+                            const char *function, int32_t line, int32_t depth);
 
 /* A garbage collection's start or end, as the source reports it. */
 typedef struct pmt__gc {

@@ -23,6 +23,6 @@ void pmt__allocation_here(pmt__cpy_state *st, const pmt__allocation *a)
     /* A thread with no event yet in this run: its place is not known (and finding it would
      * call Python inside an allocator). */
     const pmt__code_entry *e = slot ? slot->at : NULL;
-    pmt__tracer_allocation(t, a, e ? e->file : "", e ? e->function : "", NULL,
-                           e ? slot->at_line : 0, slot ? slot->depth : 0);
+    pmt__tracer_allocation(t, a, e ? e->file : "", e ? e->function : "", e ? slot->at_line : 0,
+                           slot ? slot->depth : 0);
 }

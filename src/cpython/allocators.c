@@ -98,13 +98,9 @@ void pmt__allocations_report(pmt_allocator allocator, pmt_event_kind kind, void 
         __atomic_add_fetch(&untraced_without_gil, 1, __ATOMIC_RELAXED);
         return;
     }
-    pmt_tracer *t = st->tracer;
-    if (!st->running || !pmt__tracer_traces_allocator(t, allocator))
+    if (!st->running || !pmt__tracer_traces_allocator(st->tracer, allocator) ||
+        (!st->all_threads && PyThread_get_thread_ident() != st->thread))
         return;
-    if (t->delivering || (!st->all_threads && PyThread_get_thread_ident() != st->thread)) {
-        t->allocations_untraced += t->delivering != 0; /* the tracer's own */
-        return;
-    }
     pmt__allocation a = {kind, allocator, (uint64_t)(uintptr_t)address, size,
                          (uint64_t)(uintptr_t)old_address};
     pmt__allocation_here(st, &a);

@@ -301,18 +301,21 @@ void pmt__gc_release(pmt__cpy_state *st);
  * work), charged to where the thread runs as its last event said; never calls Python. */
 void pmt__allocation_here(pmt__cpy_state *st, const pmt__allocation *a);
 
-/* A frame of the tracer's own code entered (at depth) or left, on the calling thread. */
-static inline void pmt__own_enter(int32_t depth)
+/* A frame of the tracer's own code entered (at depth) or left, on the calling thread: kept only
+ * while allocations are traced (allocation_site.c), as is the rest of a thread's place. */
+static inline void pmt__own_enter(const pmt__cpy_state *st, int32_t depth)
 {
     pmt__thread_depth *here = &pmt__thread_depths[0];
+    if (!st->tracer->allocators)
+        return;
     if (here->own_count < PMT__OWN_FRAMES)
         here->own_at[here->own_count] = depth;
     here->own_count++;
 }
 
-static inline void pmt__own_leave(void)
+static inline void pmt__own_leave(const pmt__cpy_state *st)
 {
-    if (pmt__thread_depths[0].own_count > 0)
+    if (st->tracer->allocators && pmt__thread_depths[0].own_count > 0)
         pmt__thread_depths[0].own_count--;
 }
 
@@ -330,23 +333,44 @@ static inline void pmt__here(pmt__code_entry *e, int32_t line)
     pmt__thread_depths[0].at_line = line;
 }
 
+/* The same, kept only while allocations are traced (a line event, a C call). */
+static inline void pmt__place_line(const pmt__cpy_state *st, pmt__code_entry *e, int32_t line)
+{
+    if (st->tracer->allocators)
+        pmt__here(e, line);
+}
+
+/* A call moves the thread into e at its first line; the call's shadow frame, when the call
+ * aggregation entered one (entered), keeps where the caller was, for its return. Only while
+ * allocations are traced. After pmt__charge_enter. */
+static inline void pmt__place_call(const pmt__cpy_state *st, pmt__code_entry *e, int entered)
+{
+    if (!st->tracer->allocators)
+        return;
+    pmt__thread_depth *here = &pmt__thread_depths[0];
+    if (entered) {
+        pmt__shadow_frame *f = &here->shadow->frames[here->shadow->depth - 1];
+        f->back = here->at;
+        f->back_line = here->at_line;
+    }
+    pmt__here(e, e->first_line);
+    st->tracer->calls.changes++;
+}
+
 /* A call of e and the return of the innermost one, for the call aggregation (after the event
  * went through the pipeline, whose RSS they use). */
-/* back/back_line: where the caller was (pmt__thread_depth.at), given back at the return. */
-static inline void pmt__charge_enter(pmt__cpy_state *st, pmt__code_entry *e, void *back,
-                                     int32_t back_line)
+/* Returns whether the call aggregation entered the call (a frame was pushed). */
+static inline int pmt__charge_enter(pmt__cpy_state *st, pmt__code_entry *e)
 {
     if (st->tracer->delivering || !st->tracer->calls_mode)
-        return; /* a sink's own calls (a Python callback) are not the program's */
+        return 0; /* a sink's own calls (a Python callback) are not the program's */
     pmt__shadow *shadow = pmt__shadow_here(st);
     if (!shadow)
-        return;
+        return 0;
+    size_t depth = shadow->depth;
     pmt__calls_enter(&st->tracer->calls, shadow, e, &e->memo, e->file, e->function, e->first_line,
                      e->user ? PMT_CALL_USER_CODE : 0, st->tracer->last_rss);
-    if (shadow->depth) {
-        shadow->frames[shadow->depth - 1].back = back;
-        shadow->frames[shadow->depth - 1].back_line = back_line;
-    }
+    return shadow->depth > depth;
 }
 
 static inline void pmt__charge_leave(pmt__cpy_state *st)
@@ -354,9 +378,12 @@ static inline void pmt__charge_leave(pmt__cpy_state *st)
     pmt__shadow *shadow = pmt__thread_depths[0].shadow;
     if (!shadow || st->tracer->delivering || !st->tracer->calls_mode)
         return;
-    if (shadow->depth) { /* the caller runs again where it called */
-        pmt__shadow_frame *f = &shadow->frames[shadow->depth - 1];
-        pmt__here((pmt__code_entry *)f->back, f->back_line);
+    if (st->tracer->allocators) {
+        st->tracer->calls.changes++;
+        if (shadow->depth) { /* the caller runs again where it called */
+            pmt__shadow_frame *f = &shadow->frames[shadow->depth - 1];
+            pmt__here((pmt__code_entry *)f->back, f->back_line);
+        }
     }
     pmt__calls_leave(&st->tracer->calls, shadow, st->tracer->last_rss);
 }

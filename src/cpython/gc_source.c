@@ -2,7 +2,7 @@
  * limited API: a C callable appended to gc.callbacks, which the collector calls with ("start" or
  * "stop", {"generation", "collected", "uncollectable"}) on the thread that triggered it. The
  * duration is measured here, between the two calls; the place is where the thread's last event
- * left it (allocation_site.c's slot), never a frame walk. */
+ * left it when allocations are traced (allocation_site.c's slot), else the innermost frame. */
 #include "common/error.h"
 #include "cpython/cpython.h"
 #include "platform/os.h"
@@ -37,10 +37,18 @@ static PyObject *on_gc(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         st->gc_started_ns = 0;
     }
     int32_t depth = *pmt__depth_here(st, 0);
+    const char *file = "", *function = "";
+    int32_t line = 0;
     const pmt__code_entry *e = pmt__thread_depths[0].at;
+    if (st->tracer->allocators && e) { /* the place allocations are charged to */
+        file = e->file;
+        function = e->function;
+        line = pmt__thread_depths[0].at_line;
+    } else { /* otherwise kept by no one: a collection is rare enough for a stack walk */
+        pmt__frame_locate(st, &file, &function, &line);
+    }
     pmt__own_work_end(st, was);
-    pmt__tracer_gc(st->tracer, &gc, e ? e->file : "", e ? e->function : "",
-                   e ? pmt__thread_depths[0].at_line : 0, depth);
+    pmt__tracer_gc(st->tracer, &gc, file, function, line, depth);
     Py_RETURN_NONE;
 }
 

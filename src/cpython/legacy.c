@@ -116,17 +116,13 @@ static void handle(pmt__cpy_state *st, PyObject *frame, int what, PyObject *arg,
         if (!frames_too)
             return;
         int32_t depth = ++*pmt__depth_here(st, 1);
-        pmt__thread_depth *here = &pmt__thread_depths[0];
         if (e->ignored) {
-            pmt__own_enter(depth);
+            pmt__own_enter(st, depth);
             return;
         }
-        pmt__code_entry *back = here->at;
-        int32_t back_line = here->at_line;
-        pmt__here(e, e->first_line);
         pmt__tracer_event_selected(t, PMT_EV_CALL, pmt__entry_selected(e), e->file, e->function,
                                    e->first_line, depth);
-        pmt__charge_enter(st, e, back, back_line);
+        pmt__place_call(st, e, pmt__charge_enter(st, e));
         return;
     }
     case W_RETURN: {
@@ -139,7 +135,7 @@ static void handle(pmt__cpy_state *st, PyObject *frame, int what, PyObject *arg,
             return;
         int32_t *counter = pmt__depth_here(st, 0);
         if (e->ignored)
-            pmt__own_leave();
+            pmt__own_leave(st);
         if (!e->ignored && pmt__tracer_wants(t, PMT_EV_RETURN))
             pmt__tracer_event_selected(t, PMT_EV_RETURN, pmt__entry_selected(e), e->file,
                                        e->function, PyFrame_GetLineNumber((PyFrameObject *)frame),
@@ -159,7 +155,7 @@ static void handle(pmt__cpy_state *st, PyObject *frame, int what, PyObject *arg,
         int32_t depth = *pmt__depth_here(st, 0);
         int32_t line = line_if(selected || t->allocators, frame);
         if (what == W_LINE)
-            pmt__here(e, line);
+            pmt__place_line(st, e, line);
         pmt__tracer_event_selected(t, kind, selected, e->file, e->function, line, depth);
         return;
     }

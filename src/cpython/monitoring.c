@@ -43,18 +43,14 @@ static PyObject *on_enter(PyObject *self, PyObject *const *args, Py_ssize_t narg
     pmt__code_entry *e = pmt__code_entry_of(st, args[0]);
     if (!e)
         Py_RETURN_NONE;
-    pmt__thread_depth *here = &pmt__thread_depths[0];
     if (e->ignored) {
-        pmt__own_enter(depth);
+        pmt__own_enter(st, depth);
         Py_RETURN_NONE;
     }
-    pmt__code_entry *back = here->at;
-    int32_t back_line = here->at_line;
-    pmt__here(e, e->first_line);
     if (pmt__tracer_wants(st->tracer, PMT_EV_CALL))
         pmt__tracer_event_at(st->tracer, PMT_EV_CALL, pmt__entry_selected(e), e->file, e->function,
                              e, offset_of(args), depth);
-    pmt__charge_enter(st, e, back, back_line);
+    pmt__place_call(st, e, pmt__charge_enter(st, e));
     Py_RETURN_NONE;
 }
 
@@ -72,7 +68,7 @@ static PyObject *on_leave(PyObject *self, PyObject *const *args, Py_ssize_t narg
     if (!e)
         Py_RETURN_NONE;
     if (e->ignored) {
-        pmt__own_leave();
+        pmt__own_leave(st);
         Py_RETURN_NONE;
     }
     if (pmt__tracer_wants(st->tracer, PMT_EV_RETURN))
@@ -170,7 +166,7 @@ static PyObject *on_line(PyObject *self, PyObject *const *args, Py_ssize_t nargs
     }
     if (e && !e->ignored) {
         int32_t depth = *pmt__depth_here(st, 0), line = (int32_t)PyLong_AsLong(args[1]);
-        pmt__here(e, line);
+        pmt__place_line(st, e, line);
         pmt__tracer_event_selected(st->tracer, PMT_EV_LINE, pmt__entry_selected(e), e->file,
                                    e->function, line, depth);
     }

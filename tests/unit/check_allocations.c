@@ -64,7 +64,7 @@ static void allocation(pmt_tracer *t, pmt_event_kind kind, pmt_allocator allocat
                        uint64_t address, uint64_t size, uint64_t old_address)
 {
     pmt__allocation a = {kind, allocator, address, size, old_address};
-    pmt__tracer_allocation(t, &a, "app.py", "build", NULL, 7, 3);
+    pmt__tracer_allocation(t, &a, "app.py", "build", 7, 3);
 }
 
 static pmt_tracer *alloc_tracer(fake_clock *clock, fake_rss *rss, capture *cap, int64_t allocators,

@@ -11,7 +11,6 @@ leaks() the blocks still allocated at the end, grouped by site. A site is the us
 made the allocation (Event.user_file/user_line/user_function, as ``top --user`` charges growth)
 when the log has user sites, else the event's own file, line and function.
 """
-import json
 import os
 from collections import defaultdict
 
@@ -224,7 +223,3 @@ def totals_by_function(events, user=True):
             t[0] += 1
             t[1] += event.size
     return result
-
-
-def dumps(value):
-    return json.dumps(value, sort_keys=False)
