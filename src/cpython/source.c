@@ -130,13 +130,13 @@ static int attach(void *self, pmt_tracer *tracer, void **state)
     int rc = pmt__allocators_attach(st);
     if (rc == PMT_OK && native && (rc = pmt__native_attach(st)) != PMT_OK)
         pmt__allocators_detach(st);
+    /* The collector's callback before the hooks: finding gc.callbacks may run Python code (an
+     * import), which hooks not yet running would take for the program's and drop. */
     if (rc == PMT_OK) {
-        rc = uses_monitoring(st) ? pmt__monitoring_attach(st) : pmt__legacy_attach(st);
-        if (rc == PMT_OK && (rc = pmt__gc_attach(st)) != PMT_OK) {
-            if (uses_monitoring(st))
-                pmt__monitoring_detach(st);
-            else
-                pmt__legacy_detach(st);
+        if ((rc = pmt__gc_attach(st)) == PMT_OK) {
+            rc = uses_monitoring(st) ? pmt__monitoring_attach(st) : pmt__legacy_attach(st);
+            if (rc != PMT_OK)
+                pmt__gc_detach(st);
         }
         if (rc != PMT_OK) {
             if (native)

@@ -76,6 +76,24 @@ class GcEventsTest(TempDirTestCase):
             gc.collect()
         self.assertFalse([e for e in events if e.kind.startswith("GC")])
 
+    def test_calls_traced_when_gc_was_never_imported(self):
+        # Finding gc.callbacks imports gc when nothing did (`python -m pymemtrace run --gc`):
+        # that import must not run under hooks that are not running yet, which lost every call.
+        code = ("import sys\n"
+                "assert 'gc' not in sys.modules, 'the test needs gc not imported'\n"
+                "import pymemtrace\n"
+                "def f(): return 1\n"
+                "with pymemtrace.Profile(0, filepath=sys.argv[1], log_format='binary', gc=True) as p:\n"
+                "    f(); f()\n"
+                "with pymemtrace.open_log(p.log_path) as log:\n"
+                "    print(sum(e.kind == 'CALL' and e.function == 'f' for e in log))\n")
+        result = subprocess.run([sys.executable, "-c", code, self.path("i.pmt")],
+                                capture_output=True, text=True, timeout=60)
+        if "the test needs gc not imported" in result.stderr:
+            self.skipTest("this interpreter imports gc at start-up")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stdout.strip(), "2")
+
     def test_bad_argument(self):
         with self.assertRaises(TypeError):
             pymemtrace.Profile(gc="yes")
