@@ -17,5 +17,6 @@
 #include <pymemtrace/sink.h>
 #include <pymemtrace/tracer.h>
 #include <pymemtrace/reader.h>
+#include <pymemtrace/probes.h>
 
 #endif /* PYMEMTRACE_PYMEMTRACE_H */

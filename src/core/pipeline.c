@@ -9,6 +9,7 @@
 
 #include "common/compiler.h"
 #include "core/fork.h"
+#include "core/probes.h"
 #include "core/run_info.h"
 #include "platform/os.h"
 
@@ -256,6 +257,8 @@ static PMT__HOT_INLINE void event(pmt_tracer *t, pmt_event_kind kind, int select
     if (rss < (uint64_t)t->rss_above)
         return;
     pmt__slot *slot = stamp(t, kind, seq, now, rss, file, function, where, line, depth);
+    if (PMT__PROBE_WANTED(event))
+        pmt__probes_event(t, slot);
     uint64_t change =
         rss >= t->last_written_rss ? rss - t->last_written_rss : t->last_written_rss - rss;
     if (change < t->trigger_bytes) {
@@ -267,7 +270,10 @@ static PMT__HOT_INLINE void event(pmt_tracer *t, pmt_event_kind kind, int select
         site(t, slot, 1);
         deliver(t, &t->slots[t->current ^ 1], PMT_REASON_BEFORE, 1);
     }
-    advance(t, deliver(t, slot, PMT_REASON_TRIGGER, 1));
+    int written = deliver(t, slot, PMT_REASON_TRIGGER, 1);
+    if (PMT__PROBE_WANTED(rss_change))
+        pmt__probes_rss_change(slot);
+    advance(t, written);
 }
 
 void pmt__tracer_event(pmt_tracer *t, pmt_event_kind kind, const char *file, const char *function,
@@ -326,18 +332,25 @@ void pmt__tracer_allocation(pmt_tracer *t, const pmt__allocation *a, const char 
             return;
         }
         /* Only the frees of recorded blocks: the others' allocations are not in the log. */
-        if (!pmt__blocks_remove(&t->blocks, a->address, &freed_size, &old_allocator))
+        int recorded = pmt__blocks_remove(&t->blocks, a->address, &freed_size, &old_allocator);
+        if (PMT__PROBE_WANTED(free))
+            pmt__probes_allocation(a, freed_size, file, line, function);
+        if (!recorded)
             return;
         filtered = 0;
         break;
     case PMT_EV_REALLOC:
         old_known = pmt__blocks_remove(&t->blocks, a->old_address, &old_size, &old_allocator);
+        if (PMT__PROBE_WANTED(alloc) || PMT__PROBE_WANTED(free) || PMT__PROBE_WANTED(realloc))
+            pmt__probes_allocation(a, old_size, file, line, function);
         /* A recorded block stays recorded as it moves; another one is a new allocation. */
         if (!old_known && !block_selected(t, a->size))
             return;
         filtered = !old_known;
         break;
     default:
+        if (PMT__PROBE_WANTED(alloc))
+            pmt__probes_allocation(a, 0, file, line, function);
         if (!block_selected(t, a->size))
             return;
         break;
@@ -407,6 +420,9 @@ void pmt__tracer_gc(pmt_tracer *t, const pmt__gc *gc, const char *file, const ch
     ev->gc_collected = gc->collected;
     ev->gc_uncollectable = gc->uncollectable;
     ev->gc_duration_ns = gc->duration_ns;
+    if (PMT__PROBE_WANTED(event))
+        pmt__probes_event(t, slot);
+    pmt__probes_gc(slot);
     deliver(t, slot, PMT_REASON_GC, 0);
     ev->gc_generation = 0;
     ev->gc_collected = ev->gc_uncollectable = ev->gc_duration_ns = 0;
@@ -422,6 +438,9 @@ void pmt__pipeline_write_always(pmt_tracer *t, pmt_event_kind kind, pmt_event_re
     pmt__slot *slot =
         stamp(t, kind, seq, now, current_rss(t, now), file, function, NULL, line, depth);
     slot->ev.message = message;
+    if (PMT__PROBE_WANTED(event))
+        pmt__probes_event(t, slot);
+    pmt__probes_always(t, slot);
     deliver(t, slot, reason, 0);
     advance(t, 1);
 }
