@@ -25,6 +25,8 @@ packages=(
     abigail-tools   # abidw, abidiff: the ABI gate against tests/abi/libpymemtrace.abi
     python3-pip     # pip wheel . / pip install . (tests/install), offline
     python3-venv    # the venvs the wheel is installed into
+    systemtap-sdt-dev # sys/sdt.h: the library's USDT probes (doc/probes.md)
+    bpftrace        # the toolkit's scripts, run for real by test_probes.py (as root)
 )
 
 missing=()

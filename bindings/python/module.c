@@ -37,11 +37,38 @@ static PyObject *mod_compression_supported(PyObject *module, PyObject *codec)
     return PyBool_FromLong(value >= 0 && value <= 255 && pmt_compression_supported((int)value));
 }
 
+static PyObject *mod_probes_available(PyObject *module, PyObject *unused)
+{
+    (void)module, (void)unused;
+    return PyBool_FromLong(pmt_probes_available());
+}
+
+static PyObject *mod_probe_listeners(PyObject *module, PyObject *name)
+{
+    (void)module;
+    const char *text;
+    if (pmt_py_utf8(name, "name", &text) != 0)
+        return NULL;
+    if (!text) {
+        PyErr_SetString(PyExc_TypeError, "name must be a str, not None");
+        return NULL;
+    }
+    unsigned listeners = 0;
+    int rc = pmt_probe_listeners(text, &listeners);
+    if (rc != PMT_OK)
+        return pmt_py_raise(rc, NULL);
+    return PyLong_FromUnsignedLong(listeners);
+}
+
 static PyMethodDef module_methods[] = {
     {"rss", mod_rss, METH_NOARGS, "rss() -> int: current resident set size in bytes."},
     {"rss_peak", mod_rss_peak, METH_NOARGS, "rss_peak() -> int: peak resident set size in bytes."},
     {"compression_supported", mod_compression_supported, METH_O,
      "compression_supported(codec) -> bool: whether this build reads and writes it."},
+    {"probes_available", mod_probes_available, METH_NOARGS,
+     "probes_available() -> bool: whether this build has its USDT probes (doc/probes.md)."},
+    {"probe_listeners", mod_probe_listeners, METH_O,
+     "probe_listeners(name) -> int: consumers attached to the probe now (its semaphore)."},
     {"dump_text", (PyCFunction)(void (*)(void))pmt_py_dump_text, METH_FASTCALL,
      "dump_text(path, fd) -> (events, status): write a binary log as the text log to fd."},
     {"CMalloc", pmt_py_c_malloc, METH_O,

@@ -157,8 +157,8 @@ def _check_options(log_format, compression, sink, rss_mode, threads, c_calls):
         raise TypeError(f"c_calls must be bool, not {type(c_calls).__name__}")
     if rss_mode not in tuple(_RSS_MODES):
         raise ValueError(f"rss_mode must be one of {', '.join(_RSS_MODES)}, not {rss_mode!r}")
-    if log_format not in ("text", "binary"):
-        raise ValueError(f"log_format must be 'text' or 'binary', not {log_format!r}")
+    if log_format not in ("text", "binary", "none"):
+        raise ValueError(f"log_format must be 'text', 'binary' or 'none', not {log_format!r}")
     if compression not in tuple(_CODECS):  # a tuple: an unhashable value is just unknown
         raise ValueError(f"compression must be None, 'zstd' or 'lz4', not {compression!r}")
     if compression is not None:
@@ -201,6 +201,8 @@ class _Wrapper:
             c_calls = self._C_CALLS
         _check_arguments(d_rss_trigger, message, filepath)
         _check_options(log_format, compression, sink, rss_mode, threads, c_calls)
+        if log_format == "none" and filepath is not None:
+            raise ValueError("log_format='none' writes no log: filepath must be None")
         filters = _check_filters({
             "include_files": include_files, "exclude_files": exclude_files,
             "include_functions": include_functions, "exclude_functions": exclude_functions,
@@ -375,8 +377,9 @@ class Profile(_Wrapper):
     YYMMDD_HHMMSS_PID.log in the current directory, .pmt for a binary log; an existing file is
     never overwritten).
 
-    Keyword-only: log_format "text" (pymemtrace's format) or "binary" (compact; read it with
-    open_log() or ``python -m pymemtrace``); compression None, "zstd" or "lz4" (binary logs);
+    Keyword-only: log_format "text" (pymemtrace's format), "binary" (compact; read it with
+    open_log() or ``python -m pymemtrace``) or "none" (no log: for the sink callable, or for
+    bpftrace, SystemTap or DTrace attached to the library's USDT probes, doc/probes.md); compression None, "zstd" or "lz4" (binary logs);
     sink, a callable given each written event (an Event) as well. Events that the sink itself
     causes are not traced; a sink that raises is disabled (the exception goes to
     sys.unraisablehook), and the program and the log go on: sinks_failed says so after exit.

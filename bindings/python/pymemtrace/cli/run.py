@@ -4,8 +4,9 @@ import argparse
 import os
 import runpy
 import sys
+import time
 
-from .. import Profile, Trace, _children, callstats
+from .. import Profile, Trace, _children, callstats, probe_listeners, probes_available
 from .._tracing import TRIGGER_DEFAULT, TRIGGER_MAX, TRIGGER_MIN
 from .common import CliError, count, private_file
 from .top import print_user_table
@@ -53,7 +54,31 @@ def preload_native():
 # run's options that take a value: what split_target() steps over to find the program.
 VALUE_OPTIONS = ("-d", "--d-rss-trigger", "-o", "--output", "--message", "--compression",
                  "--top", "--user-files", "--not-user-files", "--collapsed",
-                 "--alloc-min-size", "--alloc-sample")
+                 "--alloc-min-size", "--alloc-sample", "--probe-wait")
+
+PROBES = ("event", "rss_change", "alloc", "free", "realloc", "gc_start", "gc_done", "mark",
+          "tracer_start", "tracer_stop")
+
+
+def wait_for_probes(seconds):
+    """Waits until a consumer (bpftrace, SystemTap) attached to one of the probes, at most
+    seconds; says on stderr where to attach. Returns whether one did."""
+    print(f"pymemtrace: probes only, no log; attach to process {os.getpid()}, e.g. "
+          f"bpftrace -p {os.getpid()} toolkit/pymemtrace_flow.bt", file=sys.stderr)
+    sys.stderr.flush()
+    deadline = time.monotonic() + seconds
+    attached, steady_since = (), None
+    while True:
+        # A tool attaches its probes one by one: wait until the set stops changing.
+        now_attached = tuple(name for name in PROBES if probe_listeners(name))
+        now = time.monotonic()
+        if now_attached != attached:
+            attached, steady_since = now_attached, now
+        elif attached and now - steady_since >= 0.3:
+            return True
+        if now >= deadline:
+            return bool(attached)
+        time.sleep(0.02)
 
 
 def split_target(tokens):
@@ -109,9 +134,21 @@ def run(args):
     if args.native:
         preload_native()
     log_format = "binary" if args.binary else "text"
+    if args.probes_only:
+        if not probes_available():
+            raise CliError("--probes-only: this build of pymemtrace has no USDT probes "
+                           "(built without sys/sdt.h)")
+        if args.output or args.binary or args.compression or args.follow_children:
+            raise CliError("--probes-only writes no log: drop -o, --binary, --compression and "
+                           "--follow-children")
+        log_format = "none"
+        if args.probe_wait and not wait_for_probes(args.probe_wait):
+            print(f"pymemtrace: no probe consumer attached within {args.probe_wait} s; running "
+                  f"anyway", file=sys.stderr)
     allocations = "native" if args.native else bool(args.allocations)
     try:
         tracer = wrapper(args.d_rss_trigger, args.message, args.output, log_format=log_format,
+                         gc=args.gc,
                          compression=args.compression,
                          on_fork="follow" if args.follow_children else None,
                          user_files=args.user_files, not_user_files=args.not_user_files,
@@ -142,7 +179,10 @@ def run(args):
     del namespace
     sys.stdout.flush()  # the script's output first, then the summary
     failed = [c for c in tracer.sink_counts if c["error"]]
-    if not failed:
+    if args.probes_only:
+        print(f"pymemtrace: {tracer.events_seen} events, given to the probes only",
+              file=sys.stderr)
+    elif not failed:
         print(f"pymemtrace: {tracer.events_seen} events, {tracer.events_written} written to "
               f"{tracer.log_path}", file=sys.stderr)
     for c in failed:  # the honest counts: what reached the file, what did not
@@ -229,6 +269,14 @@ def register(commands):
     command.add_argument("--alloc-sample", type=count, default=0, metavar="BYTES",
                          help="record an allocation of S bytes with probability ~S/BYTES "
                               "(byte sampling; 0: all)")
+    command.add_argument("--gc", action="store_true",
+                         help="also record every garbage collection (GC_START, GC_DONE)")
+    command.add_argument("--probes-only", action="store_true",
+                         help="write no log: the events go to the library's USDT probes only, "
+                              "for bpftrace, SystemTap or DTrace (toolkit/, doc/probes.md)")
+    command.add_argument("--probe-wait", type=float, default=0, metavar="SECONDS",
+                         help="with --probes-only: wait up to SECONDS for a consumer to attach "
+                              "before the program starts")
     command.add_argument("script", nargs="?")
     command.add_argument("args", nargs=argparse.REMAINDER)
     command.set_defaults(handler=run)
