@@ -18,6 +18,9 @@
  *                          looked up at run time as the library does) that count each call and,
  *                          with record, also append an 8-byte record (the address step and the
  *                          size) to a 1 MiB ring: no attribution, no file, no table
+ *   ref_tracer(on)         the floor of object counting (bench/objects.py, CPython 3.13+): a
+ *                          reference tracer (PyRefTracer_SetTracer, looked up at run time as the
+ *                          library does) that counts each object made and destroyed
  *   run(callable)          calls callable(): callgrind collects inside it (--toggle-collect)
  *   events() / reset()     the count
  */
@@ -236,6 +239,29 @@ static PyObject *alloc_hooks(PyObject *self, PyObject *const *args, Py_ssize_t n
     Py_RETURN_NONE;
 }
 
+typedef int (*ref_tracer_fn)(PyObject *object, int event, void *data);
+
+static int count_reference(PyObject *object, int event, void *data)
+{
+    (void)object, (void)event, (void)data;
+    counted++;
+    return 0;
+}
+
+static PyObject *ref_tracer(PyObject *self, PyObject *on)
+{
+    (void)self;
+    typedef int (*set_fn)(ref_tracer_fn, void *);
+    set_fn set = (set_fn)(uintptr_t)dlsym(RTLD_DEFAULT, "PyRefTracer_SetTracer");
+    if (!set) {
+        PyErr_SetString(PyExc_RuntimeError, "ref_tracer(on): no reference tracer (CPython < 3.13)");
+        return NULL;
+    }
+    if (set(PyObject_IsTrue(on) ? count_reference : NULL, NULL) != 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
 __attribute__((noinline)) PyObject *pmt_floor_run(PyObject *callable)
 {
     return PyObject_CallNoArgs(callable);
@@ -275,6 +301,7 @@ static PyMethodDef methods[] = {
      "agg_leave(code, offset, value): pop, add calls and total to the code's slot"},
     {"alloc_hooks", FASTCALL(alloc_hooks), METH_FASTCALL,
      "alloc_hooks(on, record): counting (and recording) wrappers of CPython's allocators"},
+    {"ref_tracer", ref_tracer, METH_O, "ref_tracer(on): a reference tracer that only counts"},
     {"run", run, METH_O, "run(callable): call it inside pmt_floor_run (callgrind's toggle)"},
     {"events", events, METH_NOARGS, "events() -> int: events counted since reset()"},
     {"reset", reset, METH_NOARGS, "reset(): count from 0"},

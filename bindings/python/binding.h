@@ -29,10 +29,11 @@ int pmt_py_fspath(PyObject *path, PyObject **out_bytes);
 
 /* filters.c: the filter keyword arguments of Tracer, in this order. */
 #define PMT_PY_FILTER_ARGS                                                                         \
-    10 /* include_files .. exclude_functions, max_depth, sample_every,                             \
-          time_window, rss_above, user_files, not_user_files */
+    12 /* include_files .. exclude_functions, max_depth, sample_every,                             \
+          time_window, rss_above, user_files, not_user_files, include_types, exclude_types */
 typedef struct pmt_py_filters {
-    PyObject *globs[6]; /* tuples of str (checked), or NULL: the 4 filters, the 2 user rules */
+    PyObject *globs[8]; /* tuples of str (checked), or NULL: the 4 filters, the 2 user rules, the
+                           2 object type lists */
     long long max_depth, sample_every, time_from_ns, time_until_ns, rss_above;
 } pmt_py_filters;
 /* Checks the arguments (NULL = not given); 0, or -1 with TypeError/ValueError set. */

@@ -7,8 +7,8 @@
 
 static PyStructSequence_Field fields[] = {
     {"kind", "CALL, RETURN, C_CALL, C_RETURN, C_EXCEPT, EXCEPT, LINE, MARK, START, STOP, ALLOC, "
-             "REALLOC or FREE"},
-    {"reason", "why it was written: FRST, NEXT, PREV, MSG, LAST or ALOC"},
+             "REALLOC, FREE, GC_START, GC_DONE, OBJ_NEW, OBJ_DEL or OBJ_CNT"},
+    {"reason", "why it was written: FRST, NEXT, PREV, MSG, LAST, ALOC, GC or OBJ"},
     {"seq", "event number (counts every event seen)"},
     {"time_ns", "monotonic clock, ns"},
     {"thread_id", "OS thread id"},
@@ -33,10 +33,14 @@ static PyStructSequence_Field fields[] = {
     {"gc_collected", "GC_DONE: objects collected; else 0"},
     {"gc_uncollectable", "GC_DONE: objects found uncollectable; else 0"},
     {"gc_duration_ns", "GC_DONE: the collection's duration in ns; else 0"},
+    {"type_name", "OBJ_NEW, OBJ_DEL, OBJ_CNT: the object's type (tp_name); else ''"},
+    {"type_live", "OBJ_NEW, OBJ_DEL, OBJ_CNT: objects of the type made minus destroyed"},
+    {"type_created", "OBJ_CNT: objects of the type made since start; else 0"},
+    {"type_destroyed", "OBJ_CNT: objects of the type destroyed since start; else 0"},
     {NULL, NULL},
 };
 
-enum { IN_SEQUENCE = 12, FIELD_COUNT = 25 };
+enum { IN_SEQUENCE = 12, FIELD_COUNT = 29 };
 
 static PyStructSequence_Desc desc = {"pymemtrace.Event", "One event of a pymemtrace log.", fields,
                                      IN_SEQUENCE};
@@ -46,7 +50,7 @@ PyObject *pmt_py_event_type_new(void)
     return (PyObject *)PyStructSequence_NewType(&desc);
 }
 
-static const char *reason_names[] = {"FRST", "NEXT", "PREV", "MSG", "LAST", "ALOC", "GC"};
+static const char *reason_names[] = {"FRST", "NEXT", "PREV", "MSG", "LAST", "ALOC", "GC", "OBJ"};
 
 PyObject *pmt_py_event_new(PyObject *event_type, const pmt_event *ev)
 {
@@ -62,9 +66,13 @@ PyObject *pmt_py_event_new(PyObject *event_type, const pmt_event *ev)
     const pmt_event *block = has_block ? ev : &none;
     int has_gc = ev->struct_size >= offsetof(pmt_event, gc_duration_ns) + sizeof ev->gc_duration_ns;
     const pmt_event *gc = has_gc ? ev : &none;
+    int has_object =
+        ev->struct_size >= offsetof(pmt_event, type_destroyed) + sizeof ev->type_destroyed;
+    const pmt_event *object = has_object ? ev : &none;
+    const char *type = object->type_name ? object->type_name : "";
     PyObject *values[FIELD_COUNT] = {
         PyUnicode_FromString(pmt_event_kind_name((int)ev->kind)),
-        PyUnicode_FromString(ev->reason < 7 ? reason_names[ev->reason] : "?"),
+        PyUnicode_FromString(ev->reason < 8 ? reason_names[ev->reason] : "?"),
         PyLong_FromUnsignedLongLong(ev->seq),
         PyLong_FromUnsignedLongLong(ev->time_ns),
         PyLong_FromUnsignedLongLong(ev->thread_id),
@@ -90,6 +98,10 @@ PyObject *pmt_py_event_new(PyObject *event_type, const pmt_event *ev)
         PyLong_FromUnsignedLongLong(gc->gc_collected),
         PyLong_FromUnsignedLongLong(gc->gc_uncollectable),
         PyLong_FromUnsignedLongLong(gc->gc_duration_ns),
+        PyUnicode_DecodeUTF8(type, (Py_ssize_t)strlen(type), "backslashreplace"),
+        PyLong_FromLongLong(object->type_live),
+        PyLong_FromUnsignedLongLong(object->type_created),
+        PyLong_FromUnsignedLongLong(object->type_destroyed),
     };
     int ok = 1;
     for (Py_ssize_t i = 0; i < FIELD_COUNT; i++) {

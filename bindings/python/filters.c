@@ -9,15 +9,16 @@
 #include "binding.h"
 
 /* The glob arguments and their kinds, by index in pmt_py_filters.globs; the first four are at
- * args[0..3], the user-code rules at args[8..9]. */
-enum { GLOBS = 6 };
-static const char *const glob_names[GLOBS] = {"include_files",     "exclude_files",
-                                              "include_functions", "exclude_functions",
-                                              "user_files",        "not_user_files"};
+ * args[0..3], the user-code rules at args[8..9], the object types at args[10..11]. */
+enum { GLOBS = 8 };
+static const char *const glob_names[GLOBS] = {
+    "include_files", "exclude_files",  "include_functions", "exclude_functions",
+    "user_files",    "not_user_files", "include_types",     "exclude_types"};
 static const pmt_code_filter glob_kinds[GLOBS] = {
     PMT_FILTER_INCLUDE_FILE,     PMT_FILTER_EXCLUDE_FILE, PMT_FILTER_INCLUDE_FUNCTION,
-    PMT_FILTER_EXCLUDE_FUNCTION, PMT_FILTER_USER_FILE,    PMT_FILTER_NOT_USER_FILE};
-static const int glob_arg[GLOBS] = {0, 1, 2, 3, 8, 9};
+    PMT_FILTER_EXCLUDE_FUNCTION, PMT_FILTER_USER_FILE,    PMT_FILTER_NOT_USER_FILE,
+    PMT_FILTER_INCLUDE_TYPE,     PMT_FILTER_EXCLUDE_TYPE};
+static const int glob_arg[GLOBS] = {0, 1, 2, 3, 8, 9, 10, 11};
 
 /* type(obj).__name__ (the limited API has no PyTypeObject fields), or "?" */
 static PyObject *type_name(PyObject *obj)

@@ -148,6 +148,7 @@ static int add_constants(PyObject *module)
         {"MASK_PROFILE", (long long)PMT_EV_MASK_PROFILE},
         {"MASK_TRACE", (long long)PMT_EV_MASK_TRACE},
         {"MASK_GC", (long long)PMT_EV_MASK_GC},
+        {"MASK_OBJECTS", (long long)PMT_EV_MASK_OBJECTS},
         {"COMPRESS_NONE", PMT_COMPRESS_NONE},
         {"COMPRESS_ZSTD", PMT_COMPRESS_ZSTD},
         {"COMPRESS_LZ4", PMT_COMPRESS_LZ4},

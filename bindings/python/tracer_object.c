@@ -81,7 +81,10 @@ static int keep_waiting(callable_sink *s, const pmt_event *ev)
 static int callable_write(const pmt_event *ev, void *user_data)
 {
     callable_sink *s = user_data;
-    if (ev->kind >= PMT_EV_ALLOC && ev->kind <= PMT_EV_FREE)
+    /* Allocations and objects come from inside CPython's allocators and reference tracer, where
+     * no Python may run: they wait for the next event that comes from a hook. */
+    if ((ev->kind >= PMT_EV_ALLOC && ev->kind <= PMT_EV_FREE) || ev->kind == PMT_EV_OBJECT_NEW ||
+        ev->kind == PMT_EV_OBJECT_DELETE)
         return keep_waiting(s, ev);
     if (deliver_waiting(s) != 0)
         return -1;
@@ -226,21 +229,24 @@ static int Tracer_init(TracerObject *self, PyObject *args, PyObject *kwargs)
                              "allocators",
                              "alloc_min_size",
                              "alloc_sample_bytes",
+                             "objects",
+                             "include_types",
+                             "exclude_types",
                              NULL};
     PyObject *events_obj, *trigger_obj = NULL, *path_obj = Py_None, *message_obj = Py_None;
     PyObject *prefix_obj = Py_None, *format_obj = Py_None, *binary_obj = Py_None;
     PyObject *sink_obj = Py_None, *on_fork_obj = Py_None;
     long compression = 0;
     long long rss_mode = PMT_RSS_AUTO, rss_interval_ns = 0, threads = PMT_THREADS_ALL;
-    long long calls = 1, allocators = 0, alloc_min_size = 0, alloc_sample_bytes = 0;
+    long long calls = 1, allocators = 0, alloc_min_size = 0, alloc_sample_bytes = 0, objects = 0;
     PyObject *filter_args[PMT_PY_FILTER_ARGS] = {NULL};
     if (!PyArg_ParseTupleAndKeywords(
-            args, kwargs, "O|OOOOO$lOOLLLOOOOOOOOOOOLLLL", kwlist, &events_obj, &trigger_obj,
+            args, kwargs, "O|OOOOO$lOOLLLOOOOOOOOOOOLLLLLOO", kwlist, &events_obj, &trigger_obj,
             &path_obj, &message_obj, &prefix_obj, &format_obj, &compression, &binary_obj, &sink_obj,
             &rss_mode, &rss_interval_ns, &threads, &filter_args[0], &filter_args[1],
             &filter_args[2], &filter_args[3], &filter_args[4], &filter_args[5], &filter_args[6],
             &filter_args[7], &on_fork_obj, &filter_args[8], &filter_args[9], &calls, &allocators,
-            &alloc_min_size, &alloc_sample_bytes))
+            &alloc_min_size, &alloc_sample_bytes, &objects, &filter_args[10], &filter_args[11]))
         return -1;
     if (self->tracer) {
         PyErr_SetString(PyExc_RuntimeError, "Tracer.__init__ called twice");
@@ -260,9 +266,10 @@ static int Tracer_init(TracerObject *self, PyObject *args, PyObject *kwargs)
         return -1;
     }
     /* Refused here rather than at start: bad input raises where it is written. */
-    if ((events & ((1LL << PMT_EV_MARK) - 1)) == 0 && allocators == 0) {
+    if ((events & ((1LL << PMT_EV_MARK) - 1)) == 0 && allocators == 0 && objects == 0) {
         PyErr_Format(PyExc_ValueError,
-                     "events 0x%llx selects no event a hook produces, and no allocator is traced",
+                     "events 0x%llx selects no event a hook produces, no allocator is traced and "
+                     "no object counted",
                      events);
         return -1;
     }
@@ -326,6 +333,8 @@ static int Tracer_init(TracerObject *self, PyObject *args, PyObject *kwargs)
         rc = pmt_tracer_set_param(tracer, PMT_PARAM_ALLOC_MIN_SIZE, alloc_min_size);
     if (rc == PMT_OK)
         rc = pmt_tracer_set_param(tracer, PMT_PARAM_ALLOC_SAMPLE_BYTES, alloc_sample_bytes);
+    if (rc == PMT_OK)
+        rc = pmt_tracer_set_param(tracer, PMT_PARAM_OBJECTS, objects);
     if (rc == PMT_OK && prefix)
         rc = pmt__tracer_set_own_code_prefix(tracer, prefix);
     if (rc == PMT_OK)
@@ -567,6 +576,27 @@ static PyObject *Tracer_allocation_stats(TracerObject *self, PyObject *unused)
     return result;
 }
 
+static int add_type_count(const pmt_type_count *row, void *user_data)
+{
+    PyObject *counts = Py_BuildValue("(KKL)", (unsigned long long)row->created,
+                                     (unsigned long long)row->destroyed, (long long)row->live);
+    int rc = counts ? PyDict_SetItemString(user_data, row->name, counts) : -1;
+    Py_XDECREF(counts);
+    return rc < 0 ? -1 : 0;
+}
+
+/* {type name: (created, destroyed, live)} of the counted types (PMT_PARAM_OBJECTS). */
+static PyObject *Tracer_object_counts(TracerObject *self, PyObject *unused)
+{
+    (void)unused;
+    if (check_ready(self) != 0)
+        return NULL;
+    PyObject *result = PyDict_New();
+    if (result && pmt_tracer_object_counts(self->tracer, add_type_count, result) != PMT_OK)
+        Py_CLEAR(result);
+    return result;
+}
+
 static PyObject *Tracer_get_hook(TracerObject *self, void *closure)
 {
     (void)closure;
@@ -613,6 +643,8 @@ static PyMethodDef Tracer_methods[] = {
     {"sink_counts", (PyCFunction)Tracer_sink_counts, METH_NOARGS,
      "sink_counts() -> [{sink, path, given, stored, lost, error, errno, strerror}]: what became "
      "of the events given to each sink (stored: in its file; lost: after it failed)."},
+    {"object_counts", (PyCFunction)Tracer_object_counts, METH_NOARGS,
+     "object_counts() -> dict: {type name: (created, destroyed, live)} of the counted types."},
     {"allocation_stats", (PyCFunction)Tracer_allocation_stats, METH_NOARGS,
      "allocation_stats() -> dict: allocator calls seen and untraced (made without the GIL, or "
      "the tracer's own), frees of NULL, and the recorded blocks still live (count, bytes)."},

@@ -41,7 +41,18 @@ typedef enum pmt_event_kind {
     /** A garbage collection ended: gc_generation, gc_collected, gc_uncollectable,
      *  gc_duration_ns; its RSS is the RSS after it. */
     PMT_EV_GC_DONE = 14,
-    PMT_EV_KIND_COUNT = 15 /**< Number of kinds in this version; not a kind. */
+    /** An object was made (CPython 3.13+, #PMT_PARAM_OBJECTS): pmt_event.address is the
+     *  object, type_name its type, type_live the net count of its type after it
+     *  (doc/objects.md). */
+    PMT_EV_OBJECT_NEW = 15,
+    /** An object is about to be destroyed: address, type_name, type_live as for
+     *  #PMT_EV_OBJECT_NEW. */
+    PMT_EV_OBJECT_DELETE = 16,
+    /** The counts of one type of object at a mark or at stop (one event per type that had an
+     *  object made or destroyed): type_name, type_created, type_destroyed, type_live. Written
+     *  whenever #PMT_PARAM_OBJECTS counts, whatever the event mask. */
+    PMT_EV_OBJECT_COUNT = 17,
+    PMT_EV_KIND_COUNT = 18 /**< Number of kinds in this version; not a kind. */
 } pmt_event_kind;
 
 /** @brief The bit of kind @p k in an event mask (see #PMT_PARAM_EVENT_MASK). */
@@ -70,6 +81,10 @@ typedef enum pmt_event_kind {
 /** @brief Garbage collections (#PMT_EV_GC_START, #PMT_EV_GC_DONE): a hook kind of the event
  *         mask (Python's `gc=True`). */
 #define PMT_EV_MASK_GC (PMT_EV_BIT(PMT_EV_GC_START) | PMT_EV_BIT(PMT_EV_GC_DONE))
+
+/** @brief One event per object made and destroyed (#PMT_EV_OBJECT_NEW, #PMT_EV_OBJECT_DELETE),
+ *         of the types #PMT_PARAM_OBJECTS counts (Python's `object_events=True`). */
+#define PMT_EV_MASK_OBJECTS (PMT_EV_BIT(PMT_EV_OBJECT_NEW) | PMT_EV_BIT(PMT_EV_OBJECT_DELETE))
 
 /**
  * @brief Which allocator an allocation event's block belongs to (pmt_event.allocator). Values
@@ -111,7 +126,10 @@ typedef enum pmt_event_reason {
     PMT_REASON_ALLOCATION = 5,
     /** A garbage collection's start or end, always written when its kind is in the event mask
      *  (text log: `GC:`). */
-    PMT_REASON_GC = 6
+    PMT_REASON_GC = 6,
+    /** An object's creation or destruction that passed the stages, or a type's counts (text
+     *  log: `OBJ:`). */
+    PMT_REASON_OBJECT = 7
 } pmt_event_reason;
 
 /**
@@ -175,6 +193,15 @@ typedef struct pmt_event {
     uint64_t gc_collected;     /**< #PMT_EV_GC_DONE: objects collected. */
     uint64_t gc_uncollectable; /**< #PMT_EV_GC_DONE: objects found uncollectable. */
     uint64_t gc_duration_ns;   /**< #PMT_EV_GC_DONE: the collection's duration. */
+    /** The object kinds: the type's name (its `tp_name`: "dict", "Node", "module.Class" for a
+     *  static type of an extension); valid while the tracer lives; NULL for the other kinds.
+     *  Present when struct_size covers it, as are the fields below. */
+    const char *type_name;
+    /** The object kinds: objects of the type made minus those destroyed since start, after the
+     *  event (negative when more objects made before start died than were made); else 0. */
+    int64_t type_live;
+    uint64_t type_created;   /**< #PMT_EV_OBJECT_COUNT: objects of the type made since start. */
+    uint64_t type_destroyed; /**< #PMT_EV_OBJECT_COUNT: objects of the type destroyed since. */
 } pmt_event;
 
 /**

@@ -152,7 +152,18 @@ typedef enum pmt_param {
      * run's bytes estimate the whole's (doc/allocations.md), and the free of each recorded
      * block. Default: 0. Bounds: [0, 2^40].
      */
-    PMT_PARAM_ALLOC_SAMPLE_BYTES = 15
+    PMT_PARAM_ALLOC_SAMPLE_BYTES = 15,
+    /**
+     * Object lifetimes per type, through CPython's reference tracer (3.13+; doc/objects.md):
+     * 0 off; 1 counts the objects of heap types (classes made by Python code or heap types of
+     * extensions: the builtins are left out); 2 counts the objects of every type. The
+     * #PMT_FILTER_INCLUDE_TYPE and #PMT_FILTER_EXCLUDE_TYPE globs then choose among those.
+     * Counts go to pmt_tracer_object_counts() and, as #PMT_EV_OBJECT_COUNT events, to the sinks
+     * at every mark and at stop; #PMT_EV_MASK_OBJECTS in the event mask also writes an event per
+     * object. One tracer per process counts objects at a time (#PMT_EBUSY); on CPython 3.10 to
+     * 3.12 the start fails with #PMT_ENOTSUP. Default: 0. Bounds: [0, 2].
+     */
+    PMT_PARAM_OBJECTS = 16
 } pmt_param;
 
 /** @brief Values of #PMT_PARAM_THREADS. */
@@ -261,7 +272,11 @@ typedef enum pmt_stat {
     /** Bytes of those blocks. */
     PMT_STAT_BLOCK_BYTES_LIVE = 9,
     /** free(NULL) and its kin: counted, not written. */
-    PMT_STAT_FREES_OF_NULL = 10
+    PMT_STAT_FREES_OF_NULL = 10,
+    /** Objects of the counted types made since start (#PMT_PARAM_OBJECTS). */
+    PMT_STAT_OBJECTS_CREATED = 11,
+    /** Objects of the counted types destroyed since start. */
+    PMT_STAT_OBJECTS_DESTROYED = 12
 } pmt_stat;
 
 /** @brief The life cycle of a tracer. */
@@ -347,6 +362,38 @@ PMT_API const char *pmt_tracer_rss_provider_name(const pmt_tracer *tracer);
 PMT_API int pmt_tracer_call_stats(const pmt_tracer *tracer, pmt_call_stats_fn fn, void *user_data);
 
 /**
+ * @brief The counts of one type of object (pmt_tracer_object_counts()). Read-only; fields are
+ *        only appended (check `struct_size`).
+ */
+typedef struct pmt_type_count {
+    size_t struct_size; /**< sizeof(pmt_type_count) of the library that filled it. */
+    const char *name;   /**< The type's name (tp_name); lives as long as the tracer. */
+    uint64_t created;   /**< Objects made since start. */
+    uint64_t destroyed; /**< Objects destroyed since start (made before it or not). */
+    int64_t live;       /**< created - destroyed. */
+} pmt_type_count;
+
+/**
+ * @brief Receives one row of pmt_tracer_object_counts().
+ * @param row The row; valid during the call only.
+ * @param user_data What pmt_tracer_object_counts() was given.
+ * @return 0 to go on, anything else to stop (pmt_tracer_object_counts() returns it).
+ */
+typedef int (*pmt_type_count_fn)(const pmt_type_count *row, void *user_data);
+
+/**
+ * @brief The object counts so far (#PMT_PARAM_OBJECTS): one row per type name that had an
+ *        object made or destroyed, in the order the types were first seen. Call with the GIL
+ *        held (the counts are updated by CPython's reference tracer).
+ * @param tracer A started (or stopped) tracer.
+ * @param fn Called once per row.
+ * @param user_data Passed to @p fn.
+ * @return #PMT_OK, #PMT_EINVAL (NULL), or the first non-zero value @p fn returned.
+ */
+PMT_API int pmt_tracer_object_counts(const pmt_tracer *tracer, pmt_type_count_fn fn,
+                                     void *user_data);
+
+/**
  * @brief How a started tracer receives the interpreter's events: "sys.monitoring" (CPython
  *        3.12+), "PyEval_SetProfile" (3.10/3.11, the C-level hooks resolved at run time), or
  *        "sys.setprofile" (3.10/3.11 when those are missing or PYMEMTRACE_LEGACY_HOOKS=sys is
@@ -411,7 +458,13 @@ typedef enum pmt_code_filter {
     PMT_FILTER_USER_FILE = 5,
     /** Not a filter: files matching the glob are not the user's code (unless a
      *  #PMT_FILTER_USER_FILE glob matches too). */
-    PMT_FILTER_NOT_USER_FILE = 6
+    PMT_FILTER_NOT_USER_FILE = 6,
+    /** Not a code filter: count (#PMT_PARAM_OBJECTS) only objects whose type name matches one
+     *  such glob. */
+    PMT_FILTER_INCLUDE_TYPE = 7,
+    /** Not a code filter: do not count objects whose type name matches the glob (an exclude
+     *  wins over an include). */
+    PMT_FILTER_EXCLUDE_TYPE = 8
 } pmt_code_filter;
 
 /**

@@ -17,6 +17,9 @@ static const char *const kind_names[PMT_EV_KIND_COUNT] = {
     [PMT_EV_FREE] = "FREE",
     [PMT_EV_GC_START] = "GC_START",
     [PMT_EV_GC_DONE] = "GC_DONE",
+    [PMT_EV_OBJECT_NEW] = "OBJ_NEW",
+    [PMT_EV_OBJECT_DELETE] = "OBJ_DEL",
+    [PMT_EV_OBJECT_COUNT] = "OBJ_CNT",
 };
 
 static const char *const allocator_names[PMT_ALLOCATOR_COUNT] = {

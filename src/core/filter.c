@@ -25,7 +25,7 @@ void pmt__code_filter_free(pmt__code_filter *f)
 
 int pmt__code_filter_add(pmt__code_filter *f, int kind, const char *glob)
 {
-    if (kind < PMT_FILTER_INCLUDE_FILE || kind > PMT_FILTER_NOT_USER_FILE)
+    if (kind < PMT_FILTER_INCLUDE_FILE || kind > PMT_FILTER_EXCLUDE_TYPE)
         return pmt__fail(PMT_EINVAL, "unknown code filter kind %d", kind);
     if (!glob)
         return pmt__fail(PMT_EINVAL, "a code filter's glob is NULL");
@@ -202,6 +202,12 @@ int pmt__code_filter_user(const pmt__code_filter *f, const char *file, int defau
     return default_user;
 }
 
+int pmt__code_filter_type(const pmt__code_filter *f, const char *name)
+{
+    enum { IT = PMT_FILTER_INCLUDE_TYPE - 1, ET = PMT_FILTER_EXCLUDE_TYPE - 1 };
+    return axis_passes(f->globs[IT], f->counts[IT], f->globs[ET], f->counts[ET], name ? name : "");
+}
+
 static int grow_verdicts(pmt__code_filter *f)
 {
     size_t capacity = f->capacity ? f->capacity * 2 : 256;
@@ -350,6 +356,19 @@ static void add_allocation_stages(text *t, const pmt_tracer *tr)
         add_number(t, "alloc_sample_bytes", tr->alloc_sample_bytes);
 }
 
+/* The object counting's choice: "objects=heap include_type=Node* exclude_type=_*". */
+static void add_object_stages(text *t, const pmt_tracer *tr)
+{
+    static const char *const keys[2] = {"include_type", "exclude_type"};
+    if (!tr->objects_mode)
+        return;
+    add_key(t, "objects");
+    add_str(t, tr->objects_mode == 1 ? "heap" : "all");
+    for (size_t k = 0; k < 2; k++)
+        for (size_t i = 0; i < tr->code_filter.counts[PMT_FILTER_INCLUDE_TYPE - 1 + k]; i++)
+            add_glob(t, keys[k], tr->code_filter.globs[PMT_FILTER_INCLUDE_TYPE - 1 + k][i]);
+}
+
 char *pmt__filters_describe(const pmt_tracer *tr)
 {
     static const char *const glob_keys[4] = {"include_file", "exclude_file", "include_function",
@@ -357,6 +376,7 @@ char *pmt__filters_describe(const pmt_tracer *tr)
     text t = {0};
     add(&t, "", 0);
     add_allocation_stages(&t, tr);
+    add_object_stages(&t, tr);
     for (size_t k = 0; k < 4; k++)
         for (size_t i = 0; i < tr->code_filter.counts[k]; i++)
             add_glob(&t, glob_keys[k], tr->code_filter.globs[k][i]);

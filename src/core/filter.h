@@ -22,8 +22,9 @@ typedef struct pmt__verdict {
  * (they live as long as the tracer), so a pointer pair always gets the same answer: a glob runs
  * once per pair, and every later event with that pair costs one hash probe. */
 typedef struct pmt__code_filter {
-    char **globs[6]; /* by pmt_code_filter - 1; owned copies (5, 6: the user-code rules) */
-    size_t counts[6];
+    /* by pmt_code_filter - 1; owned copies (5, 6: the user-code rules; 7, 8: object types) */
+    char **globs[8];
+    size_t counts[8];
     int active; /* at least one glob of the code stage (kinds 1-4) */
     pmt__verdict *verdicts;
     size_t capacity, count; /* capacity is 0 or a power of two */
@@ -46,6 +47,11 @@ int pmt__code_filter_miss(pmt__code_filter *f, const char *file, const char *fun
 /* Is file the user's code? A PMT_FILTER_USER_FILE glob says yes, else a
  * PMT_FILTER_NOT_USER_FILE glob says no, else default_user. Slow (runs globs): once per code. */
 int pmt__code_filter_user(const pmt__code_filter *f, const char *file, int default_user);
+
+/* Are objects of the type called name counted? The PMT_FILTER_INCLUDE_TYPE and
+ * PMT_FILTER_EXCLUDE_TYPE globs decide (an exclude wins; no include glob: every type). Slow:
+ * once per type. */
+int pmt__code_filter_type(const pmt__code_filter *f, const char *name);
 
 /* Does fnmatch(3)-style `glob` (no flags) match the whole of `text`? `*` matches any run of
  * characters, `/` included; `?` one UTF-8 character; `[a-z]`, `[!x]` / `[^x]` a set; `\`

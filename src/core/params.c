@@ -11,7 +11,7 @@
 const uint64_t pmt__hook_kinds = PMT_EV_BIT(PMT_EV_CALL) | PMT_EV_BIT(PMT_EV_RETURN) |
                                  PMT_EV_BIT(PMT_EV_C_CALL) | PMT_EV_BIT(PMT_EV_C_RETURN) |
                                  PMT_EV_BIT(PMT_EV_C_EXCEPTION) | PMT_EV_BIT(PMT_EV_EXCEPTION) |
-                                 PMT_EV_BIT(PMT_EV_LINE) | PMT_EV_MASK_GC;
+                                 PMT_EV_BIT(PMT_EV_LINE) | PMT_EV_MASK_GC | PMT_EV_MASK_OBJECTS;
 const uint64_t pmt__always_kinds =
     PMT_EV_BIT(PMT_EV_MARK) | PMT_EV_BIT(PMT_EV_START) | PMT_EV_BIT(PMT_EV_STOP);
 
@@ -40,6 +40,7 @@ static const param_spec param_specs[] = {
     {PMT_PARAM_ALLOCATORS, 0, 0, 62, FIELD(allocators)},
     {PMT_PARAM_ALLOC_MIN_SIZE, 0, 0, INT64_C(1) << 40, FIELD(alloc_min_size)},
     {PMT_PARAM_ALLOC_SAMPLE_BYTES, 0, 0, INT64_C(1) << 40, FIELD(alloc_sample_bytes)},
+    {PMT_PARAM_OBJECTS, 0, 0, 2, FIELD(objects_mode)},
 };
 #undef FIELD
 enum { PARAM_COUNT = sizeof param_specs / sizeof *param_specs };

@@ -30,6 +30,8 @@ static void reset(pmt_tracer *t)
     t->sample_left = 0;
     pmt__blocks_free(&t->blocks);
     t->allocations_seen = t->allocations_untraced = t->frees_of_null = 0;
+    pmt__object_types_free(&t->object_types); /* the source finds its types again */
+    t->objects_created = t->objects_destroyed = 0;
     if (!t->alloc_random) /* any odd seed; the start time differs per run and per process */
         t->alloc_random = (t->start_ns ^ (uint64_t)pmt__process_id() << 32) | 1;
     t->alloc_bytes_left = 0;
@@ -429,10 +431,67 @@ void pmt__tracer_gc(pmt_tracer *t, const pmt__gc *gc, const char *file, const ch
     advance(t, 1);
 }
 
+void pmt__tracer_object(pmt_tracer *t, pmt_event_kind kind, uint64_t address, pmt__type_entry *type,
+                        const char *file, const char *function, int32_t line, int32_t depth)
+{
+    if (PMT__UNLIKELY(pmt__tracer_forked(t)) || t->state != PMT_STATE_RUNNING || t->delivering ||
+        !type->selected)
+        return;
+    if (kind == PMT_EV_OBJECT_NEW) {
+        type->created++;
+        t->objects_created++;
+    } else {
+        type->destroyed++;
+        t->objects_destroyed++;
+    }
+    if (!pmt__tracer_wants(t, kind))
+        return; /* counted only: not an event, not numbered */
+    uint64_t seq = t->seq++;
+    uint64_t now = clock_now(t);
+    if ((t->code_filter.active && !pmt__code_filter_passes(&t->code_filter, file, function)) ||
+        depth > t->depth_limit || (t->window_on && now - t->window_start >= t->window_span))
+        return;
+    uint64_t rss = current_rss(t, now);
+    if (rss < (uint64_t)t->rss_above)
+        return;
+    pmt__slot *slot =
+        stamp_into(t, &t->object_slot, kind, seq, now, rss, file, function, NULL, line, depth);
+    pmt_event *ev = &slot->ev;
+    ev->address = address;
+    ev->type_name = type->name;
+    ev->type_live = (int64_t)(type->created - type->destroyed);
+    ev->type_created = ev->type_destroyed = 0;
+    deliver(t, slot, PMT_REASON_OBJECT, 1);
+}
+
+/* One PMT_EV_OBJECT_COUNT event per counted type that had an object made or destroyed, at the
+ * place of the mark or stop that asks for them. */
+static void object_counts(pmt_tracer *t, const char *file, const char *function, int32_t line,
+                          int32_t depth)
+{
+    uint64_t now = clock_now(t), rss = current_rss(t, now);
+    for (size_t i = 0; i < pmt__object_types_count(&t->object_types); i++) {
+        const pmt__type_entry *type = &t->object_types.entries[i];
+        if (!type->selected || (!type->created && !type->destroyed))
+            continue;
+        pmt__slot *slot = stamp_into(t, &t->object_slot, PMT_EV_OBJECT_COUNT, t->seq++, now, rss,
+                                     file, function, NULL, line, depth);
+        pmt_event *ev = &slot->ev;
+        ev->address = 0;
+        ev->type_name = type->name;
+        ev->type_created = type->created;
+        ev->type_destroyed = type->destroyed;
+        ev->type_live = (int64_t)(type->created - type->destroyed);
+        deliver(t, slot, PMT_REASON_OBJECT, 0);
+    }
+}
+
 void pmt__pipeline_write_always(pmt_tracer *t, pmt_event_kind kind, pmt_event_reason reason,
                                 const char *file, const char *function, int32_t line, int32_t depth,
                                 const char *message)
 {
+    if (kind == PMT_EV_STOP && t->objects_mode)
+        object_counts(t, file, function, line, depth); /* the last counts, before the last row */
     uint64_t seq = t->seq++;
     uint64_t now = clock_now(t);
     pmt__slot *slot =
@@ -443,6 +502,8 @@ void pmt__pipeline_write_always(pmt_tracer *t, pmt_event_kind kind, pmt_event_re
     pmt__probes_always(t, slot);
     deliver(t, slot, reason, 0);
     advance(t, 1);
+    if (kind == PMT_EV_MARK && t->objects_mode)
+        object_counts(t, file, function, line, depth); /* the counts at this mark */
 }
 
 /* Begins the sinks that have not been for their current destination (all of them at a start;

@@ -34,6 +34,7 @@ int pmt__tracer_create_with_source(pmt_tracer **out, const pmt__source_ops *sour
     t->owner_pid = pmt__process_id();
     t->slots[0].ev.struct_size = t->slots[1].ev.struct_size = sizeof(pmt_event);
     t->alloc_slot.ev.struct_size = sizeof(pmt_event);
+    t->object_slot.ev.struct_size = sizeof(pmt_event);
     pmt__strings_init(&t->strings);
     pmt__calls_start(&t->calls, 0); /* charges nobody until a run starts */
     *out = t;
@@ -77,6 +78,7 @@ void pmt_tracer_destroy(pmt_tracer *t)
     pmt__strings_free(&t->strings);
     pmt__calls_free(&t->calls);
     pmt__blocks_free(&t->blocks);
+    pmt__object_types_free(&t->object_types);
     pmt__code_filter_free(&t->code_filter);
     free(t->filters);
     free(t->own_code_prefix);
@@ -97,6 +99,23 @@ int pmt_tracer_call_stats(const pmt_tracer *t, pmt_call_stats_fn fn, void *user_
     return pmt__calls_each(&t->calls, fn, user_data);
 }
 
+int pmt_tracer_object_counts(const pmt_tracer *t, pmt_type_count_fn fn, void *user_data)
+{
+    if (!t || !fn)
+        return pmt__fail(PMT_EINVAL, "pmt_tracer_object_counts: NULL tracer or function");
+    for (size_t i = 0; i < pmt__object_types_count(&t->object_types); i++) {
+        const pmt__type_entry *type = &t->object_types.entries[i];
+        if (!type->selected || (!type->created && !type->destroyed))
+            continue;
+        pmt_type_count row = {sizeof row, type->name, type->created, type->destroyed,
+                              (int64_t)(type->created - type->destroyed)};
+        int rc = fn(&row, user_data);
+        if (rc != 0)
+            return rc;
+    }
+    return PMT_OK;
+}
+
 const char *pmt_tracer_hook_name(const pmt_tracer *t)
 {
     if (!t || !t->source_state || !t->source->hook_name ||
@@ -115,6 +134,12 @@ int pmt_tracer_get_stat(const pmt_tracer *t, pmt_stat stat, uint64_t *out_value)
         return PMT_OK;
     case PMT_STAT_EVENTS_WRITTEN:
         *out_value = t->written;
+        return PMT_OK;
+    case PMT_STAT_OBJECTS_CREATED:
+        *out_value = t->objects_created;
+        return PMT_OK;
+    case PMT_STAT_OBJECTS_DESTROYED:
+        *out_value = t->objects_destroyed;
         return PMT_OK;
     case PMT_STAT_SINKS_FAILED:
         *out_value = t->sinks_failed;
@@ -296,9 +321,13 @@ int pmt_tracer_start(pmt_tracer *t)
         t->state = PMT_STATE_RUNNING;
         return PMT_OK;
     }
-    if (!(t->event_mask & pmt__hook_kinds) && !t->allocators)
+    if (!(t->event_mask & pmt__hook_kinds) && !t->allocators && !t->objects_mode)
         return pmt__fail(PMT_EINVAL, "the tracer observes nothing: its event mask selects no "
-                                     "event a hook produces and it traces no allocator");
+                                     "event a hook produces and it traces no allocator and "
+                                     "counts no object");
+    if ((t->event_mask & PMT_EV_MASK_OBJECTS) && !t->objects_mode)
+        return pmt__fail(PMT_EINVAL, "object events need PMT_PARAM_OBJECTS to choose the types "
+                                     "counted");
     t->trigger_bytes =
         t->trigger_param < 0 ? (uint64_t)pmt__page_size() : (uint64_t)t->trigger_param;
     if (!t->rss.read) {

@@ -8,6 +8,7 @@
 #include "core/blocks.h"
 #include "core/calls.h"
 #include "core/filter.h"
+#include "core/object_types.h"
 #include "core/sink_internal.h"
 #include "core/source.h"
 #include "platform/os.h"
@@ -46,6 +47,7 @@ struct pmt_tracer {
     int64_t allocators; /* PMT_PARAM_ALLOCATORS: PMT_ALLOCATOR_BIT()s */
     int64_t alloc_min_size;
     int64_t alloc_sample_bytes; /* 0: every allocation */
+    int64_t objects_mode;       /* PMT_PARAM_OBJECTS: 0 off, 1 heap types, 2 every type */
     pmt__code_filter code_filter;
     pmt_event_filter keep; /* the caller's filter, or NULL */
     void *keep_user_data;
@@ -101,6 +103,10 @@ struct pmt_tracer {
     } alloc_site;
     uint64_t alloc_random; /* its generator's state */
 
+    /* Object lifetimes (pmt__tracer_object): the counts per type, and a slot of their own. */
+    pmt__object_types object_types;
+    pmt__slot object_slot;
+
     /* Fork (fork.c). */
     int64_t on_fork;          /* pmt_fork_mode */
     uint64_t fork_generation; /* pmt__fork_generation() of the process the sinks write for */
@@ -116,6 +122,7 @@ struct pmt_tracer {
     uint64_t allocations_seen;
     uint64_t allocations_untraced; /* made while the tracer ran, or where it cannot record */
     uint64_t frees_of_null;
+    uint64_t objects_created, objects_destroyed; /* of the counted types */
 };
 
 /* Writes a message (a MARK) at the calling thread's location: the source tells the log about
@@ -177,6 +184,21 @@ typedef struct pmt__gc {
  * end), at the given place. GIL held. */
 void pmt__tracer_gc(pmt_tracer *tracer, const pmt__gc *gc, const char *file, const char *function,
                     int32_t line, int32_t depth);
+
+/* An object of a counted type made (PMT_EV_OBJECT_NEW) or about to be destroyed
+ * (PMT_EV_OBJECT_DELETE), as the source reports it with its type's entry (object_types.h):
+ * counted, then written when its kind is in the event mask and it passes the code, depth, time
+ * and RSS stages and the caller's filter (no trigger). Objects made while the tracer is at work
+ * (delivering) are not counted. GIL held; never calls Python. */
+void pmt__tracer_object(pmt_tracer *tracer, pmt_event_kind kind, uint64_t address,
+                        pmt__type_entry *type, const char *file, const char *function, int32_t line,
+                        int32_t depth);
+
+/* Does the source need to know where each thread runs (an allocation's or an object's place)? */
+static inline int pmt__tracer_tracks_places(const pmt_tracer *tracer)
+{
+    return tracer->allocators != 0 || (tracer->event_mask & PMT_EV_MASK_OBJECTS) != 0;
+}
 
 /* Is this allocator traced (PMT_PARAM_ALLOCATORS)? */
 static inline int pmt__tracer_traces_allocator(const pmt_tracer *tracer, pmt_allocator a)

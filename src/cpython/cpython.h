@@ -49,10 +49,11 @@ typedef struct pmt__cpy_state {
     int all_threads;      /* PMT_THREADS_ALL: every thread of the interpreter */
     uint64_t run;         /* unique per attach: keys the per-thread depths (threads.c) */
     int64_t interpreter_id;
-    PyInterpreterState *interpreter; /* set when allocations are traced (allocators.c) */
+    PyInterpreterState *interpreter; /* set when allocations or objects are traced */
     PyObject *gc_hook;               /* our callable in gc.callbacks (gc_source.c), or NULL */
     uint64_t gc_started_ns;          /* the running collection's start, 0 when none */
     int running;
+    int python_hooks; /* the call hooks are attached (not for a tracer that only counts objects) */
     long hexversion;
     const char *runtime; /* "CPython 3.12.1", interned */
     /* 3.12+: sys.monitoring */
@@ -297,6 +298,22 @@ int pmt__gc_attach(pmt__cpy_state *st);
 void pmt__gc_detach(pmt__cpy_state *st);
 void pmt__gc_release(pmt__cpy_state *st);
 
+/* Where the calling thread runs, as its last event left it (allocation_site.c). */
+typedef struct pmt__place {
+    const char *file, *function;
+    int32_t line, depth;
+} pmt__place;
+
+/* Fills out with the calling thread's place ("" and 0 when it had no event in this run yet);
+ * 0 when the innermost frame is the tracer's own code (nothing to charge to the program). */
+int pmt__thread_place(const pmt__cpy_state *st, pmt__place *out);
+
+/* objects.c, the fourth island: object lifetimes through CPython 3.13's reference tracer
+ * (PyRefTracer_SetTracer, resolved at run time), when PMT_PARAM_OBJECTS asks. PMT_ENOTSUP on
+ * 3.10-3.12 or when the functions are missing; PMT_EBUSY while another tracer counts objects. */
+int pmt__objects_attach(pmt__cpy_state *st);
+void pmt__objects_detach(pmt__cpy_state *st);
+
 /* allocation_site.c: an allocator call of the calling thread (GIL held, not the tracer's own
  * work), charged to where the thread runs as its last event said; never calls Python. */
 void pmt__allocation_here(pmt__cpy_state *st, const pmt__allocation *a);
@@ -306,7 +323,7 @@ void pmt__allocation_here(pmt__cpy_state *st, const pmt__allocation *a);
 static inline void pmt__own_enter(const pmt__cpy_state *st, int32_t depth)
 {
     pmt__thread_depth *here = &pmt__thread_depths[0];
-    if (!st->tracer->allocators)
+    if (!pmt__tracer_tracks_places(st->tracer))
         return;
     if (here->own_count < PMT__OWN_FRAMES)
         here->own_at[here->own_count] = depth;
@@ -315,7 +332,7 @@ static inline void pmt__own_enter(const pmt__cpy_state *st, int32_t depth)
 
 static inline void pmt__own_leave(const pmt__cpy_state *st)
 {
-    if (st->tracer->allocators && pmt__thread_depths[0].own_count > 0)
+    if (pmt__tracer_tracks_places(st->tracer) && pmt__thread_depths[0].own_count > 0)
         pmt__thread_depths[0].own_count--;
 }
 
@@ -336,7 +353,7 @@ static inline void pmt__here(pmt__code_entry *e, int32_t line)
 /* The same, kept only while allocations are traced (a line event, a C call). */
 static inline void pmt__place_line(const pmt__cpy_state *st, pmt__code_entry *e, int32_t line)
 {
-    if (st->tracer->allocators)
+    if (pmt__tracer_tracks_places(st->tracer))
         pmt__here(e, line);
 }
 
@@ -345,7 +362,7 @@ static inline void pmt__place_line(const pmt__cpy_state *st, pmt__code_entry *e,
  * allocations are traced. After pmt__charge_enter. */
 static inline void pmt__place_call(const pmt__cpy_state *st, pmt__code_entry *e, int entered)
 {
-    if (!st->tracer->allocators)
+    if (!pmt__tracer_tracks_places(st->tracer))
         return;
     pmt__thread_depth *here = &pmt__thread_depths[0];
     if (entered) {
@@ -378,7 +395,7 @@ static inline void pmt__charge_leave(pmt__cpy_state *st)
     pmt__shadow *shadow = pmt__thread_depths[0].shadow;
     if (!shadow || st->tracer->delivering || !st->tracer->calls_mode)
         return;
-    if (st->tracer->allocators) {
+    if (pmt__tracer_tracks_places(st->tracer)) {
         st->tracer->calls.changes++;
         if (shadow->depth) { /* the caller runs again where it called */
             pmt__shadow_frame *f = &shadow->frames[shadow->depth - 1];

@@ -40,7 +40,7 @@ static PyObject *on_gc(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     const char *file = "", *function = "";
     int32_t line = 0;
     const pmt__code_entry *e = pmt__thread_depths[0].at;
-    if (st->tracer->allocators && e) { /* the place allocations are charged to */
+    if (pmt__tracer_tracks_places(st->tracer) && e) { /* the place allocations are charged to */
         file = e->file;
         function = e->function;
         line = pmt__thread_depths[0].at_line;

@@ -60,8 +60,9 @@ static int wants_profile_hook(const pmt_tracer *t)
         pmt__tracer_wants(t, PMT_EV_C_EXCEPTION))
         return 1;
     /* Allocations are charged to calls and C calls: the profile hook follows both. */
-    return t->allocators || (!wants_trace_hook(t) && (pmt__tracer_wants(t, PMT_EV_CALL) ||
-                                                      pmt__tracer_wants(t, PMT_EV_RETURN)));
+    return pmt__tracer_tracks_places(t) ||
+           (!wants_trace_hook(t) &&
+            (pmt__tracer_wants(t, PMT_EV_CALL) || pmt__tracer_wants(t, PMT_EV_RETURN)));
 }
 
 /* 3.11 delivers a KeyboardInterrupt at a frame's RESUME, before the profile function heard of
@@ -100,7 +101,7 @@ static void handle(pmt__cpy_state *st, PyObject *frame, int what, PyObject *arg,
                                              [W_C_EXCEPTION] = PMT_EV_C_EXCEPTION};
     /* sys.setprofile reports C calls whatever the mask: those it does not want cost no lookup
      * (a C call still says where its caller is when allocations are traced). */
-    int place = what == W_C_CALL && t->allocators;
+    int place = what == W_C_CALL && pmt__tracer_tracks_places(t);
     if ((what == W_C_CALL || what == W_C_RETURN || what == W_C_EXCEPTION) &&
         !pmt__tracer_wants(t, c_kinds[what]) && !place)
         return;
@@ -153,7 +154,7 @@ static void handle(pmt__cpy_state *st, PyObject *frame, int what, PyObject *arg,
         if (e->ignored || !pmt__tracer_wants(t, kind))
             return;
         int32_t depth = *pmt__depth_here(st, 0);
-        int32_t line = line_if(selected || t->allocators, frame);
+        int32_t line = line_if(selected || pmt__tracer_tracks_places(t), frame);
         if (what == W_LINE)
             pmt__place_line(st, e, line);
         pmt__tracer_event_selected(t, kind, selected, e->file, e->function, line, depth);

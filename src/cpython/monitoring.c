@@ -108,7 +108,7 @@ static void c_event(PyObject *self, PyObject *const *args, Py_ssize_t nargs, pmt
     if (nargs < 3 || !pmt__state_active(st))
         return;
     /* With allocations traced, every call (of Python code too) says where its caller is. */
-    int place = kind == PMT_EV_C_CALL && st->tracer->allocators;
+    int place = kind == PMT_EV_C_CALL && pmt__tracer_tracks_places(st->tracer);
     if (!place && !pmt__tracer_wants(st->tracer, kind))
         return;
     pmt__code_entry *caller = pmt__code_entry_of(st, args[0]);
@@ -208,7 +208,7 @@ static int needed(const pmt_tracer *t, enum monitored m)
     switch (m) {
     case M_CALL:
         return pmt__tracer_wants(t, PMT_EV_C_CALL) || pmt__tracer_wants(t, PMT_EV_C_RETURN) ||
-               pmt__tracer_wants(t, PMT_EV_C_EXCEPTION) || t->allocators;
+               pmt__tracer_wants(t, PMT_EV_C_EXCEPTION) || pmt__tracer_tracks_places(t);
     case M_C_RETURN:
     case M_C_RAISE:
         return pmt__tracer_wants(t, PMT_EV_C_CALL) || pmt__tracer_wants(t, PMT_EV_C_RETURN) ||

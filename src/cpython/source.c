@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "core/params.h"
 #include "cpython/cpython.h"
 
 static int check_thread(void *self)
@@ -30,6 +31,15 @@ static long running_hexversion(void)
 static int uses_monitoring(const pmt__cpy_state *st)
 {
     return st->hexversion >= 0x030C0000;
+}
+
+/* Python's call hooks are needed for Python events, for the place of allocations and objects,
+ * and for the call aggregation; a tracer that only counts objects or records collections runs
+ * without them (the program's calls then cost nothing). */
+static int needs_python_hooks(const pmt_tracer *t)
+{
+    return (t->event_mask & pmt__hook_kinds & ~(PMT_EV_MASK_GC | PMT_EV_MASK_OBJECTS)) != 0 ||
+           pmt__tracer_tracks_places(t) || t->calls_mode != 0;
 }
 
 /* What a hook finds once its tracer is gone: never running. A hook object can outlive its
@@ -126,23 +136,31 @@ static int attach(void *self, pmt_tracer *tracer, void **state)
     st->run = pmt__thread_new_run();
     st->interpreter_id = PyInterpreterState_GetID(PyInterpreterState_Get());
     tracer->interpreter_id = st->interpreter_id;
-    int native = (tracer->allocators & PMT_ALLOCATORS_NATIVE) != 0;
+    /* Each part in turn; when one fails, those attached before it are detached. The collector's
+     * callback comes before the hooks: finding gc.callbacks may run Python code (an import),
+     * which hooks not yet running would take for the program's and drop. */
+    enum { ALLOCATORS = 1, NATIVE = 2, OBJECTS = 4, GC = 8 };
+    int done = 0;
     int rc = pmt__allocators_attach(st);
-    if (rc == PMT_OK && native && (rc = pmt__native_attach(st)) != PMT_OK)
-        pmt__allocators_detach(st);
-    /* The collector's callback before the hooks: finding gc.callbacks may run Python code (an
-     * import), which hooks not yet running would take for the program's and drop. */
-    if (rc == PMT_OK) {
-        if ((rc = pmt__gc_attach(st)) == PMT_OK) {
-            rc = uses_monitoring(st) ? pmt__monitoring_attach(st) : pmt__legacy_attach(st);
-            if (rc != PMT_OK)
-                pmt__gc_detach(st);
-        }
-        if (rc != PMT_OK) {
-            if (native)
-                pmt__native_detach();
+    done |= rc == PMT_OK ? ALLOCATORS : 0;
+    if (rc == PMT_OK && (tracer->allocators & PMT_ALLOCATORS_NATIVE))
+        done |= (rc = pmt__native_attach(st)) == PMT_OK ? NATIVE : 0;
+    if (rc == PMT_OK)
+        done |= (rc = pmt__objects_attach(st)) == PMT_OK ? OBJECTS : 0;
+    if (rc == PMT_OK)
+        done |= (rc = pmt__gc_attach(st)) == PMT_OK ? GC : 0;
+    st->python_hooks = needs_python_hooks(tracer);
+    if (rc == PMT_OK && st->python_hooks)
+        rc = uses_monitoring(st) ? pmt__monitoring_attach(st) : pmt__legacy_attach(st);
+    if (rc != PMT_OK) {
+        if (done & GC)
+            pmt__gc_detach(st);
+        if (done & OBJECTS)
+            pmt__objects_detach(st);
+        if (done & NATIVE)
+            pmt__native_detach();
+        if (done & ALLOCATORS)
             pmt__allocators_detach(st);
-        }
     }
     if (rc != PMT_OK) {
         if (first) {
@@ -160,10 +178,13 @@ static int detach(void *self, pmt_tracer *tracer, void *state)
     (void)self;
     pmt__cpy_state *st = state;
     st->running = 0;
+    pmt__objects_detach(st);
     pmt__gc_detach(st);
     if (tracer->allocators & PMT_ALLOCATORS_NATIVE)
         pmt__native_detach();
     pmt__allocators_detach(st);
+    if (!st->python_hooks)
+        return PMT_OK;
     return uses_monitoring(st) ? pmt__monitoring_detach(st) : pmt__legacy_detach(st);
 }
 
@@ -255,6 +276,8 @@ static const char *hook_name(void *self, void *state)
 {
     (void)self;
     const pmt__cpy_state *st = state;
+    if (!st->python_hooks)
+        return "none"; /* only collections or object counts: no Python event hook */
     return uses_monitoring(st) ? "sys.monitoring"
            : st->ceval_hooks   ? "PyEval_SetProfile"
                                : "sys.setprofile";

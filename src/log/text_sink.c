@@ -259,6 +259,8 @@ static const char *tag_of(uint32_t reason)
         return "ALOC: ";
     case PMT_REASON_GC:
         return "GC:   ";
+    case PMT_REASON_OBJECT:
+        return "OBJ:  ";
     default:
         return "LAST: ";
     }
@@ -391,6 +393,25 @@ static void put_gc(text_sink *s, const pmt_event *ev)
     }
 }
 
+/* An object row's tail (doc/text-format.md): " @ Node 0x7f3a2c1e8e50 live 12" for a birth or a
+ * death, " @ Node created 100 destroyed 20 live 80" for a type's counts. */
+static void put_object(text_sink *s, const pmt_event *ev)
+{
+    put(s, " @ ", 3);
+    put_str(s, or_unknown(ev->type_name));
+    if (ev->kind == PMT_EV_OBJECT_COUNT) {
+        put(s, " created ", 9);
+        put_u64(s, ev->type_created, 0, 0);
+        put(s, " destroyed ", 11);
+        put_u64(s, ev->type_destroyed, 0, 0);
+    } else {
+        put(s, " ", 1);
+        put_hex(s, ev->address);
+    }
+    put(s, " live ", 6);
+    put_i64(s, ev->type_live, 0, 0);
+}
+
 static int text_write(const pmt_event *ev, void *user_data)
 {
     text_sink *s = user_data;
@@ -426,6 +447,9 @@ static int text_write(const pmt_event *ev, void *user_data)
         else if ((ev->kind == PMT_EV_GC_START || ev->kind == PMT_EV_GC_DONE) &&
                  ev->struct_size >= offsetof(pmt_event, gc_duration_ns) + sizeof ev->gc_duration_ns)
             put_gc(s, ev);
+        else if (ev->kind >= PMT_EV_OBJECT_NEW && ev->kind <= PMT_EV_OBJECT_COUNT &&
+                 ev->struct_size >= offsetof(pmt_event, type_destroyed) + sizeof ev->type_destroyed)
+            put_object(s, ev);
         put(s, "\n", 1);
     }
     s->last_seq = ev->seq;

@@ -111,7 +111,7 @@ static void check_round_trip(int compression, int64_t trigger)
     const pmt_log_info *info = &got.info;
     ck_assert_uint_ge(info->struct_size, sizeof *info);
     ck_assert_uint_eq(info->format_major, 1);
-    ck_assert_uint_eq(info->format_minor, 3);
+    ck_assert_uint_eq(info->format_minor, 4);
     ck_assert_int_eq(info->process_id, getpid());
     ck_assert_str_eq(got.library_version, pmt_version_string());
     ck_assert_str_eq(got.runtime, "fake runtime 1.0");

@@ -16,9 +16,9 @@ The engine is libpymemtrace, a C library; this package is its limited-API (abi3)
 """
 from ._pymemtrace import library_version as __version__
 from ._pymemtrace import Event, probe_listeners, probes_available, rss, rss_peak, rss_provider
-from ._tracing import Allocations, Profile, Trace, mark
+from ._tracing import Allocations, Objects, Profile, Trace, mark
 from .logs import open_log
 
-__all__ = ["Allocations", "Event", "Profile", "Trace", "mark", "open_log", "probe_listeners",
+__all__ = ["Allocations", "Event", "Objects", "Profile", "Trace", "mark", "open_log", "probe_listeners",
            "probes_available", "rss", "rss_peak", "rss_provider",
            "__version__"]

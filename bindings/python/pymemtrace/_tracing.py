@@ -19,7 +19,8 @@ from . import _pymemtrace
 # Frames from these files are the tracer's own: never reported, depth still counted.
 _OWN_CODE_PREFIX = os.path.dirname(__file__) + os.sep
 _thread_stacks = threading.local()
-_process_stacks = {"profile": [], "trace": [], "allocations": []}
+_process_stacks = {"profile": [], "trace": [], "allocations": [], "objects": []}
+_KINDS = ("profile", "trace", "allocations", "objects")
 _process_lock = threading.RLock()
 
 _THREADS = {"all": _pymemtrace.THREADS_ALL, "calling": _pymemtrace.THREADS_CALLING}
@@ -75,6 +76,33 @@ def _allocator_mask(allocations):
             raise ValueError(f"unknown allocator {name!r}: one of {', '.join(_ALLOCATORS)}")
         mask |= _ALLOCATORS[name]
     return mask
+
+
+_OBJECTS = {False: 0, None: 0, True: 1, "all": 2}
+
+
+def _objects_mode(objects):
+    """False: off; True: objects of heap types (classes: builtins left out); "all": every type.
+    Only CPython 3.13+ has the reference tracer that counts them."""
+    if objects is not None and not isinstance(objects, (bool, str)):
+        raise TypeError(f"objects must be True, False or 'all', not {type(objects).__name__}")
+    if objects not in _OBJECTS:
+        raise ValueError(f"objects must be True, False or 'all', not {objects!r}")
+    mode = _OBJECTS[objects]
+    if mode and sys.version_info < (3, 13):
+        raise NotImplementedError(
+            "object lifetimes need CPython 3.13 or later (its reference tracer, "
+            f"PyRefTracer_SetTracer); this is {sys.version.split()[0]}")
+    return mode
+
+
+def _check_gc_collect(value):
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        raise TypeError(f"objects_gc_collect must be None or a generation, not "
+                        f"{type(value).__name__}")
+    if value is not None and not 0 <= value <= 2:
+        raise ValueError(f"objects_gc_collect must be None, 0, 1 or 2, not {value}")
+    return value
 
 
 def _check_bool(name, value):
@@ -196,7 +224,8 @@ class _Wrapper:
                  exclude_functions=None, max_depth=None, sample_every=1, time_window=None,
                  rss_above=0, on_fork=None, user_files=None, not_user_files=None, calls=True,
                  on_sink_error="warn", allocations=False, alloc_min_size=0, alloc_sample=0,
-                 gc=False):
+                 gc=False, objects=False, object_events=False, include_types=None,
+                 exclude_types=None, objects_gc_collect=None):
         if c_calls is None:
             c_calls = self._C_CALLS
         _check_arguments(d_rss_trigger, message, filepath)
@@ -217,8 +246,20 @@ class _Wrapper:
                          "allocations": allocations,
                          "alloc_min_size": _check_size("alloc_min_size", alloc_min_size),
                          "alloc_sample": _check_size("alloc_sample", alloc_sample),
-                         "gc": _check_bool("gc", gc)}
+                         "gc": _check_bool("gc", gc),
+                         "objects": objects, "object_events": _check_bool("object_events",
+                                                                          object_events),
+                         "include_types": include_types, "exclude_types": exclude_types,
+                         "objects_gc_collect": _check_gc_collect(objects_gc_collect)}
         self._allocators = _allocator_mask(allocations)
+        self._objects = _objects_mode(objects)
+        if not self._objects and (object_events or include_types or exclude_types
+                                  or objects_gc_collect is not None):
+            raise ValueError("object_events, include_types, exclude_types and objects_gc_collect "
+                             "need objects=True or objects='all'")
+        # Checked here, like the other filters: bad globs raise before __enter__.
+        _pymemtrace.Tracer(_PYTHON_CALLS, log_format="none", include_types=include_types,
+                           exclude_types=exclude_types)
         self._tracer = None
         self.log_path = None
         self.events_seen = 0
@@ -229,6 +270,7 @@ class _Wrapper:
         self.events_lost = 0  # events given to a log that failed and are not in it
         self.sink_counts = []  # per sink, after exit: given, stored, lost, errno (sink_counts())
         self.allocation_stats = {}  # after exit: seen, untraced, frees_of_null, live_blocks, ...
+        self._object_counts = {}  # after exit: {type name: (created, destroyed, live)}
 
     @property
     def d_rss_trigger(self):
@@ -240,7 +282,8 @@ class _Wrapper:
         d_rss_trigger, message, filepath = self._arguments
         options = self._options
         events = (self._EVENTS | (_C_EVENTS if options["c_calls"] else 0)
-                  | (_pymemtrace.MASK_GC if options["gc"] else 0))
+                  | (_pymemtrace.MASK_GC if options["gc"] else 0)
+                  | (_pymemtrace.MASK_OBJECTS if options["object_events"] else 0))
         tracer = _pymemtrace.Tracer(events, d_rss_trigger, filepath, message,
                                     _OWN_CODE_PREFIX, options["log_format"],
                                     compression=_CODECS[options["compression"]],
@@ -252,6 +295,9 @@ class _Wrapper:
                                     allocators=self._allocators,
                                     alloc_min_size=options["alloc_min_size"],
                                     alloc_sample_bytes=options["alloc_sample"],
+                                    objects=self._objects,
+                                    include_types=options["include_types"],
+                                    exclude_types=options["exclude_types"],
                                     **{k: options[k] for k in _FILTERS})
         with _process_lock:
             self._enter(tracer)
@@ -285,6 +331,9 @@ class _Wrapper:
             raise RuntimeError(f"this {type(self).__name__} is not active")
         stack = _stack(self._KIND, self._options["threads"])
         innermost = bool(stack) and stack[-1] is self
+        if self._options["objects_gc_collect"] is not None:
+            import gc  # its frees are counted (and written) before the last counts
+            gc.collect(self._options["objects_gc_collect"])
         try:
             tracer.stop()
         finally:
@@ -295,6 +344,7 @@ class _Wrapper:
             self.sink_counts = tracer.sink_counts()
             self._call_stats = tracer.call_stats()
             self.allocation_stats = tracer.allocation_stats()
+            self._object_counts = tracer.object_counts()
             self._tracer = None
             del tracer  # closes the log: its EOF row
             if self in stack:
@@ -326,6 +376,12 @@ class _Wrapper:
     @property
     def active(self):
         return self._tracer is not None
+
+    def object_counts(self):
+        """{type name: (created, destroyed, live)} of the counted types (objects=...): now while
+        entered, else as they were at exit. live = created - destroyed since __enter__."""
+        tracer = self._tracer
+        return tracer.object_counts() if tracer is not None else dict(self._object_counts)
 
     def write_message_to_log(self, message):
         """Write `message` into the log as MSG rows (one per line)."""
@@ -474,12 +530,43 @@ class Allocations(_Wrapper):
         return Allocations(message, filepath, **self._options)
 
 
+class Objects(_Wrapper):
+    """Count object lifetimes per type (CPython 3.13+: its reference tracer), into a binary log
+    by default, without RSS per event: OBJ_COUNT rows at every mark and at exit (one per type
+    with its objects made, destroyed and the net live count), and with object_events=True an
+    OBJ_NEW / OBJ_DEL row per object, charged to the Python file, line and function running
+    (doc/objects.md). Read the log with ``python -m pymemtrace objects LOG``.
+
+    objects: True (default) counts objects of heap types (classes; the builtins are left out),
+    "all" every type; include_types / exclude_types: globs of type names (tp_name) among those.
+    objects_gc_collect: None, or a generation that gc.collect() runs before the last counts.
+    object_counts() gives the counts, live while entered. Other arguments as Profile. One tracer
+    per process counts objects at a time; on CPython 3.10-3.12 NotImplementedError."""
+    _KIND = "objects"
+    _EVENTS = 0  # no Python event is written; calls are still followed to place objects
+    _C_CALLS = False
+
+    def __init__(self, message=None, filepath=None, *, log_format="binary", rss_mode="none",
+                 objects=True, **options):
+        # Counting alone needs no call hook: without the call aggregation (which has nothing to
+        # report here) the program's calls run untouched.
+        options.setdefault("calls", bool(options.get("object_events")))
+        super().__init__(-1, message, filepath, log_format=log_format, rss_mode=rss_mode,
+                         objects=objects, **options)
+        if not self._objects:
+            raise ValueError("Objects needs objects=True or objects='all'")
+
+    def _copy(self):
+        _, message, filepath = self._arguments
+        return Objects(message, filepath, **self._options)
+
+
 @atexit.register
 def _finish_at_exit():
     """A program that exits inside an entered wrapper (entered by hand, or sys.exit from code that
     never leaves its `with`) still gets its buffered rows, LAST and EOF written: innermost first.
     The process's wrappers and the exiting thread's own (threads="calling")."""
-    for kind in ("allocations", "profile", "trace"):
+    for kind in ("objects", "allocations", "profile", "trace"):
         for stack in (_thread_stack(kind), _process_stacks[kind]):
             _finish_stack(stack)
 
@@ -513,7 +600,7 @@ def mark(text):
     if not isinstance(text, str):
         raise TypeError(f"text must be str, not {type(text).__name__}")
     with _process_lock:
-        wrappers = [w for kind in ("profile", "trace", "allocations")
+        wrappers = [w for kind in _KINDS
                     for stack in (_process_stacks[kind], _thread_stack(kind)) for w in stack]
     count = 0
     for wrapper in wrappers:
@@ -534,7 +621,7 @@ def _after_fork_in_child():
     if not _process_lock._is_owned():  # held by a thread that does not exist here
         _process_lock._at_fork_reinit()
     following = False
-    for kind in ("profile", "trace", "allocations"):
+    for kind in _KINDS:
         for stack in (_process_stacks[kind], _thread_stack(kind)):
             for wrapper in stack:
                 tracer = wrapper._tracer

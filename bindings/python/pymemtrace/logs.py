@@ -196,6 +196,8 @@ def _row_event(row):
               row.function, row.rss, row.d_rss, None)
     if row.tag == "GC":
         return Event(fields, row.gc)
+    if row.tag == "OBJ":
+        return Event(fields, row.objects)
     if row.tag != "ALOC":
         return Event(fields)
     return Event(fields, {"allocator": row.allocator, "address": row.address, "size": row.size,

@@ -9,7 +9,7 @@ from typing import Iterator, Optional
 
 # Where the File column starts: tag(6) Event(12) ' +' dEvent(6) ' ' Clock(12) ' ' What(8) ' '.
 _FILE_COLUMN = 6 + 12 + 2 + 6 + 1 + 12 + 1 + 8 + 1
-_EVENT_TAGS = ("FRST:", "NEXT:", "PREV:", "LAST:", "ALOC:", "GC:")
+_EVENT_TAGS = ("FRST:", "NEXT:", "PREV:", "LAST:", "ALOC:", "GC:", "OBJ:")
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,8 @@ class Row:
     old_size: int = 0
     # GC rows: "... dRSS @ gen 2 [collected 12 uncollectable 0 ns 183042]"
     gc: Optional[dict] = None
+    # OBJ rows: "... dRSS @ Node 0x7f3a live 12" or "... dRSS @ Node created 9 destroyed 2 live 7"
+    objects: Optional[dict] = None
 
 
 def parse_row(text: str) -> Optional[Row]:
@@ -62,6 +64,19 @@ def parse_row(text: str) -> Optional[Row]:
                         "gc_collected": int(values.get("collected", 0)),
                         "gc_uncollectable": int(values.get("uncollectable", 0)),
                         "gc_duration_ns": int(values.get("ns", 0))}}
+    if tag == "OBJ":
+        text, _, tail = text.rpartition(" @ ")
+        name, _, live = tail.rpartition(" live ")
+        values = {"type_live": int(live), "type_created": 0, "type_destroyed": 0, "address": 0}
+        if " created " in name:
+            name, _, counts = name.rpartition(" created ")
+            created, _, destroyed = counts.partition(" destroyed ")
+            values.update(type_created=int(created), type_destroyed=int(destroyed))
+        else:
+            name, _, address = name.rpartition(" ")
+            values["address"] = int(address, 16)
+        values["type_name"] = name
+        block = {"objects": values}
     left, line, function, rss, d_rss = text.rsplit(None, 4)
     what = text[_FILE_COLUMN - 9:_FILE_COLUMN].strip()
     file = left[_FILE_COLUMN:].rstrip()

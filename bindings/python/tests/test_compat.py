@@ -9,6 +9,10 @@ COMPAT_NAMES = [
     "Profile", "Trace", "rss", "rss_peak",
     "profile_wrapper_depth", "profile_log_path", "profile_write_message_to_log",
     "trace_wrapper_depth", "trace_log_path", "trace_write_message_to_log",
+    # pymemtrace's reference tracing (CPython 3.13+; NotImplementedError before: test_objects)
+    "ReferenceTracing", "ReferenceTracingSimple", "reference_tracing_wrapper_depth",
+    "reference_tracing_simple_wrapper_depth", "reference_tracing_log_path",
+    "reference_tracing_write_message_to_log", "reference_tracing_live_object_counts",
 ]
 
 

@@ -8,7 +8,8 @@
 
 enum {
     PMT__FORMAT_MAJOR = 1,
-    PMT__FORMAT_MINOR = 3, /* 1: calls context records; 2: allocation records; 3: kinds >= 13 */
+    PMT__FORMAT_MINOR = 4, /* 1: calls context records; 2: allocation records; 3: kinds >= 13;
+                              4: object kinds */
     PMT__FILE_MAGIC_SIZE = 8,
     PMT__FILE_FIXED_SIZE = 20, /* magic, versions, byte order, fields length */
     PMT__CHUNK_HEADER_SIZE = 48,
@@ -92,6 +93,11 @@ enum {
      * REALLOC also the old block's address step from the new one and varint old size. */
     PMT__DEFAULT_ALLOC_REASON = 5,
     PMT__DEFAULT_GC_REASON = 6, /* PMT_REASON_GC, of GC_START and GC_DONE */
+    /* PMT_REASON_OBJECT, of the object kinds (15-17, since 1.4). OBJECT_NEW and OBJECT_DELETE
+     * carry varint (type name string id + 1), the address step (from the previous object
+     * record's address) and svarint type_live; OBJECT_COUNT varint (name id + 1), varint
+     * created, varint destroyed (live is their difference). */
+    PMT__DEFAULT_OBJECT_REASON = 7,
     /* A record whose kind nibble is 13 carries its kind as varint (kind - 13) right after the
      * header byte: 13 GC_START, 14 GC_DONE, and kinds to come. GC kinds then carry varint
      * generation, collected, uncollectable and duration in ns after the common fields. */
@@ -124,11 +130,18 @@ static inline int pmt__is_gc_kind(unsigned kind)
     return kind - 13u <= 1u;
 }
 
+/* Object kinds: PMT_EV_OBJECT_NEW, PMT_EV_OBJECT_DELETE, PMT_EV_OBJECT_COUNT (15 to 17). */
+static inline int pmt__is_object_kind(unsigned kind)
+{
+    return kind - 15u <= 2u;
+}
+
 static inline unsigned pmt__default_reason(unsigned kind)
 {
-    return pmt__is_alloc_kind(kind) ? PMT__DEFAULT_ALLOC_REASON
-           : pmt__is_gc_kind(kind)  ? PMT__DEFAULT_GC_REASON
-                                    : PMT__DEFAULT_REASON;
+    return pmt__is_alloc_kind(kind)    ? PMT__DEFAULT_ALLOC_REASON
+           : pmt__is_gc_kind(kind)     ? PMT__DEFAULT_GC_REASON
+           : pmt__is_object_kind(kind) ? PMT__DEFAULT_OBJECT_REASON
+                                       : PMT__DEFAULT_REASON;
 }
 /* The largest seq gap a record holds (gap << 3 must fit 64 bits); a larger one starts a chunk. */
 #define PMT__MAX_SEQ_GAP ((UINT64_C(1) << 61) - 1)

@@ -66,6 +66,7 @@ struct pmt_reader {
     uint64_t prev_seq, prev_time, prev_rss, thread;
     int32_t prev_depth;
     uint64_t prev_address;  /* the last allocation record's block */
+    uint64_t prev_object;   /* the last object record's object */
     uint64_t site, node;    /* the chunk's calls context so far (format.h PMT__EXT_CALLS_CONTEXT) */
     uint64_t events_chunks; /* EVENTS chunks read whole so far (a live area names its count) */
     int live_tried;         /* the tail was searched for a live area */
@@ -548,6 +549,7 @@ static void start_events(pmt_reader *r, uint64_t offset, uint32_t records, uint6
     r->prev_rss = r->last_written_rss = base_rss;
     r->prev_depth = 0;
     r->prev_address = 0;
+    r->prev_object = 0;
     r->thread = 0;
     r->site = r->node = 0;
 }
@@ -712,6 +714,22 @@ static int decode_event(pmt_reader *r)
                 ev->gc_uncollectable = pmt__get_varint(c);
                 ev->gc_duration_ns = pmt__get_varint(c);
             }
+            ev->type_name = NULL;
+            ev->type_live = 0;
+            ev->type_created = ev->type_destroyed = 0;
+            uint64_t type_name = 0; /* its string id + 1 */
+            if (pmt__is_object_kind((unsigned)kind)) {
+                type_name = pmt__get_varint(c);
+                if (kind == PMT_EV_OBJECT_COUNT) {
+                    ev->type_created = pmt__get_varint(c);
+                    ev->type_destroyed = pmt__get_varint(c);
+                    ev->type_live = (int64_t)(ev->type_created - ev->type_destroyed);
+                } else {
+                    ev->address = r->prev_object =
+                        pmt__address_from_step(pmt__get_varint(c), r->prev_object);
+                    ev->type_live = pmt__unzigzag(pmt__get_varint(c));
+                }
+            }
             if (pmt__is_alloc_kind((unsigned)type)) {
                 uint64_t size_allocator = pmt__get_varint(c);
                 ev->allocator = (uint32_t)(size_allocator & 7u);
@@ -725,7 +743,8 @@ static int decode_event(pmt_reader *r)
             }
             if (c->failed)
                 break;
-            if (loc >= r->location_count || message > r->string_count || r->records_left == 0) {
+            if (loc >= r->location_count || message > r->string_count ||
+                type_name > r->string_count || r->records_left == 0) {
                 stop(r, PMT_EFORMAT, at, "chunk at %llu: record refers to an unknown name",
                      (unsigned long long)at);
                 return -1;
@@ -744,6 +763,8 @@ static int decode_event(pmt_reader *r)
             ev->function = string_or_empty(r, l->function);
             ev->line = l->line;
             ev->message = message ? r->strings[message - 1] : NULL;
+            if (type_name)
+                ev->type_name = r->strings[type_name - 1];
             if (r->site >= 2) {
                 const location *u = &r->locations[r->site - 2];
                 ev->user_file = string_or_empty(r, u->file);

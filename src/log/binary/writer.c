@@ -96,6 +96,7 @@ typedef struct binary_sink {
     uint64_t prev_seq, prev_time, prev_rss, thread;
     int32_t prev_depth;
     uint64_t prev_address; /* the last allocation event's block */
+    uint64_t prev_object;  /* the last object event's object */
     uint64_t last_rss;     /* across chunks: the base of the next chunk */
     /* The calls context (user site, call path) the chunk's events have so far: a record says
      * when it changes (doc/format.md). site: 0 none, 1 the event's own location, id + 2. */
@@ -581,6 +582,7 @@ static void open_chunk(binary_sink *s, const pmt_event *ev)
     s->prev_rss = s->last_rss;
     s->prev_depth = 0;
     s->prev_address = 0;
+    s->prev_object = 0;
     s->opened_at = ev->time_ns;
     s->chunk_site = s->chunk_node = 0;
     if (s->live.on)
@@ -715,6 +717,29 @@ static unsigned char *put_gc(unsigned char *p, const pmt_event *ev)
     return p;
 }
 
+/* Does the event carry the object fields (an event of an older caller may not)? */
+static inline int has_object(const pmt_event *ev)
+{
+    return ev->struct_size >= offsetof(pmt_event, type_destroyed) + sizeof ev->type_destroyed;
+}
+
+/* An object record's own fields (format.h); name: the type name's string id, -1 for none. */
+static unsigned char *put_object(binary_sink *s, unsigned char *p, const pmt_event *ev,
+                                 int64_t name)
+{
+    p += pmt__put_varint(p, (uint64_t)(name + 1));
+    int covered = has_object(ev);
+    if (ev->kind == PMT_EV_OBJECT_COUNT) {
+        p += pmt__put_varint(p, covered ? ev->type_created : 0);
+        p += pmt__put_varint(p, covered ? ev->type_destroyed : 0);
+    } else {
+        p += pmt__put_varint(p, pmt__address_step(ev->address, s->prev_object));
+        s->prev_object = ev->address;
+        p += pmt__put_varint(p, pmt__zigzag(covered ? ev->type_live : 0));
+    }
+    return p;
+}
+
 /* Appends the record of an event whose location (and message) ids are known. The events buffer
  * always has room for a thread record and an event record: a chunk is written as soon as the
  * next ones might not fit. */
@@ -761,6 +786,8 @@ static PMT__HOT_INLINE int put_event(binary_sink *s, const pmt_event *ev, uint64
         p = put_allocation(s, p, ev, kind & 0x0Fu);
     else if (PMT__UNLIKELY(pmt__is_gc_kind(ev->kind)))
         p = put_gc(p, ev);
+    else if (PMT__UNLIKELY(pmt__is_object_kind(ev->kind)))
+        p = put_object(s, p, ev, message); /* message: the type name's id */
     *h = (unsigned char)kind;
     e->used = (size_t)(p - e->data);
     s->event_records++;
@@ -808,7 +835,10 @@ static PMT__NOINLINE int64_t site_code(binary_sink *s, const pmt_event *ev, cons
 static PMT__NOINLINE int write_slow(binary_sink *s, const pmt_event *ev)
 {
     const char *file = ev->file, *function = ev->function;
-    const char *text = ev->kind == PMT_EV_MARK ? ev->message : NULL;
+    int object = pmt__is_object_kind(ev->kind) && has_object(ev);
+    const char *text = ev->kind == PMT_EV_MARK ? ev->message
+                       : object                ? (ev->type_name ? ev->type_name : "")
+                                               : NULL;
     int context = has_context(ev);
     const char *user_file = context ? ev->user_file : NULL;
     const char *user_function = context ? ev->user_function : NULL;
@@ -826,7 +856,8 @@ static PMT__NOINLINE int write_slow(binary_sink *s, const pmt_event *ev)
                 return -1;
             }
         }
-        if (!file || !function || (ev->kind == PMT_EV_MARK && ev->message && !text)) {
+        if (!file || !function || (ev->kind == PMT_EV_MARK && ev->message && !text) ||
+            (object && !text)) {
             s->failed = 1;
             return -1;
         }
@@ -866,7 +897,8 @@ static int write_body(binary_sink *s, const pmt_event *ev)
 {
     if (PMT__UNLIKELY(s->failed))
         return -1;
-    if (PMT__UNLIKELY(!s->names_live || ev->kind == PMT_EV_MARK || !has_context(ev)))
+    if (PMT__UNLIKELY(!s->names_live || ev->kind == PMT_EV_MARK || !has_context(ev) ||
+                      pmt__is_object_kind(ev->kind)))
         return write_slow(s, ev);
     int64_t location = location_id(s, ev->file, ev->function, ev->line);
     /* The user's own code: its site is the event itself. */

@@ -2,8 +2,9 @@
 
     python -m pymemtrace run [--trace] [--binary [--compression NAME]] [-d BYTES] [-o LOG]
                              [--follow-children] [--allocations | --native]
-                             [--alloc-min-size BYTES] [--alloc-sample BYTES] [--message TEXT]
-                             (script.py | -m module | -c code) [args...]
+                             [--alloc-min-size BYTES] [--alloc-sample BYTES] [--gc]
+                             [--objects [--all-types]] [--object-events] [--probes-only]
+                             [--message TEXT] (script.py | -m module | -c code) [args...]
     python -m pymemtrace top LOG [-n N]      where RSS grew most (the user's functions)
     python -m pymemtrace tree LOG [--collapsed]  the call tree of the user's code
     python -m pymemtrace dump LOG [-o OUT]   the text log of a binary log
@@ -16,6 +17,7 @@
     python -m pymemtrace hist LOG [--by function|file|line|allocator] [--json]
                                              allocation size histograms (DTrace's quantize)
     python -m pymemtrace leaks LOG [-n N] [--json]  blocks never freed, by site
+    python -m pymemtrace objects LOG [--since MARK] [--until MARK]  objects per type (3.13+)
 
 Each command is a module of this package with a register(commands) function; COMMANDS is their
 order in --help.
@@ -29,10 +31,10 @@ import argparse
 import os
 import sys
 
-from . import export, flow, hist, info, leaks, run, stats, top, tree
+from . import export, flow, hist, info, leaks, objects, run, stats, top, tree
 from .common import EXIT_BROKEN_PIPE, CliError
 
-COMMANDS = (run, top, tree, flow, hist, leaks, export, stats, info)
+COMMANDS = (run, top, tree, flow, hist, leaks, objects, export, stats, info)
 
 
 def parser():

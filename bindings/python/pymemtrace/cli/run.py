@@ -54,7 +54,8 @@ def preload_native():
 # run's options that take a value: what split_target() steps over to find the program.
 VALUE_OPTIONS = ("-d", "--d-rss-trigger", "-o", "--output", "--message", "--compression",
                  "--top", "--user-files", "--not-user-files", "--collapsed",
-                 "--alloc-min-size", "--alloc-sample", "--probe-wait")
+                 "--alloc-min-size", "--alloc-sample", "--probe-wait", "--include-types",
+                 "--exclude-types")
 
 PROBES = ("event", "rss_change", "alloc", "free", "realloc", "gc_start", "gc_done", "mark",
           "tracer_start", "tracer_stop")
@@ -146,16 +147,23 @@ def run(args):
             print(f"pymemtrace: no probe consumer attached within {args.probe_wait} s; running "
                   f"anyway", file=sys.stderr)
     allocations = "native" if args.native else bool(args.allocations)
+    objects = ("all" if args.all_types else True) if args.objects else False
+    if not objects and (args.object_events or args.include_types or args.exclude_types
+                        or args.all_types):
+        raise CliError("--object-events, --all-types, --include-types and --exclude-types need "
+                       "--objects")
     try:
         tracer = wrapper(args.d_rss_trigger, args.message, args.output, log_format=log_format,
-                         gc=args.gc,
+                         gc=args.gc, objects=objects, object_events=args.object_events,
+                         include_types=args.include_types, exclude_types=args.exclude_types,
+                         objects_gc_collect=2 if objects else None,
                          compression=args.compression,
                          on_fork="follow" if args.follow_children else None,
                          user_files=args.user_files, not_user_files=args.not_user_files,
                          allocations=allocations, alloc_min_size=args.alloc_min_size,
                          alloc_sample=args.alloc_sample,
                          c_calls=True if allocations else None)
-    except ValueError as error:  # a codec this build lacks
+    except (ValueError, NotImplementedError) as error:  # a codec this build lacks, objects < 3.13
         raise CliError(str(error)) from None
     sys.argv = [argv0] + args.args
     sys.path.insert(0, path0)
@@ -271,6 +279,19 @@ def register(commands):
                               "(byte sampling; 0: all)")
     command.add_argument("--gc", action="store_true",
                          help="also record every garbage collection (GC_START, GC_DONE)")
+    command.add_argument("--objects", action="store_true",
+                         help="count objects per type (CPython 3.13+), of classes (heap types); "
+                              "the counts go into the log at every mark and at the end: read "
+                              "them with `objects LOG`")
+    command.add_argument("--all-types", action="store_true",
+                         help="with --objects: objects of every type, the builtins too")
+    command.add_argument("--object-events", action="store_true",
+                         help="with --objects: also a row per object made and destroyed, with "
+                              "the code that did it (big logs: use --binary)")
+    command.add_argument("--include-types", action="append", metavar="GLOB",
+                         help="with --objects: count only types whose name matches (repeatable)")
+    command.add_argument("--exclude-types", action="append", metavar="GLOB",
+                         help="with --objects: do not count types whose name matches")
     command.add_argument("--probes-only", action="store_true",
                          help="write no log: the events go to the library's USDT probes only, "
                               "for bpftrace, SystemTap or DTrace (toolkit/, doc/probes.md)")

@@ -39,6 +39,7 @@ def stats(args):
         gc_returned = 0  # RSS given back by collections: start RSS - end RSS, when it fell
         gc_start_rss = None
         by_allocator = {}  # place -> allocator -> [count, bytes, smallest, largest]
+        type_counts = {}  # type name -> (created, destroyed, live) at the last OBJ_CNT rows
         for event in log:
             count += 1
             kinds[event.kind] += 1
@@ -46,6 +47,9 @@ def stats(args):
             last_time, last_seq = event.time_ns, event.seq
             if event.kind == "MARK":
                 continue
+            if event.kind == "OBJ_CNT":
+                type_counts[event.type_name] = (event.type_created, event.type_destroyed,
+                                                event.type_live)
             if event.kind == "GC_START":
                 gc_start_rss = event.rss
             elif event.kind == "GC_DONE":
@@ -93,6 +97,14 @@ def stats(args):
             per = ", ".join(f"generation {g}: {n}" for g, n in sorted(collections.items()))
             print(f"collections {sum(collections.values())} ({per}), {gc_ns / 1e6:.3f} ms in "
                   f"all, RSS given back {mib(gc_returned).strip()} MiB")
+        if type_counts:
+            made = sum(c for c, _, _ in type_counts.values())
+            destroyed = sum(d for _, d, _ in type_counts.values())
+            print(f"objects    {made} made, {destroyed} destroyed, net {made - destroyed:+d}, "
+                  f"of {len(type_counts)} types; most live at the end:")
+            top = sorted(type_counts.items(), key=lambda item: (-item[1][2], item[0]))
+            for name, (_, _, live) in top[:args.n]:
+                print(f"{live:10d}  {shown(name)}")
         if allocated:
             print(f"top {args.n} functions by bytes allocated (RSS growth beside them):")
             print(f"{'MiB alloc':>10} {'RSS MiB':>10}  function: allocations")
