@@ -71,8 +71,9 @@ def main():
             if attached:
                 counted.append(r["counted"])
     q, h = statistics.median(quiet), statistics.median(heard)
-    version = subprocess.run([args.python, "-c", "import platform; print(platform.python_version())"],
-                             capture_output=True, text=True).stdout.strip()
+    version = subprocess.run(
+        [args.python, "-c", "import platform; print(platform.python_version())"],
+        capture_output=True, text=True).stdout.strip()
     print(f"CPython {version}: {events} events per run; nobody listening {q:.3f} s, bpftrace "
           f"counting every event {h:.3f} s: x{h / q:.2f}, +{(h - q) / events * 1e9:.0f} ns per "
           f"event; bpftrace counted {min(counted)}-{max(counted)} events")

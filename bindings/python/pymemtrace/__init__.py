@@ -19,6 +19,6 @@ from ._pymemtrace import Event, probe_listeners, probes_available, rss, rss_peak
 from ._tracing import Allocations, Objects, Profile, Trace, mark
 from .logs import open_log
 
-__all__ = ["Allocations", "Event", "Objects", "Profile", "Trace", "mark", "open_log", "probe_listeners",
-           "probes_available", "rss", "rss_peak", "rss_provider",
+__all__ = ["Allocations", "Event", "Objects", "Profile", "Trace", "mark", "open_log",
+           "probe_listeners", "probes_available", "rss", "rss_peak", "rss_provider",
            "__version__"]

@@ -16,6 +16,10 @@ from logparse import child_env, run_cli
 
 COLUMNS = ["seq", "reason", "kind", "time_ns", "thread_id", "depth", "file", "line", "function",
            "rss", "d_rss", "message", "user_file", "user_line", "user_function", "call_node"]
+# CSV rows also carry the allocation, collection and object fields (0 or '' for other kinds).
+CSV_COLUMNS = COLUMNS + ["allocator", "address", "size", "old_address", "old_size",
+                         "gc_generation", "gc_collected", "gc_uncollectable", "gc_duration_ns",
+                         "type_name", "type_live", "type_created", "type_destroyed"]
 COMMANDS = ("run", "top", "dump", "csv", "json", "stats", "info")
 # Most of the growth is in hog(), by an operator (no C call event), so its RETURN carries it.
 HOG_SCRIPT = '''\
@@ -120,8 +124,9 @@ class CliTest(unittest.TestCase):
         for path in (self.binary, self.text):
             with self.subTest(log=path):
                 rows = list(csv.reader(io.StringIO(self.cli_ok("csv", path))))
-                self.assertEqual(rows[0], COLUMNS)
-                expected = [["" if v is None else str(v) for v in (getattr(e, c) for c in COLUMNS)]
+                self.assertEqual(rows[0], CSV_COLUMNS)
+                expected = [["" if v is None else str(v)
+                             for v in (getattr(e, c) for c in CSV_COLUMNS)]
                             for e in events_of(path)]
                 self.assertEqual(rows[1:], expected)
 

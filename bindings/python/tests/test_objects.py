@@ -197,6 +197,13 @@ class ObjectsTest(TempDirTestCase):
         stats = run_cli("stats", log, cwd=self.tmp)
         self.assertIn(b"objects    ", stats.stdout)
         self.assertIn(b"        50  Item\n", stats.stdout)
+        exported = run_cli("json", log, cwd=self.tmp).stdout.splitlines()
+        lines = [json.loads(line) for line in exported]
+        counted = [line for line in lines
+                   if line["kind"] == "OBJ_CNT" and line["type_name"] == "Item"]
+        self.assertEqual([(c["type_created"], c["type_live"]) for c in counted],
+                         [(10, 10), (50, 50), (50, 50)])  # at warm, at done, at the end
+        self.assertNotIn("type_name", [line for line in lines if line["kind"] == "CALL"][0])
         bad = run_cli("objects", log, "--since", "no such mark", cwd=self.tmp)
         self.assertEqual(bad.returncode, 2)
         self.assertIn("no counts after a mark matching", bad.stderr)

@@ -8,6 +8,24 @@ from .common import finish, log_command, open_or_fail, output
 
 COLUMNS = ("seq", "reason", "kind", "time_ns", "thread_id", "depth", "file", "line", "function",
            "rss", "d_rss", "message", "user_file", "user_line", "user_function", "call_node")
+# The fields of the allocation, collection and object kinds: every CSV row has them (0 or ''
+# for other kinds); a JSON line only for its own kind.
+KIND_FIELDS = {
+    ("ALLOC", "REALLOC", "FREE"): ("allocator", "address", "size", "old_address", "old_size"),
+    ("GC_START", "GC_DONE"): ("gc_generation", "gc_collected", "gc_uncollectable",
+                              "gc_duration_ns"),
+    ("OBJ_NEW", "OBJ_DEL", "OBJ_CNT"): ("type_name", "address", "type_live", "type_created",
+                                        "type_destroyed"),
+}
+CSV_COLUMNS = COLUMNS + tuple(dict.fromkeys(f for fields in KIND_FIELDS.values() for f in fields))
+
+
+def json_fields(event):
+    """The columns of a JSON line for this event: the common ones and those of its kind."""
+    for kinds, fields in KIND_FIELDS.items():
+        if event.kind in kinds:
+            return COLUMNS + fields
+    return COLUMNS
 
 
 def dump(args):
@@ -27,16 +45,17 @@ def dump(args):
 def to_csv(args):
     with open_or_fail(args.log) as log, output(args) as out:
         writer = csv.writer(out)
-        writer.writerow(COLUMNS)
+        writer.writerow(CSV_COLUMNS)
         for event in log:
-            writer.writerow([getattr(event, column) for column in COLUMNS])
+            writer.writerow([getattr(event, column) for column in CSV_COLUMNS])
         return finish(log)
 
 
 def to_json(args):
     with open_or_fail(args.log) as log, output(args) as out:
         for event in log:
-            out.write(json.dumps({column: getattr(event, column) for column in COLUMNS}) + "\n")
+            out.write(json.dumps({column: getattr(event, column)
+                                  for column in json_fields(event)}) + "\n")
         return finish(log)
 
 
