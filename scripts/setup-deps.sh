@@ -27,6 +27,8 @@ packages=(
     python3-venv    # the venvs the wheel is installed into
     systemtap-sdt-dev # sys/sdt.h: the library's USDT probes (doc/probes.md)
     bpftrace        # the toolkit's scripts, run for real by test_probes.py (as root)
+    gcc-mingw-w64-x86-64 # the Windows port, cross-built (tests/windows)
+    wine64          # ... and run: check_windows.exe under Wine, headless
 )
 
 missing=()

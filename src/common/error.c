@@ -87,6 +87,12 @@ int pmt__fail_os(int os_error, const char *fmt, ...)
 
 void pmt__strerror(int os_error, char *buf, size_t size)
 {
+    /* The one system difference outside src/platform/: the thread-safe error text (common/
+     * comes before the platform layer). */
+#if defined(_WIN32)
+    if (strerror_s(buf, size, os_error) != 0)
+#else
     if (strerror_r(os_error, buf, size) != 0)
+#endif
         snprintf(buf, size, "error %d", os_error);
 }

@@ -232,7 +232,7 @@ class TopByLineTest(TempDirTestCase):
         self.assertIn("json", json_module.loads(done.stdout)[0]["file"])
         done = run_cli("csv", log)
         header, first = done.stdout.decode().splitlines()[:2]
-        self.assertTrue(header.endswith(",user_file,user_line,user_function,call_node"), header)
+        self.assertIn(",user_file,user_line,user_function,call_node,", header)
 
 
 if __name__ == "__main__":
