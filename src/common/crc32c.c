@@ -1,6 +1,6 @@
 #include "common/crc32c.h"
 
-#include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 
 /* CRC-32C (Castagnoli, reflected polynomial 0x82F63B78). Every chunk is checksummed once when
@@ -8,8 +8,10 @@
  * has it, else slicing-by-8 tables (8 KiB, built once). */
 
 static uint32_t table[8][256];
-static pthread_once_t once = PTHREAD_ONCE_INIT;
 static uint32_t (*update)(uint32_t crc, const unsigned char *p, size_t size);
+/* 0: not built, 1: a thread builds the tables, 2: ready. C11 atomics rather than pthread_once,
+ * so that common/ needs no thread library on any system. */
+static atomic_int state;
 
 static uint32_t update_tables(uint32_t crc, const unsigned char *p, size_t size)
 {
@@ -79,9 +81,25 @@ static void init(void)
 #endif
 }
 
+/* Builds the tables once; a thread that finds another building them waits for it (once per
+ * process, microseconds). */
+static void ready(void)
+{
+    if (atomic_load_explicit(&state, memory_order_acquire) == 2)
+        return;
+    int expected = 0;
+    if (atomic_compare_exchange_strong(&state, &expected, 1)) {
+        init();
+        atomic_store_explicit(&state, 2, memory_order_release);
+        return;
+    }
+    while (atomic_load_explicit(&state, memory_order_acquire) != 2)
+        ;
+}
+
 uint32_t pmt__crc32c(uint32_t crc, const void *data, size_t size)
 {
-    pthread_once(&once, init);
+    ready();
     return ~update(~crc, data, size);
 }
 
@@ -89,6 +107,6 @@ uint32_t pmt__crc32c(uint32_t crc, const void *data, size_t size)
 uint32_t pmt__crc32c_portable(uint32_t crc, const void *data, size_t size);
 uint32_t pmt__crc32c_portable(uint32_t crc, const void *data, size_t size)
 {
-    pthread_once(&once, init);
+    ready();
     return ~update_tables(~crc, data, size);
 }
