@@ -29,6 +29,7 @@ packages=(
     bpftrace        # the toolkit's scripts, run for real by test_probes.py (as root)
     gcc-mingw-w64-x86-64 # the Windows port, cross-built (tests/windows)
     wine64          # ... and run: check_windows.exe under Wine, headless
+    sqlite3         # test_exports.py reads the sqlite export with Debian's sqlite3 too
 )
 
 missing=()

@@ -10,6 +10,9 @@
     python -m pymemtrace dump LOG [-o OUT]   the text log of a binary log
     python -m pymemtrace csv LOG [-o OUT]    one CSV row per event
     python -m pymemtrace json LOG [-o OUT]   one JSON object per line per event
+    python -m pymemtrace chrome LOG [-o OUT] Chrome trace event JSON (chrome://tracing, Perfetto)
+    python -m pymemtrace speedscope LOG [-o OUT]  the call tree weighted by growth (speedscope)
+    python -m pymemtrace sqlite LOG... -o DB  runs and events tables (SQL over many logs)
     python -m pymemtrace stats LOG [-n N]    counts, peak RSS, duration, top functions
     python -m pymemtrace info LOG            header, summary and whether the log is complete
     python -m pymemtrace flow LOG [--call-stack] [--full-path] [--json]
@@ -31,10 +34,12 @@ import argparse
 import os
 import sys
 
-from . import export, flow, hist, info, leaks, objects, run, stats, top, tree
+from . import (export, flow, hist, info, leaks, objects, run, sqlite, stats, top, trace_formats,
+               tree)
 from .common import EXIT_BROKEN_PIPE, CliError
 
-COMMANDS = (run, top, tree, flow, hist, leaks, objects, export, stats, info)
+COMMANDS = (run, top, tree, flow, hist, leaks, objects, export, trace_formats, sqlite, stats,
+            info)
 
 
 def parser():

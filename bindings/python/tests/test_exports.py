@@ -1,0 +1,150 @@
+"""Exports to the tools people already use, each read back with that format's own parser where
+Debian has one: Chrome trace event JSON (json: balanced slices, the RSS counter, marks),
+speedscope (its file format, weights that sum to the own growth), SQLite (stdlib sqlite3 and the
+sqlite3 command: runs and events of several logs, the same sums as the events)."""
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import unittest
+from collections import defaultdict
+
+import pymemtrace
+from logparse import TempDirTestCase, run_cli
+
+
+def grow(n):
+    return [bytearray(4096) for _ in range(n)]
+
+
+def work():
+    keep = [grow(300) for _ in range(4)]
+    pymemtrace.mark("grown")
+    return keep
+
+
+class ExportsTest(TempDirTestCase):
+    def setUp(self):
+        super().setUp()
+        self.log = self.path("run.pmt")
+        with pymemtrace.Profile(0, filepath=self.log, log_format="binary", gc=True):
+            kept = work()
+        self.assertTrue(kept)
+        with pymemtrace.open_log(self.log) as log:
+            self.events = list(log)
+            self.rows = log.call_stats()
+
+    def cli(self, *args):
+        done = run_cli(*args, cwd=self.tmp)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        return done.stdout.decode()
+
+    def test_chrome_trace(self):
+        self.cli("chrome", self.log, "-o", self.path("trace.json"))
+        with open(self.path("trace.json")) as f:
+            trace = json.load(f)
+        events = trace["traceEvents"]
+        depth = defaultdict(int)
+        for e in events:
+            if e["ph"] == "B":
+                depth[e["tid"]] += 1
+            elif e["ph"] == "E":
+                depth[e["tid"]] -= 1
+                self.assertGreaterEqual(depth[e["tid"]], 0)
+        self.assertEqual(set(depth.values()), {0})  # every slice ends
+        counters = [e["args"]["bytes"] for e in events if e["ph"] == "C" and e["name"] == "RSS"]
+        self.assertEqual(counters, [e.rss for e in self.events])
+        self.assertIn("grown", [e["name"] for e in events if e["ph"] == "i"])
+        names = {e["name"] for e in events if e["ph"] == "B"}
+        self.assertIn("work", names)
+        times = [e["ts"] for e in events if "ts" in e]
+        self.assertEqual(times, sorted(times))
+
+    def test_speedscope(self):
+        self.cli("speedscope", self.log, "-o", self.path("growth.json"))
+        with open(self.path("growth.json")) as f:
+            doc = json.load(f)
+        self.assertEqual(doc["$schema"], "https://www.speedscope.app/file-format-schema.json")
+        profile = doc["profiles"][0]
+        self.assertEqual((profile["type"], profile["unit"]), ("sampled", "bytes"))
+        frames = doc["shared"]["frames"]
+        self.assertTrue(all(0 <= i < len(frames) for s in profile["samples"] for i in s))
+        own = sum(row[8] for row in self.rows if row[8] > 0)
+        self.assertEqual(sum(profile["weights"]), own)
+        self.assertEqual(profile["endValue"], own)
+        heaviest = profile["samples"][profile["weights"].index(max(profile["weights"]))]
+        # (3.10 names a comprehension "<listcomp>": grow is on the path, maybe not last)
+        self.assertIn("grow", [frames[i]["name"] for i in heaviest[-2:]])
+        text_log = self.path("run.log")
+        with pymemtrace.Profile(filepath=text_log):
+            pass
+        done = run_cli("speedscope", text_log, cwd=self.tmp)
+        self.assertEqual(done.returncode, 2)
+        self.assertIn("no call aggregation", done.stderr)
+
+    def test_sqlite(self):
+        second = self.path("second.log")
+        with pymemtrace.Profile(0, filepath=second):
+            grow(10)
+        database = self.path("runs.db")
+        out = self.cli("sqlite", self.log, second, "-o", database)
+        self.assertIn("run 1:", out)
+        self.assertIn("run 2:", out)
+        with pymemtrace.open_log(second) as log:
+            second_events = list(log)
+        connection = sqlite3.connect(database)
+        try:
+            runs = connection.execute(
+                "SELECT run_id, format, status, events_written FROM runs ORDER BY run_id").fetchall()
+            self.assertEqual(runs, [(1, "binary", "complete", len(self.events)),
+                                    (2, "text", "complete", len(second_events))])
+            growth = dict(connection.execute(
+                "SELECT function, SUM(d_rss) FROM events WHERE run_id = 1 AND seq > 0 "
+                "GROUP BY function"))
+            expected = defaultdict(int)
+            for e in self.events[1:]:
+                expected[e.function] += e.d_rss
+            self.assertEqual(growth, dict(expected))
+            gc_rows = connection.execute(
+                "SELECT COUNT(*) FROM events WHERE run_id = 1 AND kind = 'GC_DONE'").fetchone()[0]
+            self.assertEqual(gc_rows, sum(e.kind == "GC_DONE" for e in self.events))
+            header = json.loads(connection.execute(
+                "SELECT header FROM runs WHERE run_id = 1").fetchone()[0])
+            self.assertEqual(header["events_written"], len(self.events))
+        finally:
+            connection.close()
+        self.cli("sqlite", second, "-o", database)  # appends
+        if shutil.which("sqlite3"):  # Debian's sqlite3 reads it too
+            done = subprocess.run(["sqlite3", database, "SELECT COUNT(*) FROM runs"],
+                                  capture_output=True, text=True)
+            self.assertEqual(done.stdout.strip(), "3")
+
+    def test_sqlite_refuses_another_schema(self):
+        database = self.path("other.db")
+        connection = sqlite3.connect(database)
+        connection.executescript("CREATE TABLE schema (version INTEGER); "
+                                 "INSERT INTO schema VALUES (99);")
+        connection.commit()
+        connection.close()
+        done = run_cli("sqlite", self.log, "-o", database, cwd=self.tmp)
+        self.assertEqual(done.returncode, 2)
+        self.assertIn("schema version 99", done.stderr)
+
+    def test_sqlite_marks_a_cut_log(self):
+        cut = self.path("cut.pmt")
+        with open(self.log, "rb") as f:
+            data = f.read()
+        with open(cut, "wb") as f:
+            f.write(data[:len(data) * 2 // 3])
+        database = self.path("cut.db")
+        done = run_cli("sqlite", cut, "-o", database, cwd=self.tmp)
+        self.assertEqual(done.returncode, 1, done.stderr)
+        connection = sqlite3.connect(database)
+        status = connection.execute("SELECT status FROM runs").fetchone()[0]
+        connection.close()
+        self.assertNotEqual(status, "complete")
+
+
+if __name__ == "__main__":
+    unittest.main()
