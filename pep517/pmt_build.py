@@ -53,7 +53,8 @@ def _wheel_file():
 
 
 def _entry_points():
-    return "[console_scripts]\npymemtrace = pymemtrace.cli:main\n"
+    return ("[console_scripts]\npymemtrace = pymemtrace.cli:main\n\n"
+            "[pytest11]\npymemtrace = pymemtrace.pytest_plugin\n")
 
 
 def _build_package(build_dir):

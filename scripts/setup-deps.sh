@@ -30,6 +30,7 @@ packages=(
     gcc-mingw-w64-x86-64 # the Windows port, cross-built (tests/windows)
     wine64          # ... and run: check_windows.exe under Wine, headless
     sqlite3         # test_exports.py reads the sqlite export with Debian's sqlite3 too
+    python3-pytest  # the pytest plugin, run for real (test_pytest_plugin.py)
 )
 
 missing=()

@@ -44,6 +44,7 @@ info = f"pymemtrace-{version}.dist-info"
 need = {"pymemtrace/__init__.py", "pymemtrace/_pymemtrace.abi3.so",
         "pymemtrace/libpymemtrace_native.so", "pymemtrace/cli/__init__.py",
         "pymemtrace/cli/leaks.py", "pymemtrace/testing.py", "pymemtrace/_follow/sitecustomize.py",
+        "pymemtrace/pytest_plugin.py",
         f"{info}/METADATA", f"{info}/WHEEL", f"{info}/RECORD", f"{info}/entry_points.txt"}
 missing = need - names
 assert not missing, f"missing {sorted(missing)}"
@@ -58,6 +59,9 @@ for line in whl.read(f"{info}/RECORD").decode().splitlines():
     file, digest, size = line.rsplit(",", 2)
     records[file] = (digest, size)
 assert set(records) == names, "RECORD does not list exactly the files"
+entry_points = whl.read(f"{info}/entry_points.txt").decode()
+assert "pymemtrace = pymemtrace.cli:main" in entry_points, entry_points
+assert "[pytest11]" in entry_points and "pymemtrace = pymemtrace.pytest_plugin" in entry_points
 for file, (digest, size) in records.items():
     if file.endswith("RECORD"):
         continue
