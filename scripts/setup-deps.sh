@@ -31,6 +31,7 @@ packages=(
     wine64          # ... and run: check_windows.exe under Wine, headless
     sqlite3         # test_exports.py reads the sqlite export with Debian's sqlite3 too
     python3-pytest  # the pytest plugin, run for real (test_pytest_plugin.py)
+    chromium        # the HTML report opened headless (test_report.py)
 )
 
 missing=()

@@ -166,6 +166,15 @@ class CliTest(unittest.TestCase):
         for command in (None,) + COMMANDS:
             with self.subTest(command=command):
                 self.assertIn("usage:", self.cli_ok(*filter(None, [command, "--help"])))
+        # Every subcommand's help ends with an example of its use.
+        from pymemtrace import cli
+        subparsers = next(a for a in cli.parser()._actions if a.dest == "command")
+        choices = list(subparsers.choices)
+        self.assertGreaterEqual(len(choices), 17)
+        for command in choices:
+            with self.subTest(command=command):
+                self.assertIn(f"example: python -m pymemtrace {command}",
+                              self.cli_ok(command, "--help"))
 
     def test_usage_errors_exit_2(self):
         for args in ([], ["nonsense"], ["stats", self.binary, "-n", "-1"],

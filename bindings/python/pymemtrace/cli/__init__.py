@@ -10,6 +10,8 @@
     python -m pymemtrace dump LOG [-o OUT]   the text log of a binary log
     python -m pymemtrace csv LOG [-o OUT]    one CSV row per event
     python -m pymemtrace json LOG [-o OUT]   one JSON object per line per event
+    python -m pymemtrace report LOG -o HTML  one self-contained HTML report with the RSS timeline
+    python -m pymemtrace plot LOG -o SVG [--gnuplot DIR]  the RSS timeline as SVG or for gnuplot
     python -m pymemtrace chrome LOG [-o OUT] Chrome trace event JSON (chrome://tracing, Perfetto)
     python -m pymemtrace speedscope LOG [-o OUT]  the call tree weighted by growth (speedscope)
     python -m pymemtrace sqlite LOG... -o DB  runs and events tables (SQL over many logs)
@@ -34,12 +36,12 @@ import argparse
 import os
 import sys
 
-from . import (export, flow, hist, info, leaks, objects, run, sqlite, stats, top, trace_formats,
-               tree)
+from . import (export, flow, hist, info, leaks, objects, report, run, sqlite, stats, top,
+               trace_formats, tree)
 from .common import EXIT_BROKEN_PIPE, CliError
 
-COMMANDS = (run, top, tree, flow, hist, leaks, objects, export, trace_formats, sqlite, stats,
-            info)
+COMMANDS = (run, top, tree, report, flow, hist, leaks, objects, export, trace_formats, sqlite,
+            stats, info)
 
 
 def parser():

@@ -91,7 +91,14 @@ def count(text):
 
 def log_command(commands, name, handler, summary, output=False, count_option=False):
     """A command that reads one log: LOG, and -o OUT and/or -n N when asked."""
-    command = commands.add_parser(name, help=summary, description=summary)
+    extra = []
+    if output:
+        extra.append("-o OUT")
+    if count_option:
+        extra.append("-n 20")
+    example = " ".join(["python -m pymemtrace", name, "run.pmt"] + extra)
+    command = commands.add_parser(name, help=summary, description=summary,
+                                  epilog=f"example: {example}")
     command.add_argument("log", help="a binary or text log")
     if output:
         command.add_argument("-o", "--output", metavar="OUT", help="write here, not stdout")

@@ -157,7 +157,8 @@ def top_of_several(args):
 def register(commands):
     summary = ("the places where RSS grew most: with a binary log, the functions whose calls grew "
                "it, in the user's terms; several logs (a process tree's) in one table")
-    command = commands.add_parser("top", help=summary, description=summary)
+    command = commands.add_parser("top", help=summary, description=summary,
+                                  epilog="example: python -m pymemtrace top run.pmt -n 20 --by line")
     command.add_argument("logs", nargs="+", metavar="LOG", help="binary or text logs")
     command.add_argument("-n", type=count, default=10, metavar="N",
                          help="how many places (default 10)")

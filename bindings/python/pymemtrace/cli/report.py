@@ -1,0 +1,66 @@
+"""report, plot: a one-file HTML report of a log; its RSS timeline as SVG, or as gnuplot files
+(doc/reports.md)."""
+import os
+
+from .. import report as report_module
+from .common import CliError, finish, open_or_fail, private_file
+
+
+def _write(path, text):
+    try:
+        with private_file(path) as out:
+            out.write(text)
+    except OSError as error:
+        raise CliError(f"cannot write {path}: {error}") from None
+
+
+def report(args):
+    with open_or_fail(args.log) as log:
+        summary = report_module.summarize(log, points=args.points)
+        _write(args.output, report_module.render(log, summary, top=args.n))
+        return finish(log, summary["status"])
+
+
+def plot(args):
+    with open_or_fail(args.log) as log:
+        summary = report_module.summarize(log, points=args.points)
+        name = os.path.basename(args.log)
+        if args.gnuplot:
+            stem = os.path.join(args.gnuplot, os.path.splitext(name)[0])
+            data, script = report_module.gnuplot(summary, os.path.basename(stem))
+            os.makedirs(args.gnuplot, exist_ok=True)
+            _write(stem + ".dat", data)
+            _write(stem + ".plt", script)
+        if args.output:
+            if not args.output.endswith(".svg"):
+                raise CliError("plot -o writes SVG: give a .svg file (or --gnuplot DIR)")
+            _write(args.output, summary["timeline"].svg(title=f"RSS over time: {name}") + "\n")
+        if not args.output and not args.gnuplot:
+            raise CliError("plot needs -o FILE.svg and/or --gnuplot DIR")
+        return finish(log, summary["status"])
+
+
+def register(commands):
+    summary = "a one-file HTML report: RSS timeline with marks and GC, top functions, allocations"
+    command = commands.add_parser(
+        "report", help=summary, description=summary + ", objects. Self-contained (no script, "
+        "no network); its size is bounded whatever the log's.",
+        epilog="example: python -m pymemtrace report run.pmt -o report.html")
+    command.add_argument("log", help="a binary or text log")
+    command.add_argument("-o", "--output", required=True, metavar="HTML", help="the report")
+    command.add_argument("-n", type=int, default=report_module.TOP, metavar="N",
+                         help=f"rows per table (default {report_module.TOP})")
+    command.add_argument("--points", type=int, default=report_module.POINTS, metavar="N",
+                         help=f"timeline buckets (default {report_module.POINTS})")
+    command.set_defaults(handler=report)
+    summary = "the RSS timeline as SVG, or as gnuplot files (.dat and .plt)"
+    command = commands.add_parser(
+        "plot", help=summary, description=summary + ", with the marks.",
+        epilog="example: python -m pymemtrace plot run.pmt -o rss.svg --gnuplot plots/")
+    command.add_argument("log", help="a binary or text log")
+    command.add_argument("-o", "--output", metavar="SVG", help="the SVG file")
+    command.add_argument("--gnuplot", metavar="DIR",
+                         help="write NAME.dat and NAME.plt there (gnuplot NAME.plt: NAME.svg)")
+    command.add_argument("--points", type=int, default=report_module.POINTS, metavar="N",
+                         help=f"timeline buckets (default {report_module.POINTS})")
+    command.set_defaults(handler=plot)

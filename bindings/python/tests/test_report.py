@@ -1,0 +1,130 @@
+"""The HTML report and the plots: a self-contained file (no script, nothing fetched) with the RSS
+timeline, marks, collections, the functions that grew and the allocations; opened in headless
+Chromium (Debian's chromium; skipped with the reason where it is missing): it loads without a
+console error, the SVG is there and not empty, the function names are in the DOM and a
+screenshot is not blank. Its size stays bounded for a long log. The SVG plot and the gnuplot
+files read back."""
+import gc
+import os
+import re
+import shutil
+import struct
+import subprocess
+import unittest
+import xml.etree.ElementTree as ElementTree
+import zlib
+
+import pymemtrace
+from logparse import TempDirTestCase, run_cli
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def grow_lists(n):
+    return [bytearray(4096) for _ in range(n)]
+
+
+def workload():
+    keep = []
+    for _ in range(5):
+        keep.append(grow_lists(300))
+    pymemtrace.mark("grown")
+    gc.collect()
+    return keep
+
+
+def png_colours(path):
+    """The number of distinct bytes in a PNG's decoded pixel rows (1 for a blank page)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, idat = 8, b""
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        if kind == b"IDAT":
+            idat += data[pos + 8:pos + 8 + length]
+        pos += 12 + length
+    return len(set(zlib.decompress(idat)))
+
+
+class ReportTest(TempDirTestCase):
+    def setUp(self):
+        super().setUp()
+        self.log = self.path("run.pmt")
+        with pymemtrace.Profile(filepath=self.log, log_format="binary", gc=True,
+                                allocations=True):
+            kept = workload()
+        self.assertTrue(kept)
+
+    def report(self):
+        out = self.path("report.html")
+        done = run_cli("report", self.log, "-o", out, cwd=self.tmp)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        with open(out, encoding="utf-8") as f:
+            return out, f.read()
+
+    def test_self_contained_with_its_parts(self):
+        _, page = self.report()
+        self.assertNotIn("<script", page)
+        self.assertFalse(re.search(r'(src|href)\s*=\s*["\']?(https?:)?//', page))
+        self.assertIn('<polyline class="rss"', page)
+        self.assertIn('class="mark"', page)
+        self.assertIn("grown", page)
+        self.assertIn('<line class="gc"', page)  # the collection's tick
+        self.assertIn("grow_lists", page)
+        self.assertIn("Where RSS grew, by the user's functions", page)
+        self.assertIn("Bytes allocated, by function", page)
+        self.assertIn('<svg xmlns="http://www.w3.org/2000/svg" class="histogram"', page)
+
+    def test_size_is_bounded(self):
+        big = self.path("big.pmt")
+        with pymemtrace.Profile(0, filepath=big, log_format="binary"):
+            for i in range(60000):
+                len(str(i))
+        self.log = big
+        _, page = self.report()
+        points = re.search(r'<polyline class="rss"[^>]*points="([^"]*)"', page).group(1).split()
+        self.assertLessEqual(len(points), 2 * 2000)
+        self.assertLess(len(page.encode()), 1 << 20)
+
+    @unittest.skipUnless(CHROMIUM, "no chromium here (Debian: chromium)")
+    def test_in_chromium(self):
+        path, _ = self.report()
+        url = "file://" + os.path.abspath(path)
+        common = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
+                  "--user-data-dir=" + self.path("profile"), "--enable-logging=stderr", "--v=0"]
+        dom = subprocess.run(common + ["--dump-dom", url], capture_output=True, text=True,
+                             timeout=120)
+        self.assertEqual(dom.returncode, 0, dom.stderr[-2000:])
+        self.assertNotIn("CONSOLE", dom.stderr)  # no console message, error or otherwise
+        self.assertIn("grow_lists", dom.stdout)
+        points = re.search(r'<polyline class="rss"[^>]*points="([^"]*)"', dom.stdout)
+        self.assertIsNotNone(points)
+        self.assertGreater(len(points.group(1).split()), 3)
+        shot = self.path("shot.png")
+        done = subprocess.run(common + [f"--screenshot={shot}", "--window-size=1024,900", url],
+                              capture_output=True, text=True, timeout=120)
+        self.assertEqual(done.returncode, 0, done.stderr[-2000:])
+        self.assertGreater(png_colours(shot), 16)  # text, lines and the plot: not blank
+
+    def test_plot_svg_and_gnuplot(self):
+        svg, plots = self.path("rss.svg"), self.path("plots")
+        done = run_cli("plot", self.log, "-o", svg, "--gnuplot", plots, cwd=self.tmp)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        root = ElementTree.parse(svg).getroot()
+        self.assertTrue(root.tag.endswith("svg"))
+        self.assertTrue([e for e in root.iter() if e.tag.endswith("polyline")])
+        with open(os.path.join(plots, "run.dat")) as f:
+            rows = [line.split() for line in f if not line.startswith("#")]
+        self.assertTrue(rows)
+        self.assertTrue(all(len(r) == 3 and float(r[2]) >= float(r[1]) for r in rows))
+        with open(os.path.join(plots, "run.plt")) as f:
+            script = f.read()
+        self.assertIn('plot "run.dat"', script)
+        self.assertIn('"grown"', script)
+        bad = run_cli("plot", self.log, "-o", self.path("rss.png"), cwd=self.tmp)
+        self.assertEqual(bad.returncode, 2)
+
+
+if __name__ == "__main__":
+    unittest.main()
