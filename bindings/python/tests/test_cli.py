@@ -238,3 +238,58 @@ class CliTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class StatusLineTest(unittest.TestCase):
+    """run's live status line: on a terminal only, gone at the end, none with --quiet; the log
+    has the same events with or without it."""
+
+    def run_on_a_terminal(self, *options):
+        import pty
+        import select
+        with tempfile.TemporaryDirectory() as tmp:
+            log = os.path.join(tmp, "s.log")
+            master, slave = pty.openpty()
+            program = subprocess.Popen(
+                [sys.executable, "-m", "pymemtrace", "run", "-d", "0", "-o", log, "--top", "0",
+                 *options, "-c", "import time\nfor _ in range(5): time.sleep(0.3)"],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=slave, cwd=tmp,
+                env=child_env())
+            os.close(slave)
+            out = b""
+            while True:
+                ready, _, _ = select.select([master], [], [], 0.2)
+                if ready:
+                    try:
+                        chunk = os.read(master, 4096)
+                    except OSError:  # the other end closed
+                        break
+                    if not chunk:
+                        break
+                    out += chunk
+                elif program.poll() is not None:
+                    break
+            os.close(master)
+            self.assertEqual(program.wait(timeout=60), 0, out)
+            with open(log) as f:
+                rows = [line for line in f if line[:5] in ("FRST:", "NEXT:", "LAST:")]
+            return out.decode(), rows
+
+    def test_on_a_terminal(self):
+        out, rows = self.run_on_a_terminal()
+        self.assertRegex(out, r"\rpymemtrace: \d+ events seen, \d+ written, RSS [\d.,]+ MiB")
+        self.assertIn("\r\x1b[K", out)  # cleared at the end
+        self.assertIn("written to", out)  # then the summary
+        self.assertEqual(len(rows), 4)  # START, the module's CALL and RETURN, STOP: nothing else
+
+    def test_quiet(self):
+        out, rows = self.run_on_a_terminal("--quiet")
+        self.assertEqual(out, "")
+        self.assertEqual(len(rows), 4)
+
+    def test_not_on_a_pipe(self):
+        done = run_cli("run", "--top", "0", "-o", os.path.join(tempfile.gettempdir(),
+                                                                f"pmt-{os.getpid()}.log"),
+                       "-c", "import time; time.sleep(0.7)")
+        os.unlink(os.path.join(tempfile.gettempdir(), f"pmt-{os.getpid()}.log"))
+        self.assertNotIn("events seen", done.stderr)

@@ -1,12 +1,15 @@
 """run: a script (or -m module, -c code, as python takes them) under Profile (or Trace), then
 where RSS grew."""
 import argparse
+import contextlib
 import os
 import runpy
+import shutil
 import sys
+import threading
 import time
 
-from .. import Profile, Trace, _children, callstats, probe_listeners, probes_available
+from .. import Profile, Trace, _children, callstats, probe_listeners, probes_available, rss
 from .._tracing import TRIGGER_DEFAULT, TRIGGER_MAX, TRIGGER_MIN
 from .common import CliError, count, private_file
 from .top import print_user_table
@@ -101,6 +104,50 @@ def split_target(tokens):
     return tokens, []
 
 
+class StatusLine:
+    """A one-line status on stderr while the program runs (events seen and written, RSS),
+    redrawn every half second, when stderr is a terminal; cleared at the end. Its thread's code
+    is the tracer's own (this package), so the log never shows it; it calls only C functions."""
+
+    def __init__(self, wrapper):
+        self.wrapper = wrapper
+        self.done = False
+        self.shown = False
+        self.thread = threading.Thread(target=self._loop, name="pymemtrace-status", daemon=True)
+
+    def _loop(self):
+        width = max(shutil.get_terminal_size((80, 24)).columns - 1, 20)
+        while not self.done:
+            time.sleep(0.5)
+            tracer = self.wrapper._tracer
+            if tracer is None or self.done:
+                continue
+            line = (f"pymemtrace: {tracer.events_seen:,} events seen, "
+                    f"{tracer.events_written:,} written, RSS {rss() / (1 << 20):,.1f} MiB")
+            sys.stderr.write("\r" + line[:width] + "\x1b[K")
+            sys.stderr.flush()
+            self.shown = True
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.done = True
+        self.thread.join()
+        if self.shown:
+            sys.stderr.write("\r\x1b[K")  # the line goes: the program's last output stays
+            sys.stderr.flush()
+        return False
+
+
+def _status(args, wrapper):
+    """The live status line when it is wanted, else a context that does nothing."""
+    if args.quiet or not sys.stderr.isatty():
+        return contextlib.nullcontext()
+    return StatusLine(wrapper)
+
+
 def _target(args):
     """(what runs, argv[0], the directory put first on sys.path) of a script, -m or -c."""
     if args.module:
@@ -170,7 +217,7 @@ def run(args):
     status = 0
     namespace = None  # the script's globals live on until the tracer stopped: leaks sees them
     try:
-        with tracer:
+        with _status(args, tracer), tracer:
             if args.follow_children:
                 follow_children(args, log_format, tracer.log_path)
             namespace = _run_target(target)
@@ -187,6 +234,8 @@ def run(args):
     del namespace
     sys.stdout.flush()  # the script's output first, then the summary
     failed = [c for c in tracer.sink_counts if c["error"]]
+    if args.quiet and not failed:
+        return status
     if args.probes_only:
         print(f"pymemtrace: {tracer.events_seen} events, given to the probes only",
               file=sys.stderr)
@@ -277,6 +326,9 @@ def register(commands):
     command.add_argument("--alloc-sample", type=count, default=0, metavar="BYTES",
                          help="record an allocation of S bytes with probability ~S/BYTES "
                               "(byte sampling; 0: all)")
+    command.add_argument("-q", "--quiet", action="store_true",
+                         help="no live status line and no summary at the end (a log that "
+                              "could not be written is still reported)")
     command.add_argument("--gc", action="store_true",
                          help="also record every garbage collection (GC_START, GC_DONE)")
     command.add_argument("--objects", action="store_true",
