@@ -111,8 +111,11 @@ static int deliver(pmt_tracer *t, pmt__slot *slot, pmt_event_reason reason, int 
     ev->reason = reason;
     ev->d_rss = (int64_t)(ev->rss - t->last_written_rss);
     t->delivering = 1; /* what the filter and the sinks do is not the program's work */
-    /* An allocation's site never looks at the stack: it may be inside an allocator. */
-    site(t, slot, reason != PMT_REASON_BEFORE && reason != PMT_REASON_ALLOCATION);
+    /* An allocation's or an object's site never looks at the stack: it may be inside an
+     * allocator, or inside CPython's reference tracer, where no Python object may be made. */
+    site(t, slot,
+         reason != PMT_REASON_BEFORE && reason != PMT_REASON_ALLOCATION &&
+             reason != PMT_REASON_OBJECT);
     if (filtered && t->keep && !t->keep(ev, t->keep_user_data)) {
         t->delivering = 0;
         return 0;

@@ -94,6 +94,8 @@ class ObjectsTest(TempDirTestCase):
                 gone = [e for e in events if e.kind == "OBJ_DEL"]
                 self.assertEqual(len(made), 20)
                 self.assertEqual([(e.function, e.line) for e in made], [("make", MAKE_LINE)] * 20)
+                if log_format == "binary":  # the user site, from the shadow stack (no frame walk)
+                    self.assertEqual({e.user_function for e in made}, {"make"})
                 self.assertEqual([e.address for e in made[5:]], [id(n) for n in kept])
                 self.assertEqual([e.type_live for e in made], list(range(1, 21)))
                 self.assertEqual(len(gone), 5)
