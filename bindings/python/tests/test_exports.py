@@ -3,6 +3,7 @@ Debian has one: Chrome trace event JSON (json: balanced slices, the RSS counter,
 speedscope (its file format, weights that sum to the own growth), SQLite (stdlib sqlite3 and the
 sqlite3 command: runs and events of several logs, the same sums as the events)."""
 import json
+import mmap
 import os
 import shutil
 import sqlite3
@@ -15,7 +16,12 @@ from logparse import TempDirTestCase, run_cli
 
 
 def grow(n):
-    return [bytearray(4096) for _ in range(n)]
+    """n pages RSS surely grows by, whatever earlier tests freed: a fresh anonymous mapping,
+    each page written."""
+    pages = mmap.mmap(-1, n * mmap.PAGESIZE)
+    for offset in range(0, n * mmap.PAGESIZE, mmap.PAGESIZE):
+        pages[offset] = 1
+    return pages
 
 
 def work():
