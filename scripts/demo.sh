@@ -3,7 +3,7 @@
 #   scripts/demo.sh [script.py [args...]]     (default: examples/grow.py)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-"$top/scripts/setup-deps.sh"
+"$top/scripts/setup-deps.sh" --build  # what building needs: the tests' tools are not
 cmake -S "$top" -B "$top/build-demo" -DPMT_BUILD_TESTS=OFF >/dev/null
 cmake --build "$top/build-demo" -j"$(nproc)" >/dev/null
 python=/usr/bin/python3            # Debian's; the module is abi3, any CPython >= 3.10 works

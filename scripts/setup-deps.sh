@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs every Debian package that building and testing libpymemtrace needs. Idempotent: when
 # all of them are installed already, it does nothing (no apt-get update, no network).
-# Runs as root, or through sudo when it is there.
-#   scripts/setup-deps.sh
+# Runs as root, or through sudo when it is there. --build: only what building the library and
+# the module needs (scripts/demo.sh), not the tools the tests drive (bpftrace, Wine, Chromium...).
+#   scripts/setup-deps.sh [--build]
 set -euo pipefail
 
 packages=(
@@ -22,10 +23,13 @@ packages=(
     clang           # the libFuzzer target for the binary log reader
     libclang-rt-14-dev # libFuzzer and sanitizer runtimes for clang
     valgrind        # the sub-interpreter embedding test: no leak over 1000 start/stop cycles
+    systemtap-sdt-dev # sys/sdt.h: the library's USDT probes (doc/probes.md)
+)
+# What only the tests need.
+test_packages=(
     abigail-tools   # abidw, abidiff: the ABI gate against tests/abi/libpymemtrace.abi
     python3-pip     # pip wheel . / pip install . (tests/install), offline
     python3-venv    # the venvs the wheel is installed into
-    systemtap-sdt-dev # sys/sdt.h: the library's USDT probes (doc/probes.md)
     bpftrace        # the toolkit's scripts, run for real by test_probes.py (as root)
     gcc-mingw-w64-x86-64 # the Windows port, cross-built (tests/windows)
     wine64          # ... and run: check_windows.exe under Wine, headless
@@ -33,6 +37,10 @@ packages=(
     python3-pytest  # the pytest plugin, run for real (test_pytest_plugin.py)
     chromium        # the HTML report opened headless (test_report.py)
 )
+
+if [ "${1:-}" != --build ]; then
+    packages+=("${test_packages[@]}")
+fi
 
 missing=()
 for p in "${packages[@]}"; do
