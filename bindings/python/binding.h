@@ -11,6 +11,7 @@ typedef struct module_state {
     PyObject *tracer_type;
     PyObject *reader_type;
     PyObject *block_type; /* pymemtrace.testing's blocks */
+    PyObject *monitor_type;
     PyObject *event_type; /* a struct sequence: light, immutable, attribute access */
 } module_state;
 
@@ -50,6 +51,7 @@ PyObject *pmt_py_event_new(PyObject *event_type, const pmt_event *ev);
 /* tracer_object.c, reader_object.c */
 extern PyType_Spec pmt_py_tracer_spec;
 extern PyType_Spec pmt_py_reader_spec;
+extern PyType_Spec pmt_py_monitor_spec; /* monitor_object.c */
 PyObject *pmt_py_dump_text(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
 
 /* testing_object.c: pymemtrace.testing's blocks and their factories (module functions). */

@@ -187,6 +187,9 @@ static int module_exec(PyObject *module)
     state->block_type = PyType_FromModuleAndSpec(module, &pmt_py_block_spec, NULL);
     if (!state->block_type || PyModule_AddType(module, (PyTypeObject *)state->block_type) < 0)
         return -1;
+    state->monitor_type = PyType_FromModuleAndSpec(module, &pmt_py_monitor_spec, NULL);
+    if (!state->monitor_type || PyModule_AddType(module, (PyTypeObject *)state->monitor_type) < 0)
+        return -1;
     state->event_type = pmt_py_event_type_new();
     if (!state->event_type)
         return -1;
@@ -204,6 +207,7 @@ static int module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(state->tracer_type);
     Py_VISIT(state->reader_type);
     Py_VISIT(state->block_type);
+    Py_VISIT(state->monitor_type);
     Py_VISIT(state->event_type);
     return 0;
 }
@@ -214,6 +218,7 @@ static int module_clear(PyObject *module)
     Py_CLEAR(state->tracer_type);
     Py_CLEAR(state->reader_type);
     Py_CLEAR(state->block_type);
+    Py_CLEAR(state->monitor_type);
     Py_CLEAR(state->event_type);
     return 0;
 }

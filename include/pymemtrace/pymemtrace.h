@@ -18,5 +18,6 @@
 #include <pymemtrace/tracer.h>
 #include <pymemtrace/reader.h>
 #include <pymemtrace/probes.h>
+#include <pymemtrace/monitor.h>
 
 #endif /* PYMEMTRACE_PYMEMTRACE_H */

@@ -46,6 +46,10 @@ uint64_t pmt__realtime_ns(void);
 long pmt__process_id(void);
 long pmt__page_size(void);
 
+/* Creates a new file for writing (it must not exist), readable by its owner only and not
+ * inherited by child processes: its descriptor, or -1 with errno set. */
+int pmt__create_new_file(const char *path);
+
 /* Seconds since the epoch, split into UTC calendar fields for file names. */
 typedef struct pmt__utc_time {
     int year, month, day, hour, minute, second;

@@ -176,6 +176,11 @@ PIN(offsetof(pmt_type_count, created) == 16);
 PIN(offsetof(pmt_type_count, destroyed) == 24);
 PIN(offsetof(pmt_type_count, live) == 32);
 PIN(sizeof(pmt_type_count) == 40);
+PIN(offsetof(pmt_sample, seq) == 8);
+PIN(offsetof(pmt_sample, rss) == 32);
+PIN(offsetof(pmt_sample, cgroup_max) == 112);
+PIN(offsetof(pmt_sample, label) == 120);
+PIN(sizeof(pmt_sample) == 128);
 
 PIN(offsetof(pmt_sink_ops, write) == 8);
 PIN(offsetof(pmt_sink_ops, flush) == 16);

@@ -208,6 +208,29 @@ static void tracer_with_real_rss(pmt_rss_mode mode, const char *provider)
     pmt_tracer_destroy(t);
 }
 
+static int count_sample(const pmt_sample *s, void *user_data)
+{
+    uint64_t *rss = user_data;
+    *rss = s->rss;
+    return 0;
+}
+
+static void monitor(void)
+{
+    pmt_monitor *m = NULL;
+    uint64_t rss = 0, samples = 0;
+    CHECK(pmt_monitor_create(&m) == PMT_OK);
+    CHECK(pmt_monitor_set_interval_ns(m, 10000000) == PMT_OK);
+    CHECK(pmt_monitor_set_callback(m, count_sample, &rss) == PMT_OK);
+    CHECK(pmt_monitor_start(m) == PMT_OK);
+    Sleep(100);
+    CHECK(pmt_monitor_label(m, "label") == PMT_OK);
+    CHECK(pmt_monitor_stop(m) == PMT_OK);
+    CHECK(pmt_monitor_samples(m, &samples) == PMT_OK && samples >= 4);
+    CHECK(rss > MIB);
+    pmt_monitor_destroy(m);
+}
+
 int main(void)
 {
     CHECK(pmt_version_number() == PMT_VERSION_NUMBER);
@@ -217,6 +240,7 @@ int main(void)
     providers();
     tracer_with_real_rss(PMT_RSS_AUTO, "windows-working-set-interval");
     tracer_with_real_rss(PMT_RSS_EXACT, "windows-working-set");
+    monitor();
     printf("%d passed, %d failed\n", passed, failed);
     return failed != 0;
 }

@@ -18,7 +18,8 @@ from ._pymemtrace import library_version as __version__
 from ._pymemtrace import Event, probe_listeners, probes_available, rss, rss_peak, rss_provider
 from ._tracing import Allocations, Objects, Profile, Trace, mark
 from .logs import open_log
+from .monitor import Monitor
 
-__all__ = ["Allocations", "Event", "Objects", "Profile", "Trace", "mark", "open_log",
+__all__ = ["Allocations", "Event", "Monitor", "Objects", "Profile", "Trace", "mark", "open_log",
            "probe_listeners", "probes_available", "rss", "rss_peak", "rss_provider",
            "__version__"]

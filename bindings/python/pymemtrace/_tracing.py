@@ -596,7 +596,8 @@ def depth(kind):
 
 def mark(text):
     """Write `text` as a MSG row into every active Profile's and Trace's log that this thread may
-    write to (the process's, and this thread's own); returns how many logs got it."""
+    write to (the process's, and this thread's own), and as a label into every entered Monitor;
+    returns how many logs got it."""
     if not isinstance(text, str):
         raise TypeError(f"text must be str, not {type(text).__name__}")
     with _process_lock:
@@ -608,7 +609,8 @@ def mark(text):
         if tracer is not None:
             tracer.mark(text)
             count += 1
-    return count
+    from . import monitor  # entered Monitors take the mark as a label
+    return count + monitor.label_all(text)
 
 
 # --- fork ------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "platform/os.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <time.h>
 #include <unistd.h>
@@ -81,4 +82,9 @@ void pmt__utc_now(pmt__utc_time *out)
     out->hour = tm.tm_hour;
     out->minute = tm.tm_min;
     out->second = tm.tm_sec;
+}
+
+int pmt__create_new_file(const char *path)
+{
+    return open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 }

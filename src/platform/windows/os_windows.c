@@ -4,6 +4,10 @@
 #define WIN32_LEAN_AND_MEAN
 #include <windows.h>
 
+#include <fcntl.h>
+#include <io.h>
+#include <sys/stat.h>
+
 #include "platform/os.h"
 
 uint64_t pmt__monotonic_ns(void)
@@ -70,4 +74,10 @@ void pmt__utc_now(pmt__utc_time *out)
     out->hour = st.wHour;
     out->minute = st.wMinute;
     out->second = st.wSecond;
+}
+
+int pmt__create_new_file(const char *path)
+{
+    return _open(path, _O_WRONLY | _O_CREAT | _O_EXCL | _O_NOINHERIT | _O_BINARY,
+                 _S_IREAD | _S_IWRITE);
 }

@@ -59,6 +59,8 @@ def main(argv=None):
     program_args = None
     if tokens[:1] == ["run"]:  # the program's arguments are its own, whatever they look like
         tokens, program_args = run.split_target(tokens)
+        # A bare --monitor takes the default interval: never the script's name as its value.
+        tokens = [run.MONITOR_DEFAULT if t == "--monitor" else t for t in tokens]
     args = command_line.parse_args(tokens)
     if program_args is not None:
         args.args = program_args

@@ -9,7 +9,8 @@ import sys
 import threading
 import time
 
-from .. import Profile, Trace, _children, callstats, probe_listeners, probes_available, rss
+from .. import (Monitor, Profile, Trace, _children, callstats, probe_listeners, probes_available,
+               rss)
 from .._tracing import TRIGGER_DEFAULT, TRIGGER_MAX, TRIGGER_MIN
 from .common import CliError, count, private_file
 from .top import print_user_table
@@ -59,6 +60,9 @@ VALUE_OPTIONS = ("-d", "--d-rss-trigger", "-o", "--output", "--message", "--comp
                  "--top", "--user-files", "--not-user-files", "--collapsed",
                  "--alloc-min-size", "--alloc-sample", "--probe-wait", "--include-types",
                  "--exclude-types")
+
+# `run --monitor` alone: samples every 0.1 s (as process.py's default tick).
+MONITOR_DEFAULT = "--monitor=0.1"
 
 PROBES = ("event", "rss_change", "alloc", "free", "realloc", "gc_start", "gc_done", "mark",
           "tracer_start", "tracer_stop")
@@ -141,6 +145,43 @@ class StatusLine:
         return False
 
 
+def _monitor(args):
+    """The RSS monitor beside the tracer (--monitor), writing LOG.monitor.jsonl next to the
+    log (or a name of its own)."""
+    if args.monitor is None:
+        return contextlib.nullcontext()
+    path = None
+    if args.output:
+        path = os.path.splitext(args.output)[0] + ".monitor.jsonl"
+    try:
+        monitor = Monitor(interval=args.monitor, filepath=path)
+    except (TypeError, ValueError) as error:
+        raise CliError(f"--monitor: {error}") from None
+    return _ReportedMonitor(monitor, args.quiet)
+
+
+class _ReportedMonitor:
+    """Enters the monitor and says where its samples went."""
+
+    def __init__(self, monitor, quiet):
+        self.monitor, self.quiet = monitor, quiet
+
+    def __enter__(self):
+        try:
+            self.monitor.__enter__()
+        except OSError as error:
+            raise CliError(f"--monitor: cannot write {error.filename or ''}: "
+                           f"{error.strerror or error}") from None
+        return self.monitor
+
+    def __exit__(self, *exc):
+        self.monitor.__exit__(*exc)
+        if not self.quiet:
+            print(f"pymemtrace: {self.monitor.samples} RSS samples written to "
+                  f"{self.monitor.log_path}", file=sys.stderr)
+        return False
+
+
 def _status(args, wrapper):
     """The live status line when it is wanted, else a context that does nothing."""
     if args.quiet or not sys.stderr.isatty():
@@ -217,7 +258,7 @@ def run(args):
     status = 0
     namespace = None  # the script's globals live on until the tracer stopped: leaks sees them
     try:
-        with _status(args, tracer), tracer:
+        with _monitor(args), _status(args, tracer), tracer:
             if args.follow_children:
                 follow_children(args, log_format, tracer.log_path)
             namespace = _run_target(target)
@@ -326,6 +367,10 @@ def register(commands):
     command.add_argument("--alloc-sample", type=count, default=0, metavar="BYTES",
                          help="record an allocation of S bytes with probability ~S/BYTES "
                               "(byte sampling; 0: all)")
+    command.add_argument("--monitor", type=float, metavar="SECONDS",
+                         help="also sample RSS from a thread of its own every SECONDS (0.1 when "
+                              "given alone: --monitor, or --monitor=0.02) into LOG.monitor.jsonl "
+                              "(doc/monitor.md)")
     command.add_argument("-q", "--quiet", action="store_true",
                          help="no live status line and no summary at the end (a log that "
                               "could not be written is still reported)")

@@ -1,0 +1,111 @@
+/**
+ * @file monitor.h
+ * @brief The RSS monitor: a thread of its own that samples the process's memory at a fixed
+ *        interval, without the GIL and without Python (doc/monitor.md).
+ *
+ * Each sample has RSS and peak RSS, minor and major page faults, user and system CPU time and,
+ * where the system has them, the anonymous / file / shared split of RSS and the cgroup's
+ * `memory.current` and `memory.max`. Samples go to a JSON-lines file (one object per line, the
+ * fields pymemtrace's `process.py` recorded) and/or a callback, from the monitor's thread.
+ * Labels given from any thread land between samples: a label wakes the thread, which takes a
+ * sample with it at once. Stopping wakes the thread too: it returns at once, not after a tick.
+ */
+#ifndef PYMEMTRACE_MONITOR_H
+#define PYMEMTRACE_MONITOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <pymemtrace/export.h>
+
+PMT_BEGIN_DECLS
+
+/** @brief A monitor (opaque). */
+typedef struct pmt_monitor pmt_monitor;
+
+/** @brief One sample. Read-only; fields are only appended (check `struct_size`). */
+typedef struct pmt_sample {
+    size_t struct_size;      /**< sizeof(pmt_sample) of the library that filled it. */
+    uint64_t seq;            /**< Sample number, from 0. */
+    uint64_t time_ns;        /**< Monotonic clock (the tracers' clock). */
+    uint64_t realtime_ns;    /**< Wall clock, ns since the epoch. */
+    uint64_t rss;            /**< Resident set size, bytes. */
+    uint64_t peak_rss;       /**< Peak resident set size, bytes. */
+    uint64_t minor_faults;   /**< Page faults served without I/O, since the process started. */
+    uint64_t major_faults;   /**< Page faults that needed I/O. */
+    uint64_t user_cpu_ns;    /**< CPU time in user mode, all threads. */
+    uint64_t system_cpu_ns;  /**< CPU time in the kernel, all threads. */
+    uint64_t rss_anon;       /**< Anonymous resident bytes (0 where the system does not say). */
+    uint64_t rss_file;       /**< File-backed resident bytes (0 likewise). */
+    uint64_t rss_shmem;      /**< Shared-memory resident bytes (0 likewise). */
+    uint64_t cgroup_current; /**< The cgroup's memory.current (0 when there is none). */
+    uint64_t cgroup_max;     /**< Its memory.max; UINT64_MAX for "max" or none. */
+    const char *label;       /**< The label this sample was taken for, or NULL. */
+} pmt_sample;
+
+/**
+ * @brief Receives each sample, on the monitor's thread (no GIL held).
+ * @return 0 to go on; anything else stops further calls (the samples go on to the file).
+ */
+typedef int (*pmt_sample_fn)(const pmt_sample *sample, void *user_data);
+
+/**
+ * @brief Create a monitor (not started): interval 100 ms, no output.
+ * @param[out] out The new monitor.
+ * @return #PMT_OK, #PMT_EINVAL, #PMT_ENOMEM.
+ */
+PMT_API int pmt_monitor_create(pmt_monitor **out);
+
+/**
+ * @brief Set the interval between samples (before start).
+ * @param monitor The monitor.
+ * @param interval_ns Nanoseconds. Bounds: [1 ms, 1 hour].
+ * @return #PMT_OK, #PMT_EINVAL (NULL, out of bounds), #PMT_ESTATE (started).
+ */
+PMT_API int pmt_monitor_set_interval_ns(pmt_monitor *monitor, uint64_t interval_ns);
+
+/**
+ * @brief Write the samples as JSON lines to a new file (before start). The file must not
+ *        exist; it is created 0600.
+ * @return #PMT_OK, #PMT_EINVAL, #PMT_EIO (with the system's error), #PMT_ESTATE.
+ */
+PMT_API int pmt_monitor_open_jsonl(pmt_monitor *monitor, const char *path);
+
+/**
+ * @brief Give each sample to @p fn on the monitor's thread (before start).
+ * @return #PMT_OK, #PMT_EINVAL, #PMT_ESTATE.
+ */
+PMT_API int pmt_monitor_set_callback(pmt_monitor *monitor, pmt_sample_fn fn, void *user_data);
+
+/**
+ * @brief Start the thread; its first sample is taken at once.
+ * @return #PMT_OK, #PMT_EINVAL, #PMT_ESTATE (started before), #PMT_ENOTSUP (no sampler for
+ *         this system), #PMT_EIO (the thread could not be made).
+ */
+PMT_API int pmt_monitor_start(pmt_monitor *monitor);
+
+/**
+ * @brief A label for the next sample, taken now (from any thread; the text is copied).
+ * @return #PMT_OK, #PMT_EINVAL, #PMT_ESTATE (not running), #PMT_ENOMEM.
+ */
+PMT_API int pmt_monitor_label(pmt_monitor *monitor, const char *text);
+
+/**
+ * @brief Stop: the thread takes a last sample and ends; returns when it has, at once.
+ * @return #PMT_OK, #PMT_EINVAL, #PMT_ESTATE (not running), #PMT_EIO (the file could not be
+ *         written at some point: the samples before stay readable).
+ */
+PMT_API int pmt_monitor_stop(pmt_monitor *monitor);
+
+/**
+ * @brief Samples taken so far.
+ * @return #PMT_OK, #PMT_EINVAL.
+ */
+PMT_API int pmt_monitor_samples(const pmt_monitor *monitor, uint64_t *out);
+
+/** @brief Stop (if running) and free the monitor. NULL is allowed. */
+PMT_API void pmt_monitor_destroy(pmt_monitor *monitor);
+
+PMT_END_DECLS
+
+#endif /* PYMEMTRACE_MONITOR_H */
