@@ -122,8 +122,15 @@ class ReportTest(TempDirTestCase):
             script = f.read()
         self.assertIn('plot "run.dat"', script)
         self.assertIn('"grown"', script)
-        bad = run_cli("plot", self.log, "-o", self.path("rss.png"), cwd=self.tmp)
+        bad = run_cli("plot", self.log, "-o", self.path("rss.gif"), cwd=self.tmp)
         self.assertEqual(bad.returncode, 2)
+
+    @unittest.skipUnless(CHROMIUM, "no chromium here (Debian: chromium)")
+    def test_plot_png(self):
+        png = self.path("rss.png")
+        done = run_cli("plot", self.log, "-o", png, cwd=self.tmp)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertGreater(png_colours(png), 8)  # the axes, the line, the labels
 
 
 if __name__ == "__main__":

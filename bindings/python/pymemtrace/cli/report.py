@@ -1,6 +1,9 @@
 """report, plot: a one-file HTML report of a log; its RSS timeline as SVG, or as gnuplot files
 (doc/reports.md)."""
 import os
+import shutil
+import subprocess
+import tempfile
 
 from .. import report as report_module
 from .common import CliError, finish, open_or_fail, private_file
@@ -12,6 +15,30 @@ def _write(path, text):
             out.write(text)
     except OSError as error:
         raise CliError(f"cannot write {path}: {error}") from None
+
+
+def _png(svg, path):
+    """The SVG rendered to a PNG by headless Chromium, the renderer Debian has."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not chromium:
+        raise CliError("plot -o FILE.png needs Chromium to render it (Debian: chromium); "
+                       "write .svg instead")
+    with tempfile.TemporaryDirectory(prefix="pmt-plot-") as work:
+        page = os.path.join(work, "plot.html")
+        with open(page, "w", encoding="utf-8") as f:
+            f.write(f'<!DOCTYPE html><html><body style="margin:0">{svg}</body></html>')
+        shot = os.path.join(work, "plot.png")
+        done = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu",
+                               f"--user-data-dir={os.path.join(work, 'profile')}",
+                               "--hide-scrollbars", f"--screenshot={shot}",
+                               "--window-size=960,320", "file://" + page],
+                              capture_output=True, text=True, timeout=120)
+        if done.returncode != 0 or not os.path.exists(shot):
+            raise CliError(f"Chromium could not render the plot: {done.stderr.strip()[-300:]}")
+        try:
+            shutil.copyfile(shot, path)
+        except OSError as error:
+            raise CliError(f"cannot write {path}: {error.strerror or error}") from None
 
 
 def report(args):
@@ -32,9 +59,13 @@ def plot(args):
             _write(stem + ".dat", data)
             _write(stem + ".plt", script)
         if args.output:
-            if not args.output.endswith(".svg"):
-                raise CliError("plot -o writes SVG: give a .svg file (or --gnuplot DIR)")
-            _write(args.output, summary["timeline"].svg(title=f"RSS over time: {name}") + "\n")
+            svg = summary["timeline"].svg(title=f"RSS over time: {name}")
+            if args.output.endswith(".svg"):
+                _write(args.output, svg + "\n")
+            elif args.output.endswith(".png"):
+                _png(svg, args.output)
+            else:
+                raise CliError("plot -o writes .svg, or .png where Chromium is installed")
         if not args.output and not args.gnuplot:
             raise CliError("plot needs -o FILE.svg and/or --gnuplot DIR")
         return finish(log, summary["status"])
@@ -58,7 +89,8 @@ def register(commands):
         "plot", help=summary, description=summary + ", with the marks.",
         epilog="example: python -m pymemtrace plot run.pmt -o rss.svg --gnuplot plots/")
     command.add_argument("log", help="a binary or text log")
-    command.add_argument("-o", "--output", metavar="SVG", help="the SVG file")
+    command.add_argument("-o", "--output", metavar="FILE",
+                         help="the plot: FILE.svg, or FILE.png (rendered by Chromium)")
     command.add_argument("--gnuplot", metavar="DIR",
                          help="write NAME.dat and NAME.plt there (gnuplot NAME.plt: NAME.svg)")
     command.add_argument("--points", type=int, default=report_module.POINTS, metavar="N",
