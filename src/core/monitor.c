@@ -40,6 +40,7 @@ struct pmt_monitor {
     pthread_cond_t wake;
     clockid_t wake_clock;            /* the clock the condition's deadlines are on */
     label_node *labels, *last_label; /* given and not yet sampled, oldest first */
+    long owner_pid; /* the process whose thread samples: a child of fork has no such thread */
     void *sampler;
     pmt_sample last; /* the last good values: a failed read keeps them */
     uint64_t samples, start_ns;
@@ -239,6 +240,13 @@ static void *run(void *arg)
     return NULL;
 }
 
+/* Is this a child of fork of the process whose thread samples? There, the thread does not
+ * exist and the lock may have been copied held: nothing may wait for either. */
+static int forked_away(const pmt_monitor *m)
+{
+    return m->running && m->owner_pid != pmt__process_id();
+}
+
 int pmt_monitor_start(pmt_monitor *m)
 {
     int rc = not_started(m, "pmt_monitor_start");
@@ -247,6 +255,7 @@ int pmt_monitor_start(pmt_monitor *m)
     if ((rc = pmt__sampler_open(&m->sampler)) != PMT_OK)
         return rc;
     m->start_ns = pmt__monotonic_ns();
+    m->owner_pid = pmt__process_id();
     m->running = 1;
     int error = pthread_create(&m->thread, NULL, run, m);
     if (error) {
@@ -263,6 +272,8 @@ int pmt_monitor_label(pmt_monitor *m, const char *text)
     if (!m || !text)
         return pmt__fail(PMT_EINVAL, "pmt_monitor_label: NULL argument");
     size_t n = strlen(text);
+    if (forked_away(m))
+        return pmt__fail(PMT_ESTATE, "pmt_monitor_label: the monitor samples the parent process");
     label_node *node = malloc(sizeof *node + n + 1);
     if (!node)
         return pmt__fail(PMT_ENOMEM, "out of memory for a label");
@@ -288,6 +299,15 @@ int pmt_monitor_stop(pmt_monitor *m)
 {
     if (!m)
         return pmt__fail(PMT_EINVAL, "pmt_monitor_stop: monitor is NULL");
+    if (forked_away(m)) {
+        /* The parent's thread and file stay the parent's: the child drops its copies (its
+         * stream copy holds nothing new; the descriptors close with the child). */
+        m->running = 0;
+        m->stopping = 1;
+        m->sampler = NULL;
+        m->jsonl = NULL;
+        return PMT_OK;
+    }
     pthread_mutex_lock(&m->lock);
     int running = m->running && !m->stopping;
     m->stopping = 1;
@@ -312,6 +332,10 @@ int pmt_monitor_samples(const pmt_monitor *m, uint64_t *out)
 {
     if (!m || !out)
         return pmt__fail(PMT_EINVAL, "pmt_monitor_samples: NULL argument");
+    if (forked_away(m)) { /* the count copied at the fork */
+        *out = m->samples;
+        return PMT_OK;
+    }
     pthread_mutex_lock((pthread_mutex_t *)&m->lock);
     *out = m->samples;
     pthread_mutex_unlock((pthread_mutex_t *)&m->lock);
@@ -331,7 +355,9 @@ void pmt_monitor_destroy(pmt_monitor *m)
         free(m->labels);
         m->labels = next;
     }
-    pthread_cond_destroy(&m->wake);
-    pthread_mutex_destroy(&m->lock);
+    if (m->owner_pid == pmt__process_id() || !m->owner_pid) { /* not a copy's, maybe held */
+        pthread_cond_destroy(&m->wake);
+        pthread_mutex_destroy(&m->lock);
+    }
     free(m);
 }

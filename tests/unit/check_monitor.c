@@ -3,6 +3,7 @@
  * next tick, and its errors. */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +114,33 @@ START_TEST(a_stop_does_not_wait_for_the_next_tick)
 }
 END_TEST
 
+START_TEST(a_child_of_fork_stops_without_the_parents_thread)
+{
+    pmt_monitor *m = NULL;
+    ck_assert_int_eq(pmt_monitor_create(&m), PMT_OK);
+    ck_assert_int_eq(pmt_monitor_set_interval_ns(m, 10000000), PMT_OK);
+    ck_assert_int_eq(pmt_monitor_start(m), PMT_OK);
+    pid_t child = fork();
+    ck_assert_int_ge(child, 0);
+    if (child == 0) { /* joining a thread this process does not have would hang or crash */
+        int rc = pmt_monitor_stop(m);
+        pmt_monitor_destroy(m);
+        _exit(rc == PMT_OK ? 0 : 1);
+    }
+    int status = 0;
+    ck_assert_int_eq(waitpid(child, &status, 0), child);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    sleep_ms(30);
+    uint64_t before = 0, after = 0;
+    ck_assert_int_eq(pmt_monitor_samples(m, &before), PMT_OK);
+    sleep_ms(50);
+    ck_assert_int_eq(pmt_monitor_samples(m, &after), PMT_OK);
+    ck_assert_uint_gt(after, before); /* the parent's thread samples on */
+    ck_assert_int_eq(pmt_monitor_stop(m), PMT_OK);
+    pmt_monitor_destroy(m);
+}
+END_TEST
+
 START_TEST(bad_arguments)
 {
     pmt_monitor *m = NULL;
@@ -138,6 +166,7 @@ Suite *monitor_suite(void)
     TCase *tc = unit_tcase("monitor");
     tcase_add_test(tc, samples_labels_and_a_prompt_stop);
     tcase_add_test(tc, a_stop_does_not_wait_for_the_next_tick);
+    tcase_add_test(tc, a_child_of_fork_stops_without_the_parents_thread);
     tcase_add_test(tc, bad_arguments);
     suite_add_tcase(s, tc);
     return s;
