@@ -67,18 +67,24 @@ PMT_API int pmt_monitor_set_interval_ns(pmt_monitor *monitor, uint64_t interval_
 /**
  * @brief Write the samples as JSON lines to a new file (before start). The file must not
  *        exist; it is created 0600.
+ * @param monitor The monitor.
+ * @param path The file's path.
  * @return #PMT_OK, #PMT_EINVAL, #PMT_EIO (with the system's error), #PMT_ESTATE.
  */
 PMT_API int pmt_monitor_open_jsonl(pmt_monitor *monitor, const char *path);
 
 /**
  * @brief Give each sample to @p fn on the monitor's thread (before start).
+ * @param monitor The monitor.
+ * @param fn The callback (NULL: none).
+ * @param user_data Passed to @p fn.
  * @return #PMT_OK, #PMT_EINVAL, #PMT_ESTATE.
  */
 PMT_API int pmt_monitor_set_callback(pmt_monitor *monitor, pmt_sample_fn fn, void *user_data);
 
 /**
  * @brief Start the thread; its first sample is taken at once.
+ * @param monitor The monitor.
  * @return #PMT_OK, #PMT_EINVAL, #PMT_ESTATE (started before), #PMT_ENOTSUP (no sampler for
  *         this system), #PMT_EIO (the thread could not be made).
  */
@@ -86,12 +92,16 @@ PMT_API int pmt_monitor_start(pmt_monitor *monitor);
 
 /**
  * @brief A label for the next sample, taken now (from any thread; the text is copied).
+ * @param monitor The monitor.
+ * @param text The label (UTF-8).
  * @return #PMT_OK, #PMT_EINVAL, #PMT_ESTATE (not running), #PMT_ENOMEM.
  */
 PMT_API int pmt_monitor_label(pmt_monitor *monitor, const char *text);
 
 /**
- * @brief Stop: the thread takes a last sample and ends; returns when it has, at once.
+ * @brief Stop: the thread takes a last sample and ends; returns when it has, at once. In a child
+ *        of fork, the copy stops without waiting (the thread is the parent's).
+ * @param monitor The monitor.
  * @return #PMT_OK, #PMT_EINVAL, #PMT_ESTATE (not running), #PMT_EIO (the file could not be
  *         written at some point: the samples before stay readable).
  */
@@ -99,11 +109,16 @@ PMT_API int pmt_monitor_stop(pmt_monitor *monitor);
 
 /**
  * @brief Samples taken so far.
+ * @param monitor The monitor.
+ * @param[out] out The count.
  * @return #PMT_OK, #PMT_EINVAL.
  */
 PMT_API int pmt_monitor_samples(const pmt_monitor *monitor, uint64_t *out);
 
-/** @brief Stop (if running) and free the monitor. NULL is allowed. */
+/**
+ * @brief Stop (if running) and free the monitor.
+ * @param monitor The monitor, or NULL.
+ */
 PMT_API void pmt_monitor_destroy(pmt_monitor *monitor);
 
 PMT_END_DECLS
