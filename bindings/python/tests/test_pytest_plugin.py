@@ -8,7 +8,7 @@ import sys
 import unittest
 import xml.etree.ElementTree as ElementTree
 
-from logparse import TempDirTestCase, child_env
+from logparse import SANITIZED, TempDirTestCase, child_env
 
 HAS_PYTEST = importlib.util.find_spec("pytest") is not None
 
@@ -65,7 +65,8 @@ class PytestPluginTest(TempDirTestCase):
         self.assertEqual(done.returncode, 1, done.stdout + done.stderr)
         self.assertEqual(outcomes["test_small"][0], "passed")
         self.assertEqual(outcomes["test_grows_within_limit"][0], "passed")
-        self.assertEqual(outcomes["test_does_not_leak"][0], "passed")
+        if not SANITIZED:  # ASan's quarantine keeps what is freed: RSS grows by design there
+            self.assertEqual(outcomes["test_does_not_leak"][0], "passed")
         self.assertEqual(outcomes["test_grows_too_much"][0], "failed")
         self.assertIn("more than the +1.00 MiB allowed", outcomes["test_grows_too_much"][1])
         self.assertEqual(outcomes["test_leaks"][0], "failed")
@@ -75,7 +76,8 @@ class PytestPluginTest(TempDirTestCase):
         self.assertIn("pymemtrace: RSS growth per test", done.stdout)
         table = done.stdout.split("pymemtrace: RSS growth per test")[1].splitlines()
         first = next(line for line in table if "MiB" in line)
-        self.assertIn("test_grows_too_much", first)  # 20 MiB: the most
+        if not SANITIZED:  # (under ASan the quarantine makes the 8 runs grow most)
+            self.assertIn("test_grows_too_much", first)  # 20 MiB: the most
         self.assertIn("in all, 6 tests", done.stdout)
 
     def test_without_the_option_no_table_markers_still_work(self):

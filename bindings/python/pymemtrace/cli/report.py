@@ -28,11 +28,14 @@ def _png(svg, path):
         with open(page, "w", encoding="utf-8") as f:
             f.write(f'<!DOCTYPE html><html><body style="margin:0">{svg}</body></html>')
         shot = os.path.join(work, "plot.png")
+        # Without what was preloaded into us (the native interposer, a sanitizer's runtime):
+        # the renderer is a program of its own.
+        env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
         done = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu",
                                f"--user-data-dir={os.path.join(work, 'profile')}",
                                "--hide-scrollbars", f"--screenshot={shot}",
                                "--window-size=960,320", "file://" + page],
-                              capture_output=True, text=True, timeout=120)
+                              capture_output=True, text=True, timeout=120, env=env)
         if done.returncode != 0 or not os.path.exists(shot):
             raise CliError(f"Chromium could not render the plot: {done.stderr.strip()[-300:]}")
         try:
