@@ -299,6 +299,15 @@ void pmt__tracer_event_at(pmt_tracer *t, pmt_event_kind kind, int selected, cons
     event(t, kind, selected != 0, file, function, where, offset, depth);
 }
 
+/* The code, depth and time-window stages of an allocation or an object (events of the hooks
+ * run them inline, in their documented order with 1 in N). */
+static inline int place_and_time_pass(pmt_tracer *t, const char *file, const char *function,
+                                      int32_t depth, uint64_t now)
+{
+    return (!t->code_filter.active || pmt__code_filter_passes(&t->code_filter, file, function)) &&
+           depth <= t->depth_limit && !(t->window_on && now - t->window_start >= t->window_span);
+}
+
 /* The allocation stages for a new block of size bytes: minimum size, then byte sampling. */
 static inline int block_selected(pmt_tracer *t, uint64_t size)
 {
@@ -362,13 +371,10 @@ void pmt__tracer_allocation(pmt_tracer *t, const pmt__allocation *a, const char 
     }
     uint64_t seq = t->seq++;
     uint64_t now = clock_now(t);
-    if (filtered) {
-        /* The code, depth, time and RSS stages, as for any event (no 1-in-N: byte sampling is
-         * the allocations' own). */
-        if ((t->code_filter.active && !pmt__code_filter_passes(&t->code_filter, file, function)) ||
-            depth > t->depth_limit || (t->window_on && now - t->window_start >= t->window_span))
-            return;
-    }
+    /* The code, depth and time stages, as for any event (no 1-in-N: byte sampling is the
+     * allocations' own), then RSS above below. */
+    if (filtered && !place_and_time_pass(t, file, function, depth, now))
+        return;
     uint64_t rss = current_rss(t, now);
     if (filtered && rss < (uint64_t)t->rss_above)
         return;
@@ -451,8 +457,7 @@ void pmt__tracer_object(pmt_tracer *t, pmt_event_kind kind, uint64_t address, pm
         return; /* counted only: not an event, not numbered */
     uint64_t seq = t->seq++;
     uint64_t now = clock_now(t);
-    if ((t->code_filter.active && !pmt__code_filter_passes(&t->code_filter, file, function)) ||
-        depth > t->depth_limit || (t->window_on && now - t->window_start >= t->window_span))
+    if (!place_and_time_pass(t, file, function, depth, now))
         return;
     uint64_t rss = current_rss(t, now);
     if (rss < (uint64_t)t->rss_above)

@@ -9,14 +9,10 @@
 #include <stdlib.h>
 
 #include "common/error.h"
+#include "platform/interval_gate.h"
 #include "platform/rss_os.h"
 
 enum { DEFAULT_INTERVAL_NS = 100000 };
-
-typedef struct macos_rss {
-    uint64_t interval_ns, last_read_ns;
-    int read_once;
-} macos_rss;
 
 static int basic_info(uint64_t *resident, uint64_t *peak)
 {
@@ -41,12 +37,7 @@ static int read_resident(void *user_data, uint64_t *out_bytes)
 
 static int interval_gate(void *user_data, uint64_t now_ns)
 {
-    macos_rss *p = user_data;
-    if (p->read_once && now_ns - p->last_read_ns < p->interval_ns)
-        return 0;
-    p->read_once = 1;
-    p->last_read_ns = now_ns;
-    return 1;
+    return pmt__interval_due(user_data, now_ns);
 }
 
 static void release(void *user_data)
@@ -67,7 +58,7 @@ int pmt__rss_os_provider(pmt_rss_mode mode, uint64_t interval_ns, pmt_rss_provid
         return PMT_OK;
     }
     if (mode == PMT_RSS_AUTO || mode == PMT_RSS_INTERVAL) {
-        macos_rss *p = calloc(1, sizeof *p);
+        pmt__interval_gate *p = calloc(1, sizeof *p);
         if (!p)
             return pmt__fail(PMT_ENOMEM, "out of memory for the RSS provider");
         p->interval_ns = interval_ns ? interval_ns : DEFAULT_INTERVAL_NS;

@@ -13,15 +13,10 @@
 #include <stdlib.h>
 
 #include "common/error.h"
+#include "platform/interval_gate.h"
 #include "platform/rss_os.h"
 
 enum { DEFAULT_INTERVAL_NS = 100000 }; /* 100 us, as on Linux */
-
-typedef struct windows_rss {
-    uint64_t interval_ns;
-    uint64_t last_read_ns;
-    int read_once;
-} windows_rss;
 
 static int working_set(uint64_t *out_bytes, uint64_t *out_peak)
 {
@@ -42,15 +37,9 @@ static int read_working_set(void *user_data, uint64_t *out_bytes)
     return working_set(out_bytes, NULL);
 }
 
-/* The interval gate: a read is due when the interval has passed since the last one. */
 static int interval_gate(void *user_data, uint64_t now_ns)
 {
-    windows_rss *p = user_data;
-    if (p->read_once && now_ns - p->last_read_ns < p->interval_ns)
-        return 0;
-    p->read_once = 1;
-    p->last_read_ns = now_ns;
-    return 1;
+    return pmt__interval_due(user_data, now_ns);
 }
 
 static void release(void *user_data)
@@ -72,7 +61,7 @@ int pmt__rss_os_provider(pmt_rss_mode mode, uint64_t interval_ns, pmt_rss_provid
         return PMT_OK;
     case PMT_RSS_AUTO:
     case PMT_RSS_INTERVAL: {
-        windows_rss *p = calloc(1, sizeof *p);
+        pmt__interval_gate *p = calloc(1, sizeof *p);
         if (!p)
             return pmt__fail(PMT_ENOMEM, "out of memory for the RSS provider");
         p->interval_ns = interval_ns ? interval_ns : DEFAULT_INTERVAL_NS;
