@@ -48,6 +48,10 @@ PyObject *pmt_py_event_type_new(void);
 /* A new Event for a library event. */
 PyObject *pmt_py_event_new(PyObject *event_type, const pmt_event *ev);
 
+/* tracer_object.c: the library tracer of a _pymemtrace.Tracer (any other object: NULL with
+ * TypeError set). */
+pmt_tracer *pmt_py_tracer_of(PyObject *module_object, PyObject *object);
+
 /* tracer_object.c, reader_object.c */
 extern PyType_Spec pmt_py_tracer_spec;
 extern PyType_Spec pmt_py_reader_spec;

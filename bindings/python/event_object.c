@@ -7,8 +7,8 @@
 
 static PyStructSequence_Field fields[] = {
     {"kind", "CALL, RETURN, C_CALL, C_RETURN, C_EXCEPT, EXCEPT, LINE, MARK, START, STOP, ALLOC, "
-             "REALLOC, FREE, GC_START, GC_DONE, OBJ_NEW, OBJ_DEL or OBJ_CNT"},
-    {"reason", "why it was written: FRST, NEXT, PREV, MSG, LAST, ALOC, GC or OBJ"},
+             "REALLOC, FREE, GC_START, GC_DONE, OBJ_NEW, OBJ_DEL, OBJ_CNT or SAMPLE"},
+    {"reason", "why it was written: FRST, NEXT, PREV, MSG, LAST, ALOC, GC, OBJ or SMPL"},
     {"seq", "event number (counts every event seen)"},
     {"time_ns", "monotonic clock, ns"},
     {"thread_id", "OS thread id"},
@@ -18,7 +18,7 @@ static PyStructSequence_Field fields[] = {
     {"function", "function name"},
     {"rss", "resident set size, bytes"},
     {"d_rss", "rss minus that of the previously written event"},
-    {"message", "text of a MARK, else None"},
+    {"message", "text of a MARK, a SAMPLE's label, else None"},
     /* Attributes only (not in the 12-tuple, which stays what it always was): */
     {"user_file", "file of the user site: the nearest frame of the user's code ('' if none)"},
     {"user_line", "line of the user site (0 if none)"},
@@ -37,10 +37,23 @@ static PyStructSequence_Field fields[] = {
     {"type_live", "OBJ_NEW, OBJ_DEL, OBJ_CNT: objects of the type made minus destroyed"},
     {"type_created", "OBJ_CNT: objects of the type made since start; else 0"},
     {"type_destroyed", "OBJ_CNT: objects of the type destroyed since start; else 0"},
+    {"sample_seq", "SAMPLE: the monitor's sample number; else 0"},
+    {"sample_time_ns", "SAMPLE: when it was taken (monotonic, ns; time_ns is its row's); else 0"},
+    {"realtime_ns", "SAMPLE: wall clock, ns since the epoch; else 0"},
+    {"peak_rss", "SAMPLE: peak resident set size, bytes; else 0"},
+    {"minor_faults", "SAMPLE: page faults served without I/O; else 0"},
+    {"major_faults", "SAMPLE: page faults that needed I/O; else 0"},
+    {"user_cpu_ns", "SAMPLE: CPU time in user mode, ns; else 0"},
+    {"system_cpu_ns", "SAMPLE: CPU time in the kernel, ns; else 0"},
+    {"rss_anon", "SAMPLE: anonymous resident bytes (0 where unknown)"},
+    {"rss_file", "SAMPLE: file-backed resident bytes (0 where unknown)"},
+    {"rss_shmem", "SAMPLE: shared-memory resident bytes (0 where unknown)"},
+    {"cgroup_current", "SAMPLE: the cgroup's memory.current (0 when none)"},
+    {"cgroup_max", "SAMPLE: the cgroup's memory.max; None for no limit (and other kinds)"},
     {NULL, NULL},
 };
 
-enum { IN_SEQUENCE = 12, FIELD_COUNT = 29 };
+enum { IN_SEQUENCE = 12, FIELD_COUNT = 42 };
 
 static PyStructSequence_Desc desc = {"pymemtrace.Event", "One event of a pymemtrace log.", fields,
                                      IN_SEQUENCE};
@@ -50,7 +63,8 @@ PyObject *pmt_py_event_type_new(void)
     return (PyObject *)PyStructSequence_NewType(&desc);
 }
 
-static const char *reason_names[] = {"FRST", "NEXT", "PREV", "MSG", "LAST", "ALOC", "GC", "OBJ"};
+static const char *reason_names[] = {"FRST", "NEXT", "PREV", "MSG", "LAST",
+                                     "ALOC", "GC",   "OBJ",  "SMPL"};
 
 PyObject *pmt_py_event_new(PyObject *event_type, const pmt_event *ev)
 {
@@ -70,9 +84,15 @@ PyObject *pmt_py_event_new(PyObject *event_type, const pmt_event *ev)
         ev->struct_size >= offsetof(pmt_event, type_destroyed) + sizeof ev->type_destroyed;
     const pmt_event *object = has_object ? ev : &none;
     const char *type = object->type_name ? object->type_name : "";
+    static const pmt_sample no_sample = {.cgroup_max = UINT64_MAX};
+    int has_sample = ev->struct_size >= offsetof(pmt_event, sample) + sizeof ev->sample &&
+                     ev->sample && ev->sample->struct_size >= sizeof(pmt_sample);
+    const pmt_sample *sample = has_sample ? ev->sample : &no_sample;
     PyObject *values[FIELD_COUNT] = {
         PyUnicode_FromString(pmt_event_kind_name((int)ev->kind)),
-        PyUnicode_FromString(ev->reason < 8 ? reason_names[ev->reason] : "?"),
+        PyUnicode_FromString(ev->reason < sizeof reason_names / sizeof reason_names[0]
+                                 ? reason_names[ev->reason]
+                                 : "?"),
         PyLong_FromUnsignedLongLong(ev->seq),
         PyLong_FromUnsignedLongLong(ev->time_ns),
         PyLong_FromUnsignedLongLong(ev->thread_id),
@@ -102,6 +122,20 @@ PyObject *pmt_py_event_new(PyObject *event_type, const pmt_event *ev)
         PyLong_FromLongLong(object->type_live),
         PyLong_FromUnsignedLongLong(object->type_created),
         PyLong_FromUnsignedLongLong(object->type_destroyed),
+        PyLong_FromUnsignedLongLong(sample->seq),
+        PyLong_FromUnsignedLongLong(sample->time_ns),
+        PyLong_FromUnsignedLongLong(sample->realtime_ns),
+        PyLong_FromUnsignedLongLong(sample->peak_rss),
+        PyLong_FromUnsignedLongLong(sample->minor_faults),
+        PyLong_FromUnsignedLongLong(sample->major_faults),
+        PyLong_FromUnsignedLongLong(sample->user_cpu_ns),
+        PyLong_FromUnsignedLongLong(sample->system_cpu_ns),
+        PyLong_FromUnsignedLongLong(sample->rss_anon),
+        PyLong_FromUnsignedLongLong(sample->rss_file),
+        PyLong_FromUnsignedLongLong(sample->rss_shmem),
+        PyLong_FromUnsignedLongLong(sample->cgroup_current),
+        sample->cgroup_max == UINT64_MAX ? (Py_INCREF(Py_None), Py_None)
+                                         : PyLong_FromUnsignedLongLong(sample->cgroup_max),
     };
     int ok = 1;
     for (Py_ssize_t i = 0; i < FIELD_COUNT; i++) {

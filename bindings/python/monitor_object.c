@@ -1,4 +1,5 @@
-/* _pymemtrace.Monitor: the RSS monitor (monitor.h) writing a JSON-lines file. Its thread never
+/* _pymemtrace.Monitor: the RSS monitor (monitor.h) writing a JSON-lines file and/or handing its
+ * samples to a tracer. Its thread never
  * takes the GIL; start, label and stop are quick (stop waits only for the last sample). */
 #include "binding.h"
 
@@ -8,34 +9,36 @@ typedef struct {
 
 static int Monitor_init(MonitorObject *self, PyObject *args, PyObject *kwargs)
 {
-    static char *kwlist[] = {"interval_ns", "path", NULL};
+    static char *kwlist[] = {"interval_ns", "path", "tracer", NULL};
     unsigned long long interval_ns;
-    PyObject *path_obj;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "KO", kwlist, &interval_ns, &path_obj))
+    PyObject *path_obj = Py_None, *tracer_obj = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "K|OO", kwlist, &interval_ns, &path_obj,
+                                     &tracer_obj))
         return -1;
     if (self->monitor) {
         PyErr_SetString(PyExc_RuntimeError, "Monitor.__init__ called twice");
         return -1;
     }
+    pmt_tracer *tracer = NULL;
+    if (tracer_obj != Py_None && !(tracer = pmt_py_tracer_of((PyObject *)self, tracer_obj)))
+        return -1;
     PyObject *path_bytes = NULL;
     if (pmt_py_fspath(path_obj, &path_bytes) != 0)
         return -1;
-    if (!path_bytes) {
-        PyErr_SetString(PyExc_TypeError, "path must be str, bytes or os.PathLike, not None");
-        return -1;
-    }
-    const char *path = PyBytes_AsString(path_bytes);
+    const char *path = path_bytes ? PyBytes_AsString(path_bytes) : NULL;
     int rc = pmt_monitor_create(&self->monitor);
     if (rc == PMT_OK)
         rc = pmt_monitor_set_interval_ns(self->monitor, interval_ns);
-    if (rc == PMT_OK)
+    if (rc == PMT_OK && tracer)
+        rc = pmt_monitor_add_tracer(self->monitor, tracer);
+    if (rc == PMT_OK && path)
         rc = pmt_monitor_open_jsonl(self->monitor, path);
     if (rc != PMT_OK) {
         pmt_py_raise(rc, rc == PMT_EIO ? path : NULL);
         pmt_monitor_destroy(self->monitor);
         self->monitor = NULL;
     }
-    Py_DECREF(path_bytes);
+    Py_XDECREF(path_bytes);
     return rc == PMT_OK ? 0 : -1;
 }
 
@@ -115,7 +118,8 @@ static PyGetSetDef Monitor_getset[] = {
 };
 
 static PyType_Slot Monitor_slots[] = {
-    {Py_tp_doc, "Monitor(interval_ns, path): the RSS monitor writing JSON lines to path."},
+    {Py_tp_doc, "Monitor(interval_ns, path=None, tracer=None): the RSS monitor writing JSON "
+                "lines to path and/or its samples into tracer's logs (SAMPLE events)."},
     {Py_tp_new, PyType_GenericNew},
     {Py_tp_init, Monitor_init},
     {Py_tp_dealloc, Monitor_dealloc},

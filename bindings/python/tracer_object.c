@@ -362,6 +362,20 @@ static int Tracer_init(TracerObject *self, PyObject *args, PyObject *kwargs)
     return rc == PMT_OK ? 0 : -1;
 }
 
+pmt_tracer *pmt_py_tracer_of(PyObject *module_object, PyObject *object)
+{
+    module_state *state = pmt_py_state_of(module_object);
+    int is_tracer = PyObject_IsInstance(object, state->tracer_type);
+    if (is_tracer < 0)
+        return NULL;
+    if (!is_tracer || !((TracerObject *)object)->tracer) {
+        PyErr_Format(PyExc_TypeError, "tracer must be a _pymemtrace.Tracer, not %s",
+                     Py_TYPE(object) == Py_TYPE(Py_None) ? "None" : "another object");
+        return NULL;
+    }
+    return ((TracerObject *)object)->tracer;
+}
+
 static void Tracer_dealloc(TracerObject *self)
 {
     PyTypeObject *type = Py_TYPE(self);
@@ -551,6 +565,18 @@ static PyObject *Tracer_get_events_lost(TracerObject *self, void *closure)
     return stat_of(self, PMT_STAT_EVENTS_LOST);
 }
 
+static PyObject *Tracer_get_samples_written(TracerObject *self, void *closure)
+{
+    (void)closure;
+    return stat_of(self, PMT_STAT_SAMPLES_WRITTEN);
+}
+
+static PyObject *Tracer_get_samples_lost(TracerObject *self, void *closure)
+{
+    (void)closure;
+    return stat_of(self, PMT_STAT_SAMPLES_LOST);
+}
+
 static PyObject *Tracer_allocation_stats(TracerObject *self, PyObject *unused)
 {
     (void)unused;
@@ -661,6 +687,10 @@ static PyGetSetDef Tracer_getset[] = {
     {"sinks_failed", (getter)Tracer_get_sinks_failed, NULL, "Sinks disabled by a failure.", NULL},
     {"events_lost", (getter)Tracer_get_events_lost, NULL,
      "Events given to failed sinks that their files do not hold.", NULL},
+    {"samples_written", (getter)Tracer_get_samples_written, NULL,
+     "Samples of the attached Monitor written as SAMPLE events.", NULL},
+    {"samples_lost", (getter)Tracer_get_samples_lost, NULL,
+     "Samples of the attached Monitor that found its queue full (no event for that long).", NULL},
     {"state", (getter)Tracer_get_state, NULL, "created, running, paused or stopped.", NULL},
     {"rss_provider", (getter)Tracer_get_rss_provider, NULL,
      "The RSS provider in use once started (None before).", NULL},

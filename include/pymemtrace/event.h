@@ -15,6 +15,8 @@
 
 PMT_BEGIN_DECLS
 
+struct pmt_sample; /* monitor.h */
+
 /**
  * @brief What happened. Values are pinned; new kinds are only appended.
  */
@@ -52,7 +54,13 @@ typedef enum pmt_event_kind {
      *  object made or destroyed): type_name, type_created, type_destroyed, type_live. Written
      *  whenever #PMT_PARAM_OBJECTS counts, whatever the event mask. */
     PMT_EV_OBJECT_COUNT = 17,
-    PMT_EV_KIND_COUNT = 18 /**< Number of kinds in this version; not a kind. */
+    /** A sample of the RSS monitor attached to the tracer (pmt_monitor_add_tracer(),
+     *  doc/monitor.md): pmt_event.sample holds it, rss is its RSS, message its label (or NULL),
+     *  thread_id the monitor's thread. Written at the tracer's next event after it was taken,
+     *  whatever the stages say; its dRSS is against the last written event, which it leaves
+     *  alone (the trigger and the dRSS column of the other rows do not see samples). */
+    PMT_EV_SAMPLE = 18,
+    PMT_EV_KIND_COUNT = 19 /**< Number of kinds in this version; not a kind. */
 } pmt_event_kind;
 
 /** @brief The bit of kind @p k in an event mask (see #PMT_PARAM_EVENT_MASK). */
@@ -129,7 +137,9 @@ typedef enum pmt_event_reason {
     PMT_REASON_GC = 6,
     /** An object's creation or destruction that passed the stages, or a type's counts (text
      *  log: `OBJ:`). */
-    PMT_REASON_OBJECT = 7
+    PMT_REASON_OBJECT = 7,
+    /** A sample of the monitor attached to the tracer, always written (text log: `SMPL:`). */
+    PMT_REASON_SAMPLE = 8
 } pmt_event_reason;
 
 /**
@@ -202,6 +212,10 @@ typedef struct pmt_event {
     int64_t type_live;
     uint64_t type_created;   /**< #PMT_EV_OBJECT_COUNT: objects of the type made since start. */
     uint64_t type_destroyed; /**< #PMT_EV_OBJECT_COUNT: objects of the type destroyed since. */
+    /** #PMT_EV_SAMPLE: the monitor's sample (monitor.h; its time_ns is when it was taken, the
+     *  event's time_ns when it entered the log, never earlier than the row before); NULL for
+     *  the other kinds. Present when struct_size covers it. */
+    const struct pmt_sample *sample;
 } pmt_event;
 
 /**

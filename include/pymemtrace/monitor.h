@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include <pymemtrace/export.h>
+#include <pymemtrace/tracer.h>
 
 PMT_BEGIN_DECLS
 
@@ -81,6 +82,25 @@ PMT_API int pmt_monitor_open_jsonl(pmt_monitor *monitor, const char *path);
  * @return #PMT_OK, #PMT_EINVAL, #PMT_ESTATE.
  */
 PMT_API int pmt_monitor_set_callback(pmt_monitor *monitor, pmt_sample_fn fn, void *user_data);
+
+/**
+ * @brief Also give each sample to @p tracer, whose sinks write it as a #PMT_EV_SAMPLE event
+ *        beside the events (before the monitor starts; doc/monitor.md).
+ *
+ * The monitor's thread hands the sample over through a queue without a lock; the thread that
+ * runs the tracer writes it at its next event, mark or stop, with the time the sample was taken
+ * (or the row before's, if later) and the label as its message. Samples are taken only while the
+ * tracer's run is on (from its start, or now, to its stop). A tracer that sees no event for
+ * longer than 1024 samples loses the next ones (#PMT_STAT_SAMPLES_LOST); the monitor's file and
+ * callback still have them. A child of fork drops the parent's samples (the monitor does not run
+ * there). Call it from a thread that may call the tracer (GIL held).
+ * @param monitor The monitor, not started.
+ * @param tracer A tracer not stopped, that takes no other monitor's samples. The monitor and the
+ *        tracer may be destroyed in either order.
+ * @return #PMT_OK, #PMT_EINVAL, #PMT_ESTATE (the monitor started, the tracer stopped),
+ *         #PMT_EBUSY (either is attached to another), #PMT_ENOMEM, or the tracer's thread check.
+ */
+PMT_API int pmt_monitor_add_tracer(pmt_monitor *monitor, pmt_tracer *tracer);
 
 /**
  * @brief Start the thread; its first sample is taken at once.

@@ -276,7 +276,12 @@ typedef enum pmt_stat {
     /** Objects of the counted types made since start (#PMT_PARAM_OBJECTS). */
     PMT_STAT_OBJECTS_CREATED = 11,
     /** Objects of the counted types destroyed since start. */
-    PMT_STAT_OBJECTS_DESTROYED = 12
+    PMT_STAT_OBJECTS_DESTROYED = 12,
+    /** Samples of the attached monitor (pmt_monitor_add_tracer()) written as #PMT_EV_SAMPLE. */
+    PMT_STAT_SAMPLES_WRITTEN = 13,
+    /** Samples of the attached monitor that found its hand-over queue full (the tracer saw no
+     *  event for that long) and are not in the log; the monitor's own outputs have them. */
+    PMT_STAT_SAMPLES_LOST = 14
 } pmt_stat;
 
 /** @brief The life cycle of a tracer. */

@@ -20,6 +20,7 @@ static const char *const kind_names[PMT_EV_KIND_COUNT] = {
     [PMT_EV_OBJECT_NEW] = "OBJ_NEW",
     [PMT_EV_OBJECT_DELETE] = "OBJ_DEL",
     [PMT_EV_OBJECT_COUNT] = "OBJ_CNT",
+    [PMT_EV_SAMPLE] = "SAMPLE",
 };
 
 static const char *const allocator_names[PMT_ALLOCATOR_COUNT] = {

@@ -1,8 +1,9 @@
 /* The RSS monitor (monitor.h, doc/monitor.md): a thread that samples the process's memory every
  * interval through the platform's sampler (platform/sample_os.h) and writes each sample as a JSON
- * line and/or gives it to a callback. It never touches a tracer or Python: it runs without the
- * GIL, beside any tracer. A label or a stop wakes it at once (a condition variable on the
- * monotonic clock where the system has one). */
+ * line, gives it to a callback and/or hands it to a tracer through a queue (sample_queue.h) that
+ * the tracer's own thread empties into its sinks. It never touches a tracer's state or Python: it
+ * runs without the GIL. A label or a stop wakes it at once (a condition variable on the monotonic
+ * clock where the system has one). */
 #define _GNU_SOURCE
 #include <pymemtrace/monitor.h>
 
@@ -15,6 +16,8 @@
 #include <unistd.h>
 
 #include "common/error.h"
+#include "core/sample_queue.h"
+#include "core/tracer_internal.h"
 #include "platform/os.h"
 #include "platform/sample_os.h"
 
@@ -42,7 +45,9 @@ struct pmt_monitor {
     label_node *labels, *last_label; /* given and not yet sampled, oldest first */
     long owner_pid; /* the process whose thread samples: a child of fork has no such thread */
     void *sampler;
-    pmt_sample last; /* the last good values: a failed read keeps them */
+    pmt__sample_queue *queue; /* to the attached tracer, or NULL */
+    uint64_t thread_id;       /* the sampling thread's, for the tracer's rows */
+    pmt_sample last;          /* the last good values: a failed read keeps them */
     uint64_t samples, start_ns;
 };
 
@@ -122,6 +127,28 @@ int pmt_monitor_set_callback(pmt_monitor *m, pmt_sample_fn fn, void *user_data)
     return PMT_OK;
 }
 
+int pmt_monitor_add_tracer(pmt_monitor *m, pmt_tracer *tracer)
+{
+    int rc = not_started(m, "pmt_monitor_add_tracer");
+    if (rc != PMT_OK)
+        return rc;
+    if (!tracer)
+        return pmt__fail(PMT_EINVAL, "pmt_monitor_add_tracer: tracer is NULL");
+    if (m->queue)
+        return pmt__fail(PMT_EBUSY, "the monitor gives its samples to a tracer already");
+    pmt__sample_queue *q = pmt__sample_queue_new();
+    if (!q)
+        return pmt__fail(PMT_ENOMEM, "out of memory for the monitor's queue to a tracer");
+    rc = pmt__tracer_take_samples(tracer, q);
+    if (rc != PMT_OK) {
+        pmt__sample_queue_release(q);
+        pmt__sample_queue_release(q); /* both references: the tracer did not take its own */
+        return rc;
+    }
+    m->queue = q;
+    return PMT_OK;
+}
+
 /* A JSON string (quotes included), escaping what JSON requires. */
 static void put_json_string(FILE *f, const char *s)
 {
@@ -190,6 +217,8 @@ static void take_sample(pmt_monitor *m, const char *label)
         write_line(m, &s);
     if (m->callback && !m->callback_stopped && m->callback(&s, m->callback_data) != 0)
         m->callback_stopped = 1;
+    if (m->queue)
+        pmt__sample_queue_push(m->queue, &s, m->thread_id);
     pthread_mutex_lock(&m->lock);
     m->samples++;
     pthread_mutex_unlock(&m->lock);
@@ -208,6 +237,7 @@ static struct timespec deadline_at(clockid_t clock, uint64_t from_now_ns)
 static void *run(void *arg)
 {
     pmt_monitor *m = arg;
+    m->thread_id = pmt__os_thread_id();
     uint64_t next = pmt__monotonic_ns();
     pthread_mutex_lock(&m->lock);
     for (;;) {
@@ -317,6 +347,8 @@ int pmt_monitor_stop(pmt_monitor *m)
         return pmt__fail(PMT_ESTATE, "pmt_monitor_stop: the monitor is not running");
     pthread_join(m->thread, NULL);
     m->running = 0;
+    if (m->queue) /* its last sample is in: the tracer may take another monitor's */
+        pmt__sample_queue_finish(m->queue);
     pmt__sampler_close(m->sampler);
     m->sampler = NULL;
     int failed = m->write_failed;
@@ -355,6 +387,7 @@ void pmt_monitor_destroy(pmt_monitor *m)
         free(m->labels);
         m->labels = next;
     }
+    pmt__sample_queue_release(m->queue);
     if (m->owner_pid == pmt__process_id() || !m->owner_pid) { /* not a copy's, maybe held */
         pthread_cond_destroy(&m->wake);
         pthread_mutex_destroy(&m->lock);

@@ -97,6 +97,18 @@ static void site(pmt_tracer *t, pmt__slot *slot, int now)
     t->delivering = delivering;
 }
 
+/* Every live sink writes the event. */
+static void to_sinks(pmt_tracer *t, const pmt_event *ev)
+{
+    for (size_t i = 0; i < t->sink_count; i++) {
+        pmt_sink *sink = t->sinks[i];
+        if (sink->failed)
+            sink->given++; /* one more the log will not hold (pmt_sink_counts.events_lost) */
+        else if (pmt__sink_write(sink, ev) < 0)
+            t->sinks_failed++;
+    }
+}
+
 /* Gives the slot's event to the sinks, unless the caller's filter (asked for filtered events
  * only) drops it. Returns whether it was written. */
 static int deliver(pmt_tracer *t, pmt__slot *slot, pmt_event_reason reason, int filtered)
@@ -121,14 +133,9 @@ static int deliver(pmt_tracer *t, pmt__slot *slot, pmt_event_reason reason, int 
         return 0;
     }
     t->last_written_rss = ev->rss;
+    t->last_written_time = ev->time_ns;
     t->written++;
-    for (size_t i = 0; i < t->sink_count; i++) {
-        pmt_sink *sink = t->sinks[i];
-        if (sink->failed)
-            sink->given++; /* one more the log will not hold (pmt_sink_counts.events_lost) */
-        else if (pmt__sink_write(sink, ev) < 0)
-            t->sinks_failed++;
-    }
+    to_sinks(t, ev);
     t->delivering = 0;
     return 1;
 }
@@ -227,12 +234,77 @@ static PMT__NOINLINE int after_fork(pmt_tracer *t, const char *file, const char 
     return 0;
 }
 
+/* A sample's row time: its own, kept between the last written row's and the time of the event
+ * the trigger may still write as PREV, so that the rows' times never go back. The sample itself
+ * keeps its exact time. */
+static uint64_t row_time(const pmt_tracer *t, uint64_t taken)
+{
+    if (t->previous_valid && !t->previous_written) {
+        uint64_t pending = t->slots[t->current ^ 1].ev.time_ns;
+        taken = taken < pending ? taken : pending;
+    }
+    return taken > t->last_written_time ? taken : t->last_written_time;
+}
+
+/* Writes the attached monitor's waiting samples (monitor.h), oldest first, beside the events:
+ * numbered, never earlier than the row before, their dRSS against the last written event,
+ * which they leave alone (the trigger never sees them). Cold: once per sample, and a label is
+ * interned (allocates) here. */
+static PMT__NOINLINE void write_samples(pmt_tracer *t)
+{
+    pmt__slot *slot = &t->sample_slot;
+    pmt_event *ev = &slot->ev;
+    pmt__queued_sample *e;
+    t->delivering = 1; /* what the sinks do is not the program's work */
+    while ((e = pmt__sample_queue_peek(t->samples)) != NULL) {
+        const pmt_sample *sample = &e->sample;
+        ev->kind = PMT_EV_SAMPLE;
+        ev->reason = PMT_REASON_SAMPLE;
+        ev->depth = 0;
+        ev->seq = t->seq++;
+        ev->time_ns = row_time(t, sample->time_ns);
+        ev->thread_id = e->thread_id;
+        ev->file = t->monitor_file;
+        ev->function = t->monitor_name;
+        ev->line = 0;
+        ev->rss = sample->rss;
+        ev->d_rss = (int64_t)(sample->rss - t->last_written_rss);
+        ev->message = sample->label
+                          ? pmt__strings_intern(&t->strings, sample->label, strlen(sample->label))
+                          : NULL;
+        ev->user_file = ev->user_function = "";
+        ev->user_line = 0;
+        ev->call_node = 0;
+        ev->sample = sample;
+        t->last_written_time = ev->time_ns;
+        t->samples_written++;
+        to_sinks(t, ev);
+        ev->sample = NULL;
+        pmt__sample_queue_pop(t->samples);
+    }
+    t->delivering = 0;
+}
+
+/* Are samples of an attached monitor waiting? Two loads when a monitor is attached, one
+ * otherwise. */
+static inline int samples_waiting(pmt_tracer *t)
+{
+    return PMT__UNLIKELY(t->samples != NULL) && pmt__sample_queue_ready(t->samples) &&
+           !t->delivering;
+}
+
+void pmt__pipeline_write_samples(pmt_tracer *t)
+{
+    if (samples_waiting(t) && t->state == PMT_STATE_RUNNING && !t->fork_silent)
+        write_samples(t);
+}
+
 /* Both entry points get their own copy (PMT__HOT_INLINE): a compiler that split it out would
  * add a call with an argument on the stack to every event. */
 /* selected: the code stage's answer when the source kept it, -1 to look it up here. */
-static PMT__HOT_INLINE void event(pmt_tracer *t, pmt_event_kind kind, int selected,
-                                  const char *file, const char *function, const void *where,
-                                  int32_t line, int32_t depth)
+static PMT__HOT_INLINE void event_stages(pmt_tracer *t, pmt_event_kind kind, int selected,
+                                         const char *file, const char *function, const void *where,
+                                         int32_t line, int32_t depth)
 {
     /* The first event of a child of fork, or one that stays silent. */
     if (PMT__UNLIKELY(pmt__tracer_forked(t)) && !after_fork(t, file, function, where, line, depth))
@@ -279,6 +351,17 @@ static PMT__HOT_INLINE void event(pmt_tracer *t, pmt_event_kind kind, int select
     if (PMT__PROBE_WANTED(rss_change))
         pmt__probes_rss_change(slot);
     advance(t, written);
+}
+
+/* The stages, then the samples an attached monitor handed over: after the event, so that a
+ * sample taken before it keeps its own time as its row's (row_time). */
+static PMT__HOT_INLINE void event(pmt_tracer *t, pmt_event_kind kind, int selected,
+                                  const char *file, const char *function, const void *where,
+                                  int32_t line, int32_t depth)
+{
+    event_stages(t, kind, selected, file, function, where, line, depth);
+    if (samples_waiting(t))
+        write_samples(t);
 }
 
 void pmt__tracer_event(pmt_tracer *t, pmt_event_kind kind, const char *file, const char *function,
@@ -498,6 +581,8 @@ void pmt__pipeline_write_always(pmt_tracer *t, pmt_event_kind kind, pmt_event_re
                                 const char *file, const char *function, int32_t line, int32_t depth,
                                 const char *message)
 {
+    if (samples_waiting(t))
+        write_samples(t); /* those taken before a mark or the stop come before it */
     if (kind == PMT_EV_STOP && t->objects_mode)
         object_counts(t, file, function, line, depth); /* the last counts, before the last row */
     uint64_t seq = t->seq++;
@@ -541,10 +626,14 @@ void pmt__pipeline_start_run(pmt_tracer *t, const pmt__run_origin *o)
         if (t->rss.read && t->rss.read(t->rss_user_data, &rss) == 0)
             t->last_rss = rss;
     }
+    t->last_written_time = t->start_ns;
+    t->samples_written = 0;
     begin_sinks(t);
     pmt__pipeline_write_always(t, PMT_EV_START, PMT_REASON_FIRST, o->file, o->function, o->line,
                                o->depth, NULL);
     pmt__calls_start(&t->calls, t->last_rss);
+    if (t->samples) /* samples taken from now on are the run's */
+        pmt__sample_queue_set_open(t->samples, 1);
     if (!o->parent_pid)
         return;
     char text[96];

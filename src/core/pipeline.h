@@ -24,6 +24,9 @@ typedef struct pmt__run_origin {
  * in a child a mark naming both processes, flushed at once). */
 void pmt__pipeline_start_run(pmt_tracer *t, const pmt__run_origin *origin);
 
+/* Writes the samples the attached monitor handed over and the tracer has not written yet. */
+void pmt__pipeline_write_samples(pmt_tracer *t);
+
 /* Gives every live sink with a call_stats op the call aggregation (at stop). */
 void pmt__pipeline_call_stats(pmt_tracer *t);
 

@@ -35,6 +35,7 @@ int pmt__tracer_create_with_source(pmt_tracer **out, const pmt__source_ops *sour
     t->slots[0].ev.struct_size = t->slots[1].ev.struct_size = sizeof(pmt_event);
     t->alloc_slot.ev.struct_size = sizeof(pmt_event);
     t->object_slot.ev.struct_size = sizeof(pmt_event);
+    t->sample_slot.ev.struct_size = sizeof(pmt_event);
     pmt__strings_init(&t->strings);
     pmt__calls_start(&t->calls, 0); /* charges nobody until a run starts */
     *out = t;
@@ -79,6 +80,7 @@ void pmt_tracer_destroy(pmt_tracer *t)
     pmt__calls_free(&t->calls);
     pmt__blocks_free(&t->blocks);
     pmt__object_types_free(&t->object_types);
+    pmt__sample_queue_release(t->samples);
     pmt__code_filter_free(&t->code_filter);
     free(t->filters);
     free(t->own_code_prefix);
@@ -140,6 +142,12 @@ int pmt_tracer_get_stat(const pmt_tracer *t, pmt_stat stat, uint64_t *out_value)
         return PMT_OK;
     case PMT_STAT_OBJECTS_DESTROYED:
         *out_value = t->objects_destroyed;
+        return PMT_OK;
+    case PMT_STAT_SAMPLES_WRITTEN:
+        *out_value = t->samples_written;
+        return PMT_OK;
+    case PMT_STAT_SAMPLES_LOST:
+        *out_value = t->samples ? atomic_load(&t->samples->lost) : 0;
         return PMT_OK;
     case PMT_STAT_SINKS_FAILED:
         *out_value = t->sinks_failed;
@@ -408,6 +416,8 @@ int pmt_tracer_stop(pmt_tracer *t)
         if (t->allocators)
             note_allocations(t);
         write_here(t, PMT_EV_STOP, PMT_REASON_LAST, NULL);
+        if (t->samples) /* the run's last row is written: samples after it are no one's */
+            pmt__sample_queue_set_open(t->samples, 0);
         pmt__pipeline_call_stats(t);
         pmt__pipeline_flush(t);
     }
@@ -415,6 +425,30 @@ int pmt_tracer_stop(pmt_tracer *t)
         t->source->release(t->source_self, t, t->source_state);
     t->source_state = NULL;
     t->state = PMT_STATE_STOPPED;
+    return PMT_OK;
+}
+
+int pmt__tracer_take_samples(pmt_tracer *t, pmt__sample_queue *q)
+{
+    unsigned states = 1u << PMT_STATE_CREATED | 1u << PMT_STATE_RUNNING | 1u << PMT_STATE_PAUSED;
+    int rc = guard(t, "pmt_monitor_add_tracer", states,
+                   "pmt_monitor_add_tracer: the tracer has stopped", NULL);
+    if (rc != PMT_OK)
+        return rc;
+    if (t->samples && !pmt__sample_queue_finished(t->samples))
+        return pmt__fail(PMT_EBUSY, "the tracer takes the samples of another monitor already");
+    if (t->samples) { /* a stopped monitor's: its last samples first */
+        pmt__pipeline_write_samples(t);
+        pmt__sample_queue_release(t->samples);
+        t->samples = NULL;
+    }
+    t->monitor_file = pmt__strings_intern(&t->strings, "", 0);
+    t->monitor_name = pmt__strings_intern(&t->strings, "<monitor>", 9);
+    if (!t->monitor_file || !t->monitor_name)
+        return pmt__fail(PMT_ENOMEM, "out of memory attaching a monitor");
+    t->samples = q;
+    if (t->state != PMT_STATE_CREATED && !t->fork_silent)
+        pmt__sample_queue_set_open(q, 1); /* the run is on */
     return PMT_OK;
 }
 

@@ -9,6 +9,7 @@
 #include "core/calls.h"
 #include "core/filter.h"
 #include "core/object_types.h"
+#include "core/sample_queue.h"
 #include "core/sink_internal.h"
 #include "core/source.h"
 #include "platform/os.h"
@@ -107,6 +108,15 @@ struct pmt_tracer {
     pmt__object_types object_types;
     pmt__slot object_slot;
 
+    /* The attached monitor's samples (pmt_monitor_add_tracer), written by the event path at the
+     * next event: NULL when none is attached. A slot of their own: they leave the trigger's ring
+     * and last_written_rss alone. */
+    pmt__sample_queue *samples;
+    pmt__slot sample_slot;
+    const char *monitor_file, *monitor_name; /* the samples' place, interned at attach */
+    uint64_t last_written_time; /* a sample's row is never earlier than the row before */
+    uint64_t samples_written;
+
     /* Fork (fork.c). */
     int64_t on_fork;          /* pmt_fork_mode */
     uint64_t fork_generation; /* pmt__fork_generation() of the process the sinks write for */
@@ -132,6 +142,10 @@ void pmt__tracer_note(pmt_tracer *tracer, const char *text);
 /* Declares the files of the tracer's own wrapper code (e.g. the Python package's directory):
  * their events keep depths right but are never reported. */
 int pmt__tracer_set_own_code_prefix(pmt_tracer *tracer, const char *prefix);
+
+/* Takes the samples a monitor pushes into q (monitor.c, pmt_monitor_add_tracer): the tracer
+ * holds one of q's references from now on. Before the tracer stops; GIL held. */
+int pmt__tracer_take_samples(pmt_tracer *tracer, pmt__sample_queue *q);
 
 /* Replaces the clock (tests use a fake one). */
 void pmt__tracer_set_clock(pmt_tracer *tracer, uint64_t (*clock)(void *), void *user_data);

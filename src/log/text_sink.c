@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <pymemtrace/monitor.h>
 #include <pymemtrace/sink.h>
 
 #include "common/compiler.h"
@@ -261,6 +262,8 @@ static const char *tag_of(uint32_t reason)
         return "GC:   ";
     case PMT_REASON_OBJECT:
         return "OBJ:  ";
+    case PMT_REASON_SAMPLE:
+        return "SMPL: ";
     default:
         return "LAST: ";
     }
@@ -412,6 +415,35 @@ static void put_object(text_sink *s, const pmt_event *ev)
     put_i64(s, ev->type_live, 0, 0);
 }
 
+/* A monitor sample's tail (doc/text-format.md): " @ peak 52428800 minflt 1200 majflt 0 user_ns
+ * 120000000 system_ns 10000000 anon 30000000 file 20000000 shmem 0 cgroup 0 max none", then
+ * " # label" when it has one. */
+static void put_sample(text_sink *s, const pmt_event *ev)
+{
+    const pmt_sample *sample = ev->sample;
+    const struct {
+        const char *name;
+        uint64_t value;
+    } fields[] = {{" @ peak ", sample->peak_rss},         {" minflt ", sample->minor_faults},
+                  {" majflt ", sample->major_faults},     {" user_ns ", sample->user_cpu_ns},
+                  {" system_ns ", sample->system_cpu_ns}, {" anon ", sample->rss_anon},
+                  {" file ", sample->rss_file},           {" shmem ", sample->rss_shmem},
+                  {" cgroup ", sample->cgroup_current}};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        put_str(s, fields[i].name);
+        put_u64(s, fields[i].value, 0, 0);
+    }
+    put(s, " max ", 5);
+    if (sample->cgroup_max == UINT64_MAX)
+        put(s, "none", 4);
+    else
+        put_u64(s, sample->cgroup_max, 0, 0);
+    if (ev->message) {
+        put(s, " # ", 3);
+        put_text_n(s, ev->message, strlen(ev->message));
+    }
+}
+
 static int text_write(const pmt_event *ev, void *user_data)
 {
     text_sink *s = user_data;
@@ -450,6 +482,9 @@ static int text_write(const pmt_event *ev, void *user_data)
         else if (ev->kind >= PMT_EV_OBJECT_NEW && ev->kind <= PMT_EV_OBJECT_COUNT &&
                  ev->struct_size >= offsetof(pmt_event, type_destroyed) + sizeof ev->type_destroyed)
             put_object(s, ev);
+        else if (ev->kind == PMT_EV_SAMPLE &&
+                 ev->struct_size >= offsetof(pmt_event, sample) + sizeof ev->sample && ev->sample)
+            put_sample(s, ev);
         put(s, "\n", 1);
     }
     s->last_seq = ev->seq;

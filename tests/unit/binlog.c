@@ -198,6 +198,21 @@ static char *copy_or_null(const char *s)
     return c;
 }
 
+captured binlog_view(const pmt_event *ev)
+{
+    captured c = {*ev,
+                  (char *)ev->file,
+                  (char *)ev->function,
+                  (char *)ev->message,
+                  (char *)ev->user_file,
+                  (char *)ev->user_function,
+                  ev->sample != NULL,
+                  {0}};
+    if (ev->sample)
+        c.sample = *ev->sample;
+    return c;
+}
+
 void binlog_keep(capture *cap, const pmt_event *ev)
 {
     if (cap->count == cap->capacity) {
@@ -206,13 +221,7 @@ void binlog_keep(capture *cap, const pmt_event *ev)
         if (!cap->events)
             ck_abort_msg("out of memory");
     }
-    captured *c = &cap->events[cap->count++];
-    c->ev = *ev;
-    c->file = copy_or_null(ev->file);
-    c->function = copy_or_null(ev->function);
-    c->message = copy_or_null(ev->message);
-    c->user_file = copy_or_null(ev->user_file);
-    c->user_function = copy_or_null(ev->user_function);
+    captured_copy(&cap->events[cap->count++], ev);
 }
 
 void binlog_read_file(const char *path, binlog_read *out)
@@ -298,6 +307,29 @@ void binlog_assert_event_eq(const captured *got, const captured *want, const cha
         !str_eq(got->user_function, want->user_function))
         ck_abort_msg("%s: event %zu: user site '%s' '%s', expected '%s' '%s'", what, index,
                      got->user_file, got->user_function, want->user_file, want->user_function);
+    if (got->has_sample != want->has_sample)
+        ck_abort_msg("%s: event %zu: %s a sample", what, index,
+                     got->has_sample ? "has" : "has not");
+    const pmt_sample *gs = &got->sample, *ws = &want->sample;
+#define SAMPLE_EQ(f)                                                                               \
+    if (gs->f != ws->f)                                                                            \
+    ck_abort_msg("%s: event %zu: sample " #f " is %llu, expected %llu", what, index,               \
+                 (unsigned long long)gs->f, (unsigned long long)ws->f)
+    SAMPLE_EQ(seq);
+    SAMPLE_EQ(time_ns);
+    SAMPLE_EQ(realtime_ns);
+    SAMPLE_EQ(rss);
+    SAMPLE_EQ(peak_rss);
+    SAMPLE_EQ(minor_faults);
+    SAMPLE_EQ(major_faults);
+    SAMPLE_EQ(user_cpu_ns);
+    SAMPLE_EQ(system_cpu_ns);
+    SAMPLE_EQ(rss_anon);
+    SAMPLE_EQ(rss_file);
+    SAMPLE_EQ(rss_shmem);
+    SAMPLE_EQ(cgroup_current);
+    SAMPLE_EQ(cgroup_max);
+#undef SAMPLE_EQ
     if (!str_eq(got->message, want->message))
         ck_abort_msg("%s: event %zu: message '%s', expected '%s'", what, index,
                      got->message ? got->message : "(null)",

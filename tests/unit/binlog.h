@@ -60,6 +60,9 @@ typedef struct binlog_read {
 void binlog_read_file(const char *path, binlog_read *out);
 void binlog_read_free(binlog_read *r);
 
+/* ev as a captured event that borrows its strings (valid while ev is). */
+captured binlog_view(const pmt_event *ev);
+
 /* Appends a copy of ev to cap (the capture sink's own format). */
 void binlog_keep(capture *cap, const pmt_event *ev);
 

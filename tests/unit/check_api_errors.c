@@ -129,7 +129,7 @@ START_TEST(parameters_bounds_and_unknowns)
     }
     uint64_t u = 0;
     ck_assert_int_eq(pmt_tracer_get_stat(t, (pmt_stat)0, &u), PMT_ENOTSUP);
-    ck_assert_int_eq(pmt_tracer_get_stat(t, (pmt_stat)13, &u), PMT_ENOTSUP);
+    ck_assert_int_eq(pmt_tracer_get_stat(t, (pmt_stat)15, &u), PMT_ENOTSUP);
     pmt_tracer_destroy(t);
 }
 END_TEST

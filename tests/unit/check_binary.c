@@ -111,7 +111,7 @@ static void check_round_trip(int compression, int64_t trigger)
     const pmt_log_info *info = &got.info;
     ck_assert_uint_ge(info->struct_size, sizeof *info);
     ck_assert_uint_eq(info->format_major, 1);
-    ck_assert_uint_eq(info->format_minor, 4);
+    ck_assert_uint_eq(info->format_minor, 5);
     ck_assert_int_eq(info->process_id, getpid());
     ck_assert_str_eq(got.library_version, pmt_version_string());
     ck_assert_str_eq(got.runtime, "fake runtime 1.0");
@@ -231,12 +231,7 @@ static void seek_and_check(pmt_reader *r, const capture *w, uint64_t target, int
     while (pmt_reader_next(r, &ev) == 1) {
         ck_assert_msg(i < stop_at, "seek to %llu: an event past %zu", (unsigned long long)target,
                       stop_at);
-        captured c = {*ev,
-                      (char *)ev->file,
-                      (char *)ev->function,
-                      (char *)ev->message,
-                      (char *)ev->user_file,
-                      (char *)ev->user_function};
+        captured c = binlog_view(ev);
         binlog_assert_event_eq(&c, &w->events[i], by_time ? "seek_time" : "seek_seq", i);
         i++;
     }
@@ -382,12 +377,7 @@ START_TEST(seek_skips_a_damaged_earlier_chunk)
         const pmt_event *ev;
         size_t i = from;
         while (pmt_reader_next(r, &ev) == 1) {
-            captured c = {*ev,
-                          (char *)ev->file,
-                          (char *)ev->function,
-                          (char *)ev->message,
-                          (char *)ev->user_file,
-                          (char *)ev->user_function};
+            captured c = binlog_view(ev);
             binlog_assert_event_eq(&c, &w->events[i], "before the damage", i);
             i++;
         }
@@ -633,7 +623,7 @@ START_TEST(largest_chunks_stay_readable)
     for (size_t i = 0; i < n; i++)
         largest = chunks[i].raw > largest ? chunks[i].raw : largest;
     ck_assert_uint_le(largest, 16u << 20);
-    ck_assert_uint_gt(largest, (16u << 20) - 400); /* the room for two largest records */
+    ck_assert_uint_gt(largest, (16u << 20) - 600); /* the room for two largest records */
     pmt_reader *r = NULL;
     ck_assert_int_eq(pmt_reader_open(&r, path), PMT_OK);
     const pmt_event *got;

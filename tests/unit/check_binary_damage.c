@@ -100,12 +100,7 @@ static void check_seek_slice(pmt_reader *r, const capture *w, uint64_t target)
     for (size_t i = from; pmt_reader_next(r, &ev) == 1; i++) {
         ck_assert_msg(i < w->count, "seek to %llu: more events than written",
                       (unsigned long long)target);
-        captured c = {*ev,
-                      (char *)ev->file,
-                      (char *)ev->function,
-                      (char *)ev->message,
-                      (char *)ev->user_file,
-                      (char *)ev->user_function};
+        captured c = binlog_view(ev);
         binlog_assert_event_eq(&c, &w->events[i], "after a seek", i);
     }
 }

@@ -165,6 +165,23 @@ static char *copy_or_null(const char *s)
     return c;
 }
 
+void captured_copy(captured *c, const pmt_event *ev)
+{
+    c->ev = *ev;
+    c->file = copy_or_null(ev->file);
+    c->function = copy_or_null(ev->function);
+    c->message = copy_or_null(ev->message);
+    c->user_file = copy_or_null(ev->user_file);
+    c->user_function = copy_or_null(ev->user_function);
+    memset(&c->sample, 0, sizeof c->sample);
+    c->has_sample = ev->sample != NULL;
+    if (ev->sample) {
+        c->sample = *ev->sample;
+        c->sample.label = NULL;
+    }
+    c->ev.sample = NULL; /* the array moves as it grows */
+}
+
 static int capture_write(const pmt_event *event, void *user_data)
 {
     capture *cap = user_data;
@@ -176,13 +193,7 @@ static int capture_write(const pmt_event *event, void *user_data)
         cap->events = realloc(cap->events, cap->capacity * sizeof *cap->events);
         ck_assert_ptr_nonnull(cap->events);
     }
-    captured *c = &cap->events[cap->count++];
-    c->ev = *event;
-    c->file = copy_or_null(event->file);
-    c->function = copy_or_null(event->function);
-    c->message = copy_or_null(event->message);
-    c->user_file = copy_or_null(event->user_file);
-    c->user_function = copy_or_null(event->user_function);
+    captured_copy(&cap->events[cap->count++], event);
     return 0;
 }
 

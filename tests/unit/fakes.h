@@ -48,10 +48,15 @@ pmt_rss_provider fake_rss_provider(int with_gate);
 
 /* One delivered event, with its strings copied so it outlives the tracer. */
 typedef struct captured {
-    pmt_event ev;
+    pmt_event ev; /* ev.sample is NULL: see has_sample and sample */
     char *file, *function, *message;
     char *user_file, *user_function;
+    int has_sample;
+    pmt_sample sample; /* a copy of a PMT_EV_SAMPLE's sample (its label is `message`) */
 } captured;
+
+/* Copies ev into c: its strings and its sample. */
+void captured_copy(captured *c, const pmt_event *ev);
 
 typedef struct capture {
     captured *events;

@@ -105,6 +105,17 @@ def _check_gc_collect(value):
     return value
 
 
+def _check_monitor(value):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"monitor must be None or an interval in seconds, not "
+                        f"{type(value).__name__}")
+    if not 0.001 <= value <= 3600:
+        raise ValueError(f"monitor must be between 0.001 and 3600 seconds, not {value}")
+    return value
+
+
 def _check_bool(name, value):
     if not isinstance(value, bool):
         raise TypeError(f"{name} must be bool, not {type(value).__name__}")
@@ -225,7 +236,7 @@ class _Wrapper:
                  rss_above=0, on_fork=None, user_files=None, not_user_files=None, calls=True,
                  on_sink_error="warn", allocations=False, alloc_min_size=0, alloc_sample=0,
                  gc=False, objects=False, object_events=False, include_types=None,
-                 exclude_types=None, objects_gc_collect=None):
+                 exclude_types=None, objects_gc_collect=None, monitor=None):
         if c_calls is None:
             c_calls = self._C_CALLS
         _check_arguments(d_rss_trigger, message, filepath)
@@ -250,7 +261,8 @@ class _Wrapper:
                          "objects": objects, "object_events": _check_bool("object_events",
                                                                           object_events),
                          "include_types": include_types, "exclude_types": exclude_types,
-                         "objects_gc_collect": _check_gc_collect(objects_gc_collect)}
+                         "objects_gc_collect": _check_gc_collect(objects_gc_collect),
+                         "monitor": _check_monitor(monitor)}
         self._allocators = _allocator_mask(allocations)
         self._objects = _objects_mode(objects)
         if not self._objects and (object_events or include_types or exclude_types
@@ -261,8 +273,11 @@ class _Wrapper:
         _pymemtrace.Tracer(_PYTHON_CALLS, log_format="none", include_types=include_types,
                            exclude_types=exclude_types)
         self._tracer = None
+        self._monitor = None  # the C monitor of monitor=, while entered
         self.log_path = None
         self.events_seen = 0
+        self.samples_written = 0  # monitor=: samples in the log, after exit
+        self.samples_lost = 0  # ... and those the log could not take (no event for too long)
         self._call_stats = []
         self.events_written = 0
         self.rss_provider = None  # the provider the tracer used, once entered
@@ -320,6 +335,21 @@ class _Wrapper:
         self.log_path = tracer.log_path
         self.rss_provider = tracer.rss_provider
         stack.append(self)
+        self._start_monitor()
+
+    def _start_monitor(self):
+        """monitor=: a C monitor whose samples the tracer writes as SAMPLE events."""
+        interval = self._options["monitor"]
+        if interval is None or self._tracer is None:
+            return
+        monitor = _pymemtrace.Monitor(round(interval * 1e9), None, self._tracer)
+        monitor.start()
+        self._monitor = monitor
+
+    def _stop_monitor(self):
+        monitor, self._monitor = self._monitor, None
+        if monitor is not None:
+            monitor.stop()  # its last sample reaches the log before the stop row
 
     def __exit__(self, exc_type, exc_value, traceback):
         with _process_lock:
@@ -335,9 +365,12 @@ class _Wrapper:
             import gc  # its frees are counted (and written) before the last counts
             gc.collect(self._options["objects_gc_collect"])
         try:
+            self._stop_monitor()
             tracer.stop()
         finally:
             self.events_seen = tracer.events_seen
+            self.samples_written = tracer.samples_written
+            self.samples_lost = tracer.samples_lost
             self.events_written = tracer.events_written
             self.sinks_failed = tracer.sinks_failed
             self.events_lost = tracer.events_lost
@@ -609,6 +642,12 @@ def mark(text):
         if tracer is not None:
             tracer.mark(text)
             count += 1
+            monitor = wrapper._monitor
+            if monitor is not None:  # a sample at the mark, in the same log
+                try:
+                    monitor.label(text)
+                except RuntimeError:  # stopped meanwhile
+                    pass
     from . import monitor  # entered Monitors take the mark as a label
     return count + monitor.label_all(text)
 
@@ -634,6 +673,15 @@ def _after_fork_in_child():
                 except Exception:  # the hooks stayed: the tracer still writes nothing
                     pass
                 wrapper.log_path = tracer.log_path
+                if wrapper._monitor is not None:
+                    # The parent's monitor thread is not here: a following child samples
+                    # itself with a monitor of its own, into its own log.
+                    wrapper._monitor = None
+                    if wrapper._options["on_fork"] == "follow":
+                        try:
+                            wrapper._start_monitor()
+                        except Exception:  # the child is traced all the same
+                            pass
                 following = following or wrapper._options["on_fork"] == "follow"
     util = sys.modules.get("multiprocessing.util")
     if following and util is not None:

@@ -198,6 +198,10 @@ def _row_event(row):
         return Event(fields, row.gc)
     if row.tag == "OBJ":
         return Event(fields, row.objects)
+    if row.tag == "SMPL":  # the text log keeps no sample number nor its own time
+        fields = fields[:11] + (row.message,)
+        return Event(fields, {**row.sample, "sample_seq": None, "sample_time_ns": fields[3],
+                              "realtime_ns": None})
     if row.tag != "ALOC":
         return Event(fields)
     return Event(fields, {"allocator": row.allocator, "address": row.address, "size": row.size,

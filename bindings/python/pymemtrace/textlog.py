@@ -9,7 +9,12 @@ from typing import Iterator, Optional
 
 # Where the File column starts: tag(6) Event(12) ' +' dEvent(6) ' ' Clock(12) ' ' What(8) ' '.
 _FILE_COLUMN = 6 + 12 + 2 + 6 + 1 + 12 + 1 + 8 + 1
-_EVENT_TAGS = ("FRST:", "NEXT:", "PREV:", "LAST:", "ALOC:", "GC:", "OBJ:")
+_EVENT_TAGS = ("FRST:", "NEXT:", "PREV:", "LAST:", "ALOC:", "GC:", "OBJ:", "SMPL:")
+# SMPL rows' fields after " @ ", as the text sink writes them, and the Event fields they fill.
+_SAMPLE_FIELDS = {"peak": "peak_rss", "minflt": "minor_faults", "majflt": "major_faults",
+                  "user_ns": "user_cpu_ns", "system_ns": "system_cpu_ns", "anon": "rss_anon",
+                  "file": "rss_file", "shmem": "rss_shmem", "cgroup": "cgroup_current",
+                  "max": "cgroup_max"}
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,8 @@ class Row:
     gc: Optional[dict] = None
     # OBJ rows: "... dRSS @ Node 0x7f3a live 12" or "... dRSS @ Node created 9 destroyed 2 live 7"
     objects: Optional[dict] = None
+    # SMPL rows (a monitor's samples): "... dRSS @ peak N minflt N ... max N|none [# label]"
+    sample: Optional[dict] = None
 
 
 def parse_row(text: str) -> Optional[Row]:
@@ -77,6 +84,13 @@ def parse_row(text: str) -> Optional[Row]:
             values["address"] = int(address, 16)
         values["type_name"] = name
         block = {"objects": values}
+    if tag == "SMPL":
+        text, _, tail = text.partition(" @ peak ")
+        tail, _, label = tail.partition(" # ")
+        parts = ["peak"] + tail.split()
+        values = {_SAMPLE_FIELDS[k]: (None if v == "none" else int(v))
+                  for k, v in zip(parts[0::2], parts[1::2]) if k in _SAMPLE_FIELDS}
+        block = {"sample": values, "message": label or None}
     left, line, function, rss, d_rss = text.rsplit(None, 4)
     what = text[_FILE_COLUMN - 9:_FILE_COLUMN].strip()
     file = left[_FILE_COLUMN:].rstrip()

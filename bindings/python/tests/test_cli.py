@@ -19,7 +19,10 @@ COLUMNS = ["seq", "reason", "kind", "time_ns", "thread_id", "depth", "file", "li
 # CSV rows also carry the allocation, collection and object fields (0 or '' for other kinds).
 CSV_COLUMNS = COLUMNS + ["allocator", "address", "size", "old_address", "old_size",
                          "gc_generation", "gc_collected", "gc_uncollectable", "gc_duration_ns",
-                         "type_name", "type_live", "type_created", "type_destroyed"]
+                         "type_name", "type_live", "type_created", "type_destroyed",
+                         "sample_seq", "sample_time_ns", "realtime_ns", "peak_rss",
+                         "minor_faults", "major_faults", "user_cpu_ns", "system_cpu_ns",
+                         "rss_anon", "rss_file", "rss_shmem", "cgroup_current", "cgroup_max"]
 COMMANDS = ("run", "top", "dump", "csv", "json", "stats", "info")
 # Most of the growth is in hog(), by an operator (no C call event), so its RETURN carries it.
 HOG_SCRIPT = '''\

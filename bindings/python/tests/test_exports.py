@@ -34,7 +34,8 @@ class ExportsTest(TempDirTestCase):
     def setUp(self):
         super().setUp()
         self.log = self.path("run.pmt")
-        with pymemtrace.Profile(0, filepath=self.log, log_format="binary", gc=True):
+        with pymemtrace.Profile(0, filepath=self.log, log_format="binary", gc=True,
+                                monitor=0.002):
             kept = work()
         self.assertTrue(kept)
         with pymemtrace.open_log(self.log) as log:
@@ -118,6 +119,12 @@ class ExportsTest(TempDirTestCase):
             header = json.loads(connection.execute(
                 "SELECT header FROM runs WHERE run_id = 1").fetchone()[0])
             self.assertEqual(header["events_written"], len(self.events))
+            samples = connection.execute(
+                "SELECT sample_seq, peak_rss, minor_faults FROM events WHERE run_id = 1 AND "
+                "kind = 'SAMPLE' ORDER BY seq").fetchall()
+            logged = [e for e in self.events if e.kind == "SAMPLE"]
+            self.assertGreaterEqual(len(logged), 1)
+            self.assertEqual(samples, [(e.sample_seq, e.peak_rss, e.minor_faults) for e in logged])
         finally:
             connection.close()
         self.cli("sqlite", second, "-o", database)  # appends
@@ -136,6 +143,40 @@ class ExportsTest(TempDirTestCase):
         done = run_cli("sqlite", self.log, "-o", database, cwd=self.tmp)
         self.assertEqual(done.returncode, 2)
         self.assertIn("schema version 99", done.stderr)
+
+    def test_sqlite_brings_a_version_1_database_up(self):
+        database = self.path("v1.db")
+        connection = sqlite3.connect(database)
+        connection.executescript(
+            "CREATE TABLE schema (version INTEGER NOT NULL); INSERT INTO schema VALUES (1);"
+            "CREATE TABLE runs (run_id INTEGER PRIMARY KEY, path TEXT NOT NULL, format TEXT NOT "
+            "NULL, process_id INTEGER, runtime TEXT, rss_provider TEXT, start_realtime_ns "
+            "INTEGER, events_seen INTEGER, events_written INTEGER, peak_rss INTEGER, status "
+            "TEXT NOT NULL, header TEXT NOT NULL);"
+            "CREATE TABLE events (run_id INTEGER NOT NULL REFERENCES runs(run_id), seq INTEGER, "
+            "reason TEXT, kind TEXT, time_ns INTEGER, thread_id INTEGER, depth INTEGER, file "
+            "TEXT, line INTEGER, function TEXT, rss INTEGER, d_rss INTEGER, message TEXT, "
+            "user_file TEXT, user_line INTEGER, user_function TEXT, call_node INTEGER, allocator "
+            "TEXT, address INTEGER, size INTEGER, old_address INTEGER, old_size INTEGER, "
+            "gc_generation INTEGER, gc_collected INTEGER, gc_uncollectable INTEGER, "
+            "gc_duration_ns INTEGER, type_name TEXT, type_live INTEGER, type_created INTEGER, "
+            "type_destroyed INTEGER, PRIMARY KEY (run_id, seq));"
+            "INSERT INTO runs (path, format, status, header) VALUES ('old', 'text', "
+            "'complete', '{}');"
+            "INSERT INTO events (run_id, seq, kind) VALUES (1, 0, 'START');")
+        connection.commit()
+        connection.close()
+        self.cli("sqlite", self.log, "-o", database)
+        connection = sqlite3.connect(database)
+        try:
+            self.assertEqual(connection.execute("SELECT version FROM schema").fetchall(), [(2,)])
+            self.assertEqual(connection.execute(
+                "SELECT peak_rss FROM events WHERE run_id = 1").fetchall(), [(None,)])
+            peaks = connection.execute(
+                "SELECT COUNT(*) FROM events WHERE run_id = 2 AND peak_rss > 0").fetchone()[0]
+            self.assertEqual(peaks, sum(e.kind == "SAMPLE" for e in self.events))
+        finally:
+            connection.close()
 
     def test_sqlite_marks_a_cut_log(self):
         cut = self.path("cut.pmt")

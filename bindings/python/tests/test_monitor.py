@@ -1,15 +1,50 @@
 """The RSS monitor from Python: samples at its interval from a C thread, RSS that follows an
 allocation, marks as labels between samples, a stop that does not wait for the next tick, the
-JSON lines read back, run --monitor beside a tracer, bad input."""
+JSON lines read back; samples as SAMPLE events in a tracer's binary and text logs
+(Profile(monitor=...), Monitor(profile=...)), run --monitor, in every process of
+run --follow-children --monitor (forked and started children); bad input."""
 import json
 import mmap
 import os
+import re
+import sys
 import threading
 import time
 
 import pymemtrace
 from pymemtrace import monitor
 from logparse import TempDirTestCase, run_cli
+
+
+# Three processes: this one, a forked child and a started Python; each grows by 32 MiB and marks
+# it, with its own monitor (run --follow-children --monitor) writing into its own log.
+TREE_SCRIPT = """
+import json, mmap, os, subprocess, sys, time
+import pymemtrace
+
+def grow(role):
+    time.sleep(0.02)
+    pages = mmap.mmap(-1, 32 << 20)
+    for offset in range(0, 32 << 20, mmap.PAGESIZE):
+        pages[offset] = 1
+    pymemtrace.mark(role + " grew")
+    time.sleep(0.03)
+    return pages
+
+if len(sys.argv) > 1:
+    pages = grow("started")
+    print(os.getpid())
+    sys.exit(0)
+child = os.fork()
+if child == 0:
+    pages = grow("forked")
+    sys.exit(0)  # unwinds through run's Profile: the child's log is finished
+started = subprocess.run([sys.executable, __file__, "child"], capture_output=True, text=True,
+                         check=True)
+os.waitpid(child, 0)
+pages = grow("parent")
+print(json.dumps({"parent": os.getpid(), "forked": child, "started": int(started.stdout)}))
+"""
 
 
 class MonitorTest(TempDirTestCase):
@@ -75,10 +110,106 @@ class MonitorTest(TempDirTestCase):
         m = pymemtrace.Monitor(filepath=self.path("x.jsonl"))
         with self.assertRaises(RuntimeError):
             m.label("not entered")
+        with self.assertRaises(TypeError):
+            pymemtrace.Profile(monitor="often")
+        with self.assertRaises(ValueError):
+            pymemtrace.Profile(monitor=0)
+        with self.assertRaises(TypeError):
+            pymemtrace.Monitor(profile=object())
+        p = pymemtrace.Profile(filepath=self.path("never.log"))
+        with self.assertRaises(RuntimeError):  # not entered
+            with pymemtrace.Monitor(profile=p):
+                pass
+        with p:  # a tracer takes one monitor's samples
+            with pymemtrace.Monitor(interval=0.01, profile=p):
+                with self.assertRaises(RuntimeError):
+                    with pymemtrace.Monitor(interval=0.01, profile=p):
+                        pass
+
+    def check_samples_in_log(self, path, wrapper, label="grown", grown=48 << 20):
+        """The log's SAMPLE events: as many as the wrapper wrote, numbered 0.., in time order
+        with the events, the label on one, growth seen, and the events' dRSS left alone."""
+        with pymemtrace.open_log(path) as log:
+            events = list(log)
+        samples = [e for e in events if e.kind == "SAMPLE"]
+        self.assertEqual(len(samples), wrapper.samples_written)
+        self.assertEqual(wrapper.samples_lost, 0)
+        self.assertGreaterEqual(len(samples), 5)
+        self.assertTrue(all(e.reason == "SMPL" and e.function == "<monitor>" for e in samples))
+        times = [e.time_ns for e in events]
+        self.assertEqual(times, sorted(times))  # one stream
+        self.assertIn(label, [e.message for e in samples])
+        rss = [e.rss for e in samples]
+        self.assertGreaterEqual(max(rss) - rss[0], grown)
+        self.assertTrue(all(e.peak_rss >= e.rss and e.minor_faults > 0 for e in samples))
+        last = 0
+        for e in events:  # samples are beside the events: each event's dRSS skips them
+            if e.kind == "SAMPLE":
+                continue
+            if last is not None and e.rss is not None:
+                self.assertEqual(e.d_rss, e.rss - last, e)
+            last = e.rss  # None after a text log's mark: it keeps no RSS
+        return samples
+
+    def grow(self, megabytes=64):
+        pages = mmap.mmap(-1, megabytes << 20)
+        for offset in range(0, megabytes << 20, mmap.PAGESIZE):
+            pages[offset] = 1
+        return pages
+
+    def test_samples_in_a_binary_log(self):
+        path = self.path("run.pmt")
+        with pymemtrace.Profile(filepath=path, log_format="binary", monitor=0.005) as p:
+            time.sleep(0.05)  # no event meanwhile: the samples wait for the next one
+            pages = self.grow()
+            pymemtrace.mark("grown")  # a MSG row, and a sample with the label
+            time.sleep(0.05)
+        samples = self.check_samples_in_log(path, p)
+        self.assertEqual([e.sample_seq for e in samples], list(range(len(samples))))
+        taken = [e.sample_time_ns for e in samples]
+        self.assertEqual(taken, sorted(taken))
+        # Taken while the program slept in C (no event): their own times, spread over the sleep.
+        self.assertGreater(taken[5] - taken[0], 10_000_000)
+        self.assertTrue(all(e.realtime_ns > 1.7e18 for e in samples))
+        self.assertTrue(all(e.thread_id != threading.get_native_id() for e in samples))
+        del pages
+
+    def test_samples_in_a_text_log(self):
+        path = self.path("run.log")
+        with pymemtrace.Profile(filepath=path, monitor=0.005) as p:
+            time.sleep(0.03)
+            pages = self.grow()
+            pymemtrace.mark("grown")
+            time.sleep(0.03)
+        with open(path, encoding="utf-8") as f:
+            rows = [line for line in f if line.startswith("SMPL: ")]
+        self.assertEqual(len(rows), p.samples_written)
+        self.assertRegex(rows[0], r" SAMPLE .* <monitor> +\d+ +-?\d+ @ peak \d+ minflt \d+ "
+                                  r"majflt \d+ user_ns \d+ system_ns \d+ anon \d+ file \d+ "
+                                  r"shmem \d+ cgroup \d+ max (\d+|none)$")
+        samples = self.check_samples_in_log(path, p)
+        self.assertTrue(all(e.peak_rss > 0 for e in samples))
+        del pages
+
+    def test_a_monitor_given_a_profile(self):
+        path, jsonl = self.path("beside.pmt"), self.path("beside.jsonl")
+        with pymemtrace.Profile(filepath=path, log_format="binary") as p:
+            with pymemtrace.Monitor(interval=0.005, profile=p) as m:
+                time.sleep(0.03)
+                pages = self.grow()
+                pymemtrace.mark("grown")
+                time.sleep(0.03)
+            self.assertIsNone(m.log_path)  # no file unless one is named
+            with pymemtrace.Monitor(interval=0.005, profile=p, filepath=jsonl) as both:
+                time.sleep(0.02)
+        samples = self.check_samples_in_log(path, p)
+        self.assertEqual(len(samples), m.samples + both.samples)
+        self.assertEqual(len(monitor.read(jsonl)), both.samples)
+        del pages
 
     def test_run_monitor(self):
         log = self.path("run.log")
-        done = run_cli("run", "--monitor=0.01", "--top", "0", "-o", log, "-c",
+        done = run_cli("run", "--monitor=0.01", "--monitor-jsonl", "--top", "0", "-o", log, "-c",
                        "import time, pymemtrace\ntime.sleep(0.05)\npymemtrace.mark('half')\n"
                        "time.sleep(0.05)", cwd=self.tmp)
         self.assertEqual(done.returncode, 0, done.stderr)
@@ -86,9 +217,44 @@ class MonitorTest(TempDirTestCase):
         self.assertGreaterEqual(len(samples), 4)
         self.assertIn("half", [s["label"] for s in samples])
         self.assertIn("RSS samples written to", done.stderr)
+        in_log = re.search(r"written to \S+ \(with (\d+) RSS samples\)", done.stderr)
+        self.assertIsNotNone(in_log, done.stderr)
+        with pymemtrace.open_log(log) as events:
+            logged = [e for e in events if e.kind == "SAMPLE"]
+        self.assertEqual(len(logged), int(in_log.group(1)))
+        self.assertGreaterEqual(len(logged), 4)
+        self.assertIn("half", [e.message for e in logged])
         bare = run_cli("run", "--monitor", "--top", "0", "-o", self.path("bare.log"), "-c",
                        "pass", cwd=self.tmp)  # a bare --monitor takes 0.1 s, not the code
         self.assertEqual(bare.returncode, 0, bare.stderr)
-        self.assertTrue(os.path.exists(self.path("bare.monitor.jsonl")))
-        with open(self.path("bare.monitor.jsonl")) as f:
-            self.assertTrue(all(json.loads(line) for line in f))
+        self.assertFalse(os.path.exists(self.path("bare.monitor.jsonl")))  # the log has them
+        with pymemtrace.open_log(self.path("bare.log")) as events:
+            self.assertGreaterEqual(len([e for e in events if e.kind == "SAMPLE"]), 1)
+
+    def test_every_process_of_the_tree_samples_itself(self):
+        script = self.path("tree.py")
+        with open(script, "w", encoding="utf-8") as f:
+            f.write(TREE_SCRIPT)
+        log = self.path("tree.pmt")
+        done = run_cli("run", "--binary", "--follow-children", "--monitor=0.005", "--top", "0",
+                       "-o", log, script, cwd=self.tmp)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        pids = json.loads(done.stdout.decode().strip().splitlines()[-1])
+        names = sorted(n for n in os.listdir(self.tmp) if n.endswith(".pmt"))
+        by_pid = {}
+        for name in names:
+            match = re.fullmatch(r"tree(?:\.pid(\d+))?\.pmt", name)
+            self.assertIsNotNone(match, names)
+            by_pid[int(match.group(1)) if match.group(1) else pids["parent"]] = name
+        for role in ("parent", "forked", "started"):
+            pid = pids[role]
+            self.assertIn(pid, by_pid, (role, names))
+            with pymemtrace.open_log(self.path(by_pid[pid])) as events:
+                events = list(events)
+            samples = [e for e in events if e.kind == "SAMPLE"]
+            # Each process's own monitor: at least the first and the last sample, its own RSS.
+            self.assertGreaterEqual(len(samples), 2, (role, names))
+            self.assertEqual(samples[0].sample_seq, 0, role)
+            self.assertIn(f"{role} grew", [e.message for e in samples], role)
+            grown = [e for e in samples if e.message == f"{role} grew"][0]
+            self.assertGreaterEqual(grown.rss - samples[0].rss, 24 << 20, role)

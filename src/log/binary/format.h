@@ -8,8 +8,8 @@
 
 enum {
     PMT__FORMAT_MAJOR = 1,
-    PMT__FORMAT_MINOR = 4, /* 1: calls context records; 2: allocation records; 3: kinds >= 13;
-                              4: object kinds */
+    PMT__FORMAT_MINOR = 5, /* 1: calls context records; 2: allocation records; 3: kinds >= 13;
+                              4: object kinds; 5: monitor samples */
     PMT__FILE_MAGIC_SIZE = 8,
     PMT__FILE_FIXED_SIZE = 20, /* magic, versions, byte order, fields length */
     PMT__CHUNK_HEADER_SIZE = 48,
@@ -98,6 +98,14 @@ enum {
      * record's address) and svarint type_live; OBJECT_COUNT varint (name id + 1), varint
      * created, varint destroyed (live is their difference). */
     PMT__DEFAULT_OBJECT_REASON = 7,
+    /* PMT_EV_SAMPLE (18, since 1.5): its reason, PMT_REASON_SAMPLE, does not fit the 3 reason
+     * bits and is implied by the kind (the bits are 0). Its RSS is the common RSS field; it
+     * leaves the dRSS base of the records after it alone. After the common fields: varint
+     * (label string id + 1), then varint sample seq, svarint the record's time minus the
+     * sample's (a row's time is kept between its neighbours'),
+     * realtime_ns, peak_rss, minor_faults, major_faults, user_cpu_ns, system_cpu_ns, rss_anon,
+     * rss_file, rss_shmem, cgroup_current, and cgroup_max + 1 (0: none, UINT64_MAX). */
+    PMT__SAMPLE_KIND = 18,
     /* A record whose kind nibble is 13 carries its kind as varint (kind - 13) right after the
      * header byte: 13 GC_START, 14 GC_DONE, and kinds to come. GC kinds then carry varint
      * generation, collected, uncollectable and duration in ns after the common fields. */
@@ -138,7 +146,8 @@ static inline int pmt__is_object_kind(unsigned kind)
 
 static inline unsigned pmt__default_reason(unsigned kind)
 {
-    return pmt__is_alloc_kind(kind)    ? PMT__DEFAULT_ALLOC_REASON
+    return kind == PMT__SAMPLE_KIND    ? 0
+           : pmt__is_alloc_kind(kind)  ? PMT__DEFAULT_ALLOC_REASON
            : pmt__is_gc_kind(kind)     ? PMT__DEFAULT_GC_REASON
            : pmt__is_object_kind(kind) ? PMT__DEFAULT_OBJECT_REASON
                                        : PMT__DEFAULT_REASON;

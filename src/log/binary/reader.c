@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <pymemtrace/monitor.h>
 #include <pymemtrace/sink.h>
 
 #include "log/binary/format.h"
@@ -74,6 +75,7 @@ struct pmt_reader {
     uint64_t live_offset;
     char tail_reason[256]; /* why the chunks ended, when a live area follows them */
     uint64_t last_written_rss;
+    pmt_sample sample; /* the last SAMPLE record's */
 
     pmt_call_stats *calls; /* the last CALLS chunk's rows */
     size_t call_count;
@@ -704,6 +706,7 @@ static int decode_event(pmt_reader *r)
                                                              : pmt__unzigzag(pmt__get_varint(c));
             int64_t drss = h & PMT__REC_RSS_CHANGED ? pmt__unzigzag(pmt__get_varint(c)) : 0;
             uint64_t message = type == PMT_EV_MARK ? pmt__get_varint(c) : 0; /* id + 1 */
+            uint64_t sample_lag = 0; /* a sample's: the record's time minus the sample's */
             ev->allocator = 0;
             ev->address = ev->size = ev->old_address = ev->old_size = 0;
             ev->gc_generation = 0;
@@ -741,6 +744,23 @@ static int decode_event(pmt_reader *r)
                     ev->old_size = pmt__get_varint(c);
                 }
             }
+            ev->sample = NULL;
+            if (kind == PMT_EV_SAMPLE) {
+                message = pmt__get_varint(c); /* the label's id + 1 */
+                pmt_sample *s = &r->sample;
+                memset(s, 0, sizeof *s);
+                s->struct_size = sizeof *s;
+                s->seq = pmt__get_varint(c);
+                sample_lag = pmt__get_varint(c);
+                uint64_t *fields[] = {&s->realtime_ns,    &s->peak_rss,    &s->minor_faults,
+                                      &s->major_faults,   &s->user_cpu_ns, &s->system_cpu_ns,
+                                      &s->rss_anon,       &s->rss_file,    &s->rss_shmem,
+                                      &s->cgroup_current, &s->cgroup_max};
+                for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+                    *fields[i] = pmt__get_varint(c);
+                s->cgroup_max -= 1; /* stored + 1: 0 is UINT64_MAX */
+                ev->sample = s;
+            }
             if (c->failed)
                 break;
             if (loc >= r->location_count || message > r->string_count ||
@@ -759,6 +779,12 @@ static int decode_event(pmt_reader *r)
             ev->depth = (int32_t)(uint32_t)((uint64_t)(int64_t)r->prev_depth + (uint64_t)ddepth);
             ev->rss = r->prev_rss + (uint64_t)drss;
             ev->d_rss = (int64_t)(ev->rss - r->last_written_rss);
+            if (kind == PMT_EV_SAMPLE) {
+                ev->reason = PMT_REASON_SAMPLE; /* implied by the kind (format.h) */
+                r->sample.rss = ev->rss;
+                r->sample.time_ns = ev->time_ns - (uint64_t)pmt__unzigzag(sample_lag);
+                r->sample.label = message ? r->strings[message - 1] : NULL;
+            }
             ev->file = string_or_empty(r, l->file);
             ev->function = string_or_empty(r, l->function);
             ev->line = l->line;
@@ -778,7 +804,9 @@ static int decode_event(pmt_reader *r)
             ev->call_node = (uint32_t)r->node;
             r->prev_seq = ev->seq;
             r->prev_time = ev->time_ns;
-            r->prev_rss = r->last_written_rss = ev->rss;
+            r->prev_rss = ev->rss;
+            if (kind != PMT_EV_SAMPLE) /* a sample is beside the events: their dRSS skips it */
+                r->last_written_rss = ev->rss;
             r->prev_depth = ev->depth;
             return 1;
         }

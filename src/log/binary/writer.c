@@ -10,6 +10,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <pymemtrace/monitor.h>
 #include <pymemtrace/sink.h>
 #include <pymemtrace/tracer.h>
 
@@ -31,7 +32,7 @@ enum {
     DEFAULT_FLUSH_MS = 100,
     /* One event record with the context record that may precede it (a thread record is
      * shorter). */
-    RECORD_MAX = 1 + 15 * PMT__VARINT_MAX + 1 + PMT__VARINT_MAX + 3 + 2 * PMT__VARINT_MAX,
+    RECORD_MAX = 1 + 24 * PMT__VARINT_MAX + 1 + PMT__VARINT_MAX + 3 + 2 * PMT__VARINT_MAX,
     MAX_NAME_BYTES = 1 << 20, /* longer names are cut: a DICT chunk must stay readable */
     NAME_CACHE_SIZE = 1024,   /* direct-mapped: caller pointer -> the sink's copy */
     DEPTH_CODES = PMT__DEPTH_SAME | PMT__DEPTH_DOWN << 2 | PMT__DEPTH_UP << 4,
@@ -98,6 +99,7 @@ typedef struct binary_sink {
     uint64_t prev_address; /* the last allocation event's block */
     uint64_t prev_object;  /* the last object event's object */
     uint64_t last_rss;     /* across chunks: the base of the next chunk */
+    uint64_t event_rss;    /* the last record's RSS but a sample's: the readers' dRSS base */
     /* The calls context (user site, call path) the chunk's events have so far: a record says
      * when it changes (doc/format.md). site: 0 none, 1 the event's own location, id + 2. */
     uint64_t chunk_site, chunk_node;
@@ -367,7 +369,7 @@ static int flush_chunks(binary_sink *s)
         s->seen = s->prev_seq + 1 > s->seen ? s->prev_seq + 1 : s->seen;
         s->written += s->event_records;
         s->last_time = s->prev_time;
-        s->last_rss = s->prev_rss;
+        s->last_rss = s->event_rss; /* the next chunk's dRSS base, which samples leave alone */
         s->events.used = 0;
         s->event_records = 0;
         s->chunk_open = 0;
@@ -740,6 +742,33 @@ static unsigned char *put_object(binary_sink *s, unsigned char *p, const pmt_eve
     return p;
 }
 
+/* The monitor's sample of a PMT_EV_SAMPLE event, or NULL (an older caller's event). */
+static inline const pmt_sample *sample_of(const pmt_event *ev)
+{
+    return ev->struct_size >= offsetof(pmt_event, sample) + sizeof ev->sample ? ev->sample : NULL;
+}
+
+/* A sample record's own fields (format.h); label: its string id, -1 for none. */
+static unsigned char *put_sample(unsigned char *p, const pmt_event *ev, int64_t label)
+{
+    static const pmt_sample none = {.struct_size = sizeof none, .cgroup_max = UINT64_MAX};
+    const pmt_sample *given = sample_of(ev);
+    pmt_sample sample = none;
+    if (given) /* the fields the caller's version has */
+        memcpy(&sample, given,
+               given->struct_size < sizeof sample ? given->struct_size : sizeof sample);
+    p += pmt__put_varint(p, (uint64_t)(label + 1));
+    p += pmt__put_varint(p, given ? sample.seq : 0);
+    p += pmt__put_varint(p, given ? pmt__zigzag((int64_t)(ev->time_ns - sample.time_ns)) : 0);
+    const uint64_t fields[] = {sample.realtime_ns,    sample.peak_rss,      sample.minor_faults,
+                               sample.major_faults,   sample.user_cpu_ns,   sample.system_cpu_ns,
+                               sample.rss_anon,       sample.rss_file,      sample.rss_shmem,
+                               sample.cgroup_current, sample.cgroup_max + 1};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        p += pmt__put_varint(p, fields[i]);
+    return p;
+}
+
 /* Appends the record of an event whose location (and message) ids are known. The events buffer
  * always has room for a thread record and an event record: a chunk is written as soon as the
  * next ones might not fit. */
@@ -780,6 +809,8 @@ static PMT__HOT_INLINE int put_event(binary_sink *s, const pmt_event *ev, uint64
         s->prev_rss = ev->rss;
         s->peak_rss = ev->rss > s->peak_rss ? ev->rss : s->peak_rss; /* changes only here */
     }
+    if (ev->kind != PMT_EV_SAMPLE)
+        s->event_rss = ev->rss;
     if ((kind & 0x0F) == PMT_EV_MARK)
         p += pmt__put_varint(p, (uint64_t)(message + 1));
     else if (pmt__is_alloc_kind(kind & 0x0F))
@@ -788,6 +819,8 @@ static PMT__HOT_INLINE int put_event(binary_sink *s, const pmt_event *ev, uint64
         p = put_gc(p, ev);
     else if (PMT__UNLIKELY(pmt__is_object_kind(ev->kind)))
         p = put_object(s, p, ev, message); /* message: the type name's id */
+    else if (PMT__UNLIKELY(ev->kind == PMT_EV_SAMPLE))
+        p = put_sample(p, ev, message); /* message: the label's id */
     *h = (unsigned char)kind;
     e->used = (size_t)(p - e->data);
     s->event_records++;
@@ -836,9 +869,9 @@ static PMT__NOINLINE int write_slow(binary_sink *s, const pmt_event *ev)
 {
     const char *file = ev->file, *function = ev->function;
     int object = pmt__is_object_kind(ev->kind) && has_object(ev);
-    const char *text = ev->kind == PMT_EV_MARK ? ev->message
-                       : object                ? (ev->type_name ? ev->type_name : "")
-                                               : NULL;
+    const char *text = ev->kind == PMT_EV_MARK || ev->kind == PMT_EV_SAMPLE ? ev->message
+                       : object ? (ev->type_name ? ev->type_name : "")
+                                : NULL;
     int context = has_context(ev);
     const char *user_file = context ? ev->user_file : NULL;
     const char *user_function = context ? ev->user_function : NULL;
@@ -856,7 +889,8 @@ static PMT__NOINLINE int write_slow(binary_sink *s, const pmt_event *ev)
                 return -1;
             }
         }
-        if (!file || !function || (ev->kind == PMT_EV_MARK && ev->message && !text) ||
+        if (!file || !function ||
+            ((ev->kind == PMT_EV_MARK || ev->kind == PMT_EV_SAMPLE) && ev->message && !text) ||
             (object && !text)) {
             s->failed = 1;
             return -1;
@@ -898,7 +932,7 @@ static int write_body(binary_sink *s, const pmt_event *ev)
     if (PMT__UNLIKELY(s->failed))
         return -1;
     if (PMT__UNLIKELY(!s->names_live || ev->kind == PMT_EV_MARK || !has_context(ev) ||
-                      pmt__is_object_kind(ev->kind)))
+                      pmt__is_object_kind(ev->kind) || ev->kind == PMT_EV_SAMPLE))
         return write_slow(s, ev);
     int64_t location = location_id(s, ev->file, ev->function, ev->line);
     /* The user's own code: its site is the event itself. */
@@ -1185,7 +1219,7 @@ static int binary_reopen(int64_t child_pid, void *user_data)
     s->header_written = 0;
     s->offset = 0;
     s->event_records = s->dict_records = 0;
-    s->last_rss = 0;
+    s->last_rss = s->event_rss = 0;
     if (s->locations)
         memset(s->locations, 0, s->location_capacity * sizeof *s->locations);
     s->location_count = 0;

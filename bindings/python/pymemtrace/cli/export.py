@@ -16,6 +16,9 @@ KIND_FIELDS = {
                               "gc_duration_ns"),
     ("OBJ_NEW", "OBJ_DEL", "OBJ_CNT"): ("type_name", "address", "type_live", "type_created",
                                         "type_destroyed"),
+    ("SAMPLE",): ("sample_seq", "sample_time_ns", "realtime_ns", "peak_rss", "minor_faults",
+                  "major_faults", "user_cpu_ns", "system_cpu_ns", "rss_anon", "rss_file",
+                  "rss_shmem", "cgroup_current", "cgroup_max"),
 }
 CSV_COLUMNS = COLUMNS + tuple(dict.fromkeys(f for fields in KIND_FIELDS.values() for f in fields))
 

@@ -146,9 +146,9 @@ class StatusLine:
 
 
 def _monitor(args):
-    """The RSS monitor beside the tracer (--monitor), writing LOG.monitor.jsonl next to the
-    log (or a name of its own)."""
-    if args.monitor is None:
+    """--monitor-jsonl: the RSS monitor also writes LOG.monitor.jsonl next to the log (or a name
+    of its own); with --probes-only there is no log, and that file is where samples go."""
+    if args.monitor is None or not (args.monitor_jsonl or args.probes_only):
         return contextlib.nullcontext()
     path = None
     if args.output:
@@ -250,8 +250,9 @@ def run(args):
                          user_files=args.user_files, not_user_files=args.not_user_files,
                          allocations=allocations, alloc_min_size=args.alloc_min_size,
                          alloc_sample=args.alloc_sample,
-                         c_calls=True if allocations else None)
-    except (ValueError, NotImplementedError) as error:  # a codec this build lacks, objects < 3.13
+                         c_calls=True if allocations else None,
+                         monitor=None if args.probes_only else args.monitor)
+    except (TypeError, ValueError, NotImplementedError) as error:  # a codec this build lacks, objects < 3.13
         raise CliError(str(error)) from None
     sys.argv = [argv0] + args.args
     sys.path.insert(0, path0)
@@ -281,8 +282,12 @@ def run(args):
         print(f"pymemtrace: {tracer.events_seen} events, given to the probes only",
               file=sys.stderr)
     elif not failed:
+        samples = (f" (with {tracer.samples_written} RSS samples"
+                   + (f"; {tracer.samples_lost} lost: no event for too long" if
+                      tracer.samples_lost else "") + ")"
+                   if args.monitor is not None else "")
         print(f"pymemtrace: {tracer.events_seen} events, {tracer.events_written} written to "
-              f"{tracer.log_path}", file=sys.stderr)
+              f"{tracer.log_path}{samples}", file=sys.stderr)
     for c in failed:  # the honest counts: what reached the file, what did not
         print(f"pymemtrace: {tracer.events_seen} events, {c['given']} given to {c['path']}; it "
               f"holds {c['stored']}, {c['lost']} are lost: {c['strerror']}", file=sys.stderr)
@@ -311,6 +316,8 @@ def follow_children(args, log_format, log_path):
     settings = {"kind": "trace" if args.trace else "profile", "d_rss_trigger": args.d_rss_trigger,
                 "message": args.message, "filepath": os.path.abspath(log_path),
                 "log_format": log_format, "compression": args.compression}
+    if args.monitor is not None:  # every process of the tree samples itself into its own log
+        settings["monitor"] = args.monitor
     os.environ.update(_children.environment(settings))
 
 
@@ -368,9 +375,13 @@ def register(commands):
                          help="record an allocation of S bytes with probability ~S/BYTES "
                               "(byte sampling; 0: all)")
     command.add_argument("--monitor", type=float, metavar="SECONDS",
-                         help="also sample RSS from a thread of its own every SECONDS (0.1 when "
-                              "given alone: --monitor, or --monitor=0.02) into LOG.monitor.jsonl "
-                              "(doc/monitor.md)")
+                         help="also sample RSS, faults and CPU from a thread of its own every "
+                              "SECONDS (0.1 when given alone: --monitor, or --monitor=0.02) into "
+                              "the log as SAMPLE events, in every process with "
+                              "--follow-children (doc/monitor.md)")
+    command.add_argument("--monitor-jsonl", action="store_true",
+                         help="with --monitor: also write this process's samples to "
+                              "LOG.monitor.jsonl (pymemtrace's process.py fields)")
     command.add_argument("-q", "--quiet", action="store_true",
                          help="no live status line and no summary at the end (a log that "
                               "could not be written is still reported)")

@@ -7,7 +7,10 @@ import sqlite3
 from .common import CliError, open_or_fail
 from .export import CSV_COLUMNS
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the monitor's sample columns
+SAMPLE_COLUMNS = ("sample_seq", "sample_time_ns", "realtime_ns", "peak_rss", "minor_faults",
+                  "major_faults", "user_cpu_ns", "system_cpu_ns", "rss_anon", "rss_file",
+                  "rss_shmem", "cgroup_current", "cgroup_max")
 
 # Column types of the events table, in CSV_COLUMNS order after run_id.
 _TYPES = {"seq": "INTEGER", "reason": "TEXT", "kind": "TEXT", "time_ns": "INTEGER",
@@ -18,7 +21,7 @@ _TYPES = {"seq": "INTEGER", "reason": "TEXT", "kind": "TEXT", "time_ns": "INTEGE
           "old_address": "INTEGER", "old_size": "INTEGER", "gc_generation": "INTEGER",
           "gc_collected": "INTEGER", "gc_uncollectable": "INTEGER", "gc_duration_ns": "INTEGER",
           "type_name": "TEXT", "type_live": "INTEGER", "type_created": "INTEGER",
-          "type_destroyed": "INTEGER"}
+          "type_destroyed": "INTEGER", **{name: "INTEGER" for name in SAMPLE_COLUMNS}}
 
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS schema (version INTEGER NOT NULL);
@@ -96,6 +99,10 @@ def to_sqlite(args):
             found = connection.execute("SELECT version FROM schema").fetchall()
             if not found:
                 connection.execute("INSERT INTO schema VALUES (?)", (SCHEMA_VERSION,))
+            elif found[0][0] == 1:  # version 1 lacks the sample columns: added, rows NULL
+                for name in SAMPLE_COLUMNS:
+                    connection.execute(f"ALTER TABLE events ADD COLUMN {name} INTEGER")
+                connection.execute("UPDATE schema SET version = ?", (SCHEMA_VERSION,))
             elif found[0][0] != SCHEMA_VERSION:
                 raise CliError(f"{args.output} has schema version {found[0][0]}, this "
                                f"pymemtrace writes {SCHEMA_VERSION}")
