@@ -38,6 +38,7 @@ class Timeline:
         if self.origin is None:
             self.origin = time_ns
         t = time_ns - self.origin
+        t = max(t, 0)
         self.end = max(self.end, t)
         while t // self.width >= self.points:
             merged = {}
@@ -123,8 +124,14 @@ def summarize(log, points=POINTS):
     sizes = Counter()  # power of two -> allocations
     kinds = Counter()
     objects = {}
+    monitor = {}  # the last sample of a monitor, and the highest peak RSS the samples saw
     for event in log:
         kinds[event.kind] += 1
+        if event.kind == "SAMPLE":  # at the time it was taken: between the events, not at one
+            timeline.add(event.sample_time_ns or event.time_ns, event.rss, event.seq)
+            monitor = {"last": event, "peak": max(monitor.get("peak", 0), event.peak_rss or 0),
+                       "count": monitor.get("count", 0) + 1}
+            continue
         if event.rss is not None:
             timeline.add(event.time_ns, event.rss, event.seq)
         where = f"{os.path.basename(event.file or '')}:{event.function}" if event.function else "?"
@@ -146,7 +153,8 @@ def summarize(log, points=POINTS):
     if rows:
         users = callstats.table(rows, user=True)
     return {"timeline": timeline, "growth": growth, "allocated": allocated, "sizes": sizes,
-            "kinds": kinds, "objects": objects, "users": users, "status": log.status()}
+            "kinds": kinds, "objects": objects, "users": users, "monitor": monitor,
+            "status": log.status()}
 
 
 _CSS = """
@@ -208,8 +216,11 @@ def render(log, summary, top=TOP):
                f'{timeline.end / 1e9:.3f} s; peak RSS {_mib(peak):.2f} MiB; '
                f'{html.escape(str(header.get("runtime") or ""))}</p>')
     out.append("<h2>RSS over time</h2>")
+    monitor = s.get("monitor")
+    sampled = (f" The monitor's {monitor['count']} samples fill the time between events."
+               if monitor else "")
     out.append("<p>Dashed red lines: marks; green ticks: garbage collections. Each point is the "
-               "lowest and highest RSS of a time bucket.</p>")
+               f"lowest and highest RSS of a time bucket.{sampled}</p>")
     out.append(s["timeline"].svg(title=f"RSS over time: {name}"))
     if s["users"]:
         out.append("<h2>Where RSS grew, by the user's functions</h2>")
@@ -232,6 +243,19 @@ def render(log, summary, top=TOP):
         rows = sorted(s["objects"].items(), key=lambda item: -item[1][2])[:top]
         out.append(_table(("live", "made", "destroyed", "type"),
                           [(live, c, d, t) for t, (c, d, live) in rows], numeric=(0, 1, 2)))
+    if monitor:
+        last = monitor["last"]
+        cgroup = "no limit" if last.cgroup_max is None else f"{_mib(last.cgroup_max):.1f} MiB"
+        out.append("<h2>The monitor's last sample</h2>")
+        out.append(_table(("", ""), [
+            ("samples", monitor["count"]),
+            ("peak RSS", f"{_mib(monitor['peak']):.2f} MiB"),
+            ("RSS: anonymous / file / shared", f"{_mib(last.rss_anon or 0):.2f} / "
+             f"{_mib(last.rss_file or 0):.2f} / {_mib(last.rss_shmem or 0):.2f} MiB"),
+            ("page faults: minor / major", f"{last.minor_faults} / {last.major_faults}"),
+            ("CPU: user / system", f"{(last.user_cpu_ns or 0) / 1e9:.3f} / "
+             f"{(last.system_cpu_ns or 0) / 1e9:.3f} s"),
+            ("cgroup memory", f"{_mib(last.cgroup_current or 0):.1f} MiB of {cgroup}")]))
     facts = [(k, v) for k, v in header.items() if v not in (None, "")]
     facts.append(("events read", sum(s["kinds"].values())))
     facts.append(("events by kind", ", ".join(f"{k} {n}" for k, n in s["kinds"].most_common())))

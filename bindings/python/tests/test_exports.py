@@ -61,7 +61,11 @@ class ExportsTest(TempDirTestCase):
                 self.assertGreaterEqual(depth[e["tid"]], 0)
         self.assertEqual(set(depth.values()), {0})  # every slice ends
         counters = [e["args"]["bytes"] for e in events if e["ph"] == "C" and e["name"] == "RSS"]
-        self.assertEqual(counters, [e.rss for e in self.events])
+        self.assertEqual(sorted(counters), sorted(e.rss for e in self.events))
+        split = [e["args"] for e in events if e["ph"] == "C" and e["name"] == "RSS (monitor)"]
+        samples = [e for e in self.events if e.kind == "SAMPLE"]
+        self.assertEqual(len(split), len(samples))
+        self.assertTrue(all(set(a) == {"anon", "file", "shmem"} for a in split))
         self.assertIn("grown", [e["name"] for e in events if e["ph"] == "i"])
         names = {e["name"] for e in events if e["ph"] == "B"}
         self.assertIn("work", names)

@@ -52,7 +52,7 @@ class ReportTest(TempDirTestCase):
         super().setUp()
         self.log = self.path("run.pmt")
         with pymemtrace.Profile(filepath=self.log, log_format="binary", gc=True,
-                                allocations=True):
+                                allocations=True, monitor=0.002):
             kept = workload()
         self.assertTrue(kept)
 
@@ -75,6 +75,9 @@ class ReportTest(TempDirTestCase):
         self.assertIn("Where RSS grew, by the user's functions", page)
         self.assertIn("Bytes allocated, by function", page)
         self.assertIn('<svg xmlns="http://www.w3.org/2000/svg" class="histogram"', page)
+        self.assertIn("The monitor's last sample", page)  # the monitor's samples (monitor=)
+        self.assertRegex(page, r"<td>samples</td><td>[1-9]")
+        self.assertNotIn("&lt;monitor&gt;", page)  # a sample is no place where RSS grew
 
     def test_size_is_bounded(self):
         big = self.path("big.pmt")

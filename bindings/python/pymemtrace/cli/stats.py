@@ -69,7 +69,7 @@ def stats(args):
                 row[3] = max(row[3], event.size)
             peak = max(peak, event.rss)
             # The first event's dRSS is the whole RSS at start, not growth.
-            if event.reason != "FRST" and event.d_rss > 0:
+            if event.reason not in ("FRST", "SMPL") and event.d_rss > 0:  # samples: no place
                 growth[place(event)] += event.d_rss
             if event.reason == "NEXT":
                 triggers[place(event)] += 1

@@ -28,6 +28,13 @@ def chrome_events(log):
         ts = (event.time_ns - origin) / 1000.0  # microseconds
         tid = event.thread_id or 0
         kind = event.kind
+        if kind == "SAMPLE":  # a monitor's: at the time it was taken, with its split
+            ts = ((event.sample_time_ns or event.time_ns) - origin) / 1000.0
+            events.append({"ph": "C", "pid": pid, "tid": 0, "ts": ts, "name": "RSS (monitor)",
+                           "args": {"anon": event.rss_anon, "file": event.rss_file,
+                                    "shmem": event.rss_shmem}})
+            events.append({"ph": "C", "pid": pid, "tid": 0, "ts": ts, "name": "page faults",
+                           "args": {"minor": event.minor_faults, "major": event.major_faults}})
         if event.rss is not None:
             events.append({"ph": "C", "pid": pid, "tid": 0, "ts": ts, "name": "RSS",
                            "args": {"bytes": event.rss}})
@@ -42,7 +49,7 @@ def chrome_events(log):
             if stack:  # a return whose call came before the log started has no slice
                 events.append({"ph": "E", "pid": pid, "tid": tid, "ts": ts,
                                "name": stack.pop()})
-        elif kind == "MARK":
+        elif kind == "MARK" or (kind == "SAMPLE" and event.message):  # a label is a mark
             events.append({"ph": "i", "pid": pid, "tid": tid, "ts": ts, "s": "g",
                            "name": event.message or "mark"})
         elif kind == "GC_START":
@@ -62,6 +69,9 @@ def chrome_events(log):
         elif kind == "OBJ_CNT":
             events.append({"ph": "C", "pid": pid, "tid": 0, "ts": ts,
                            "name": f"live {event.type_name}", "args": {"objects": event.type_live}})
+    # A monitor's sample row comes after the event that wrote it, its time may be earlier: in
+    # time order (stable: slices at one time keep their order).
+    events[1:] = sorted(events[1:], key=lambda e: e["ts"])
     last = events[-1]["ts"] if len(events) > 1 else 0
     for tid, stack in open_calls.items():  # calls still running at the end: closed there
         while stack:
