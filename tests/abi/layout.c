@@ -52,7 +52,8 @@ PIN(PMT_EV_GC_DONE == 14);
 PIN(PMT_EV_OBJECT_NEW == 15);
 PIN(PMT_EV_OBJECT_DELETE == 16);
 PIN(PMT_EV_OBJECT_COUNT == 17);
-PIN(PMT_EV_KIND_COUNT >= 18);
+PIN(PMT_EV_SAMPLE == 18);
+PIN(PMT_EV_KIND_COUNT >= 19);
 /* pmt_allocator: only appended. */
 PIN(PMT_ALLOCATOR_NONE == 0);
 PIN(PMT_ALLOCATOR_RAW == 1);
@@ -70,6 +71,7 @@ PIN(PMT_REASON_LAST == 4);
 PIN(PMT_REASON_ALLOCATION == 5);
 PIN(PMT_REASON_GC == 6);
 PIN(PMT_REASON_OBJECT == 7);
+PIN(PMT_REASON_SAMPLE == 8);
 
 /* pmt_param, pmt_stat, pmt_tracer_state */
 PIN(PMT_PARAM_D_RSS_TRIGGER == 1);
@@ -106,6 +108,8 @@ PIN(PMT_STAT_BLOCK_BYTES_LIVE == 9);
 PIN(PMT_STAT_FREES_OF_NULL == 10);
 PIN(PMT_STAT_OBJECTS_CREATED == 11);
 PIN(PMT_STAT_OBJECTS_DESTROYED == 12);
+PIN(PMT_STAT_SAMPLES_WRITTEN == 13);
+PIN(PMT_STAT_SAMPLES_LOST == 14);
 PIN(PMT_STAT_EVENTS_SEEN == 1);
 PIN(PMT_STAT_EVENTS_WRITTEN == 2);
 PIN(PMT_STAT_SINKS_FAILED == 3);
@@ -170,7 +174,8 @@ PIN(offsetof(pmt_event, type_name) == 192);
 PIN(offsetof(pmt_event, type_live) == 200);
 PIN(offsetof(pmt_event, type_created) == 208);
 PIN(offsetof(pmt_event, type_destroyed) == 216);
-PIN(sizeof(pmt_event) >= 224);
+PIN(offsetof(pmt_event, sample) == 224);
+PIN(sizeof(pmt_event) >= 232);
 PIN(offsetof(pmt_type_count, name) == 8);
 PIN(offsetof(pmt_type_count, created) == 16);
 PIN(offsetof(pmt_type_count, destroyed) == 24);

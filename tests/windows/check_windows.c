@@ -231,6 +231,48 @@ static void monitor(void)
     pmt_monitor_destroy(m);
 }
 
+/* A monitor attached to a tracer: its samples (from a Windows thread, through the lock-free
+ * queue) reach the tracer's sink as SAMPLE events between START and STOP, the label on one. */
+static void monitor_beside_a_tracer(void)
+{
+    pmt_tracer *t = NULL;
+    int self = 0;
+    CHECK(pmt__tracer_create_with_source(&t, &scripted, &self) == PMT_OK);
+    written w = {0};
+    pmt_sink_ops ops = PMT_SINK_OPS_INIT;
+    ops.write = keep;
+    pmt_sink *sink = NULL;
+    CHECK(pmt_sink_create(&sink, &ops, &w) == PMT_OK);
+    CHECK(pmt_tracer_add_sink(t, sink) == PMT_OK);
+    pmt_monitor *m = NULL;
+    CHECK(pmt_monitor_create(&m) == PMT_OK);
+    CHECK(pmt_monitor_set_interval_ns(m, 10000000) == PMT_OK);
+    CHECK(pmt_monitor_add_tracer(m, t) == PMT_OK);
+    CHECK(pmt_tracer_start(t) == PMT_OK);
+    CHECK(pmt_monitor_start(m) == PMT_OK);
+    Sleep(50);
+    pmt__tracer_event(t, PMT_EV_CALL, "app.py", "work", 1, 1);
+    CHECK(pmt_monitor_label(m, "label") == PMT_OK);
+    Sleep(30);
+    CHECK(pmt_monitor_stop(m) == PMT_OK);
+    CHECK(pmt_tracer_stop(t) == PMT_OK);
+    uint64_t taken = 0, logged = 0;
+    CHECK(pmt_monitor_samples(m, &taken) == PMT_OK && taken >= 3);
+    CHECK(pmt_tracer_get_stat(t, PMT_STAT_SAMPLES_WRITTEN, &logged) == PMT_OK && logged == taken);
+    int samples = 0, labelled = 0;
+    for (int i = 0; i < w.count; i++) {
+        if (w.events[i].kind != PMT_EV_SAMPLE)
+            continue;
+        samples++; /* the sample itself is valid only during the call: its label is the message */
+        labelled += w.events[i].message && strcmp(w.events[i].message, "label") == 0;
+    }
+    CHECK(samples == (int)taken);
+    CHECK(labelled == 1);
+    CHECK(w.events[w.count - 1].kind == PMT_EV_STOP);
+    pmt_monitor_destroy(m);
+    pmt_tracer_destroy(t);
+}
+
 int main(void)
 {
     CHECK(pmt_version_number() == PMT_VERSION_NUMBER);
@@ -241,6 +283,7 @@ int main(void)
     tracer_with_real_rss(PMT_RSS_AUTO, "windows-working-set-interval");
     tracer_with_real_rss(PMT_RSS_EXACT, "windows-working-set");
     monitor();
+    monitor_beside_a_tracer();
     printf("%d passed, %d failed\n", passed, failed);
     return failed != 0;
 }
