@@ -53,6 +53,13 @@ MODES = [
     ("Profile(-1) bin calls=0", "py", "py", -1, {"log_format": "binary", "calls": 0}),
     ("Profile(0) bin calls=0", "py", "py", 0, {"log_format": "binary", "calls": 0}),
     ("Profile(0) bin calls=2", "py", "py", 0, {"log_format": "binary", "calls": 2}),
+    # An RSS monitor attached to the tracer (doc/monitor.md): with an hour's interval no sample
+    # comes while measuring (the hot path's check alone); at 10 ms the samples are written too
+    # (and the monitor thread's own work is in the instructions: callgrind counts every thread).
+    ("Profile(-1) bin +monitor idle", "py", "py", -1,
+     {"log_format": "binary", "monitor_ns": 3600 * 10**9}),
+    ("Profile(-1) bin +monitor 10ms", "py", "py", -1,
+     {"log_format": "binary", "monitor_ns": 10**7}),
     # Not the library: the least a call aggregation does (bench/floor/floor.c agg_enter/leave),
     # on the same hook; its gap over the counting floor is the floor of calls=1 over calls=0.
     ("floor: aggregation", "py", "py", NEVER, {"probe": "py-agg"}),
@@ -123,6 +130,8 @@ class Traced:
         _, _, events, trigger, options = mode
         masks = {"py": ev.MASK_CALLS, "py+c": ev.MASK_PROFILE, "trace": ev.MASK_TRACE}
         options = dict(options)
+        self.monitor_ns = options.pop("monitor_ns", None)
+        self.monitor = None
         if "rss_mode" in options:
             options["rss_mode"] = {"none": ev.RSS_NONE}[options["rss_mode"]]
         self.args = (masks[events], trigger, os.path.join(directory, "trace.log"), None, None)
@@ -131,8 +140,14 @@ class Traced:
     def start(self):
         self.tracer = self.ev.Tracer(*self.args, **self.options)
         self.tracer.start()
+        if self.monitor_ns:
+            self.monitor = self.ev.Monitor(self.monitor_ns, None, self.tracer)
+            self.monitor.start()
 
     def stop(self):
+        if self.monitor is not None:
+            self.monitor.stop()
+            self.monitor = None
         self.tracer.stop()
 
     @property

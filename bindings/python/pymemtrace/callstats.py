@@ -152,3 +152,38 @@ def collapsed(rows, user=True, weight="own"):
         stack = ";".join(f"{a.function} ({a.file}:{a.line})" for a in reversed(path))
         out[stack] = out.get(stack, 0) + value
     return [f"{stack} {value}" for stack, value in sorted(out.items())]
+
+
+_ALLOCATING = ("ALLOC", "REALLOC")
+
+
+def _frame(function, file, line):
+    return f"{function} ({file}:{line})"
+
+
+def collapsed_allocations(events, rows, user=True):
+    """Collapsed stacks weighted by the bytes allocated (flamegraph.pl's input): "a;b;c BYTES"
+    per call path, from a log's ALLOC and REALLOC events (a realloc counts what it grew by).
+    An event with a call path (run --call-paths, calls="paths") is charged to that path, user
+    frames only when user=True (library code's allocations go to its nearest user caller); one
+    without is charged to its user site as a one-frame stack (its own place when it has none)."""
+    nodes = nodes_of(rows) if rows else {}
+    out = {}
+    for e in events:
+        if e.kind not in _ALLOCATING:
+            continue
+        size = e.size if e.kind == "ALLOC" else max(e.size - e.old_size, 0)
+        if size <= 0:
+            continue
+        node = nodes.get(e.call_node or 0)
+        if node is not None:
+            owner = charged_to(nodes, node) if user else node
+            path = [owner] + [a for a in _ancestors(nodes, owner) if not user or a.user]
+            stack = ";".join(_frame(a.function, a.file, a.line) for a in reversed(path))
+        elif e.user_function and e.user_file:
+            stack = _frame(e.user_function, e.user_file, e.user_line)
+        else:
+            stack = _frame(e.function or "?", e.file or "?", e.line or 0)
+        out[stack] = out.get(stack, 0) + size
+    return [f"{stack} {value}" for stack, value in sorted(out.items())]
+

@@ -251,6 +251,7 @@ def run(args):
                          allocations=allocations, alloc_min_size=args.alloc_min_size,
                          alloc_sample=args.alloc_sample,
                          c_calls=True if allocations else None,
+                         calls="paths" if args.call_paths else True,
                          monitor=None if args.probes_only else args.monitor)
     except (TypeError, ValueError, NotImplementedError) as error:  # a codec this build lacks, objects < 3.13
         raise CliError(str(error)) from None
@@ -369,6 +370,10 @@ def register(commands):
                          help="--allocations plus libc's malloc family and anonymous mmap from "
                               "C code (extension modules): the script runs with the interposer "
                               "preloaded, and so do its children")
+    command.add_argument("--call-paths", action="store_true",
+                         help="give every written event its call path (binary logs keep it): "
+                              "tree --collapsed --weight allocated then charges allocations to "
+                              "whole stacks")
     command.add_argument("--alloc-min-size", type=count, default=0, metavar="BYTES",
                          help="record only allocations of at least BYTES")
     command.add_argument("--alloc-sample", type=count, default=0, metavar="BYTES",

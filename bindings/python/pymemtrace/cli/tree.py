@@ -24,11 +24,21 @@ def print_tree(nodes, out=None, max_depth=None, limit=None):
 
 def tree(args):
     with open_or_fail(args.log) as log:
+        allocating = None
+        if args.collapsed and args.weight == "allocated":  # the events first: then the summary
+            allocating = [e for e in log if e.kind in ("ALLOC", "REALLOC")]
         rows = log.call_stats()
-        if not rows:
+        if not rows and not (args.collapsed and args.weight == "allocated"):
             raise CliError(f"{args.log} holds no call aggregation (a text log, or a writer "
                            "that did not stop): write a binary log (run --binary)")
-        if args.collapsed:
+        if args.collapsed and args.weight == "allocated":
+            lines = callstats.collapsed_allocations(allocating, rows, user=not args.all)
+            if not lines:
+                raise CliError(f"{args.log} holds no allocation (trace them: run --allocations, "
+                               "with --call-paths for whole stacks)")
+            for line in lines:
+                print(line)
+        elif args.collapsed:
             for line in callstats.collapsed(rows, user=not args.all):
                 print(line)
         else:
@@ -45,3 +55,7 @@ def register(commands):
     command.add_argument("--collapsed", action="store_true",
                          help="collapsed stacks weighted by own growth in bytes, one per line "
                               "(flamegraph.pl's input)")
+    command.add_argument("--weight", choices=("growth", "allocated"), default="growth",
+                         help="with --collapsed: growth (own RSS growth, default) or allocated "
+                              "(bytes the log's ALLOC/REALLOC events allocated, by their call "
+                              "paths when the log has them: run --allocations --call-paths)")
