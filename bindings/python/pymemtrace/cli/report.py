@@ -2,6 +2,7 @@
 (doc/reports.md)."""
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 
@@ -31,13 +32,27 @@ def _png(svg, path):
         # Without what was preloaded into us (the native interposer, a sanitizer's runtime):
         # the renderer is a program of its own.
         env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
-        done = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu",
-                               f"--user-data-dir={os.path.join(work, 'profile')}",
-                               "--hide-scrollbars", f"--screenshot={shot}",
-                               "--window-size=960,320", "file://" + page],
-                              capture_output=True, text=True, timeout=120, env=env)
-        if done.returncode != 0 or not os.path.exists(shot):
-            raise CliError(f"Chromium could not render the plot: {done.stderr.strip()[-300:]}")
+        # In a session of its own: on a timeout its helper processes go with it (a kill of
+        # the browser alone leaves them running).
+        browser = subprocess.Popen([chromium, "--headless", "--no-sandbox", "--disable-gpu",
+                                    f"--user-data-dir={os.path.join(work, 'profile')}",
+                                    "--hide-scrollbars", f"--screenshot={shot}",
+                                    "--window-size=960,320", "file://" + page],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   env=env, start_new_session=True)
+        try:
+            _, stderr = browser.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            os.killpg(browser.pid, signal.SIGKILL)
+            browser.communicate()
+            raise CliError("Chromium did not render the plot within 120 s") from None
+        finally:
+            try:  # helpers that outlive a browser that exited
+                os.killpg(browser.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        if browser.returncode != 0 or not os.path.exists(shot):
+            raise CliError(f"Chromium could not render the plot: {stderr.strip()[-300:]}")
         try:
             shutil.copyfile(shot, path)
         except OSError as error:
