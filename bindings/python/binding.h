@@ -52,6 +52,9 @@ PyObject *pmt_py_event_new(PyObject *event_type, const pmt_event *ev);
  * TypeError set). */
 pmt_tracer *pmt_py_tracer_of(PyObject *module_object, PyObject *object);
 
+/* summary.c: the report's one pass over the rest of a binary log (LogReader.summarize). */
+PyObject *pmt_py_summarize(pmt_reader *reader, PyObject *event_type, Py_ssize_t points);
+
 /* tracer_object.c, reader_object.c */
 extern PyType_Spec pmt_py_tracer_spec;
 extern PyType_Spec pmt_py_reader_spec;

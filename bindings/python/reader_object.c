@@ -200,6 +200,20 @@ static PyObject *Reader_close(ReaderObject *self, PyObject *unused)
     Py_RETURN_NONE;
 }
 
+static PyObject *Reader_summarize(ReaderObject *self, PyObject *arg)
+{
+    if (check_open(self) != 0)
+        return NULL;
+    Py_ssize_t points = PyLong_AsSsize_t(arg);
+    if (points == -1 && PyErr_Occurred())
+        return NULL;
+    if (points < 2 || points > 1000000) {
+        PyErr_Format(PyExc_ValueError, "points must be between 2 and 1000000, not %zd", points);
+        return NULL;
+    }
+    return pmt_py_summarize(self->reader, self->event_type, points);
+}
+
 static PyObject *Reader_enter(PyObject *self, PyObject *unused)
 {
     (void)unused;
@@ -223,6 +237,10 @@ static PyMethodDef Reader_methods[] = {
     {"seek_time", (PyCFunction)Reader_seek_time, METH_O,
      "Next event: the first with time_ns >= t."},
     {"close", (PyCFunction)Reader_close, METH_NOARGS, "Close the file."},
+    {"summarize", (PyCFunction)Reader_summarize, METH_O,
+     "summarize(points) -> dict: the report's one pass over the events not read yet (kinds, "
+     "the RSS timeline in at most points buckets, growth and bytes allocated per place, "
+     "allocation sizes, marks, collections, object counts, the monitor's last sample)."},
     {"__enter__", (PyCFunction)Reader_enter, METH_NOARGS, NULL},
     {"__exit__", (PyCFunction)Reader_exit, METH_VARARGS, NULL},
     {NULL, NULL, 0, NULL},

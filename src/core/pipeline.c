@@ -235,8 +235,9 @@ static PMT__NOINLINE int after_fork(pmt_tracer *t, const char *file, const char 
 }
 
 /* A sample's row time: its own, kept between the last written row's and the time of the event
- * the trigger may still write as PREV, so that the rows' times never go back. The sample itself
- * keeps its exact time. */
+ * the trigger may still write as PREV, so that the rows' times never go back (samples are written
+ * before the next event, which may make the one before it a PREV row). The sample itself keeps
+ * its exact time. */
 static uint64_t row_time(const pmt_tracer *t, uint64_t taken)
 {
     if (t->previous_valid && !t->previous_written) {
@@ -299,18 +300,31 @@ void pmt__pipeline_write_samples(pmt_tracer *t)
         write_samples(t);
 }
 
+/* The event path's rare work, behind its one test (tracer_internal.h `attention`): an event
+ * while the sinks run is a sink's own work (a Python callback), not the program's, and is
+ * dropped; else the samples an attached monitor handed over are written first. Returns
+ * whether the event goes on. */
+static PMT__NOINLINE int attend(pmt_tracer *t)
+{
+    if (t->delivering)
+        return 0;
+    if (pmt__sample_queue_ready(t->samples))
+        write_samples(t);
+    return 1;
+}
+
 /* Both entry points get their own copy (PMT__HOT_INLINE): a compiler that split it out would
  * add a call with an argument on the stack to every event. */
 /* selected: the code stage's answer when the source kept it, -1 to look it up here. */
-static PMT__HOT_INLINE void event_stages(pmt_tracer *t, pmt_event_kind kind, int selected,
-                                         const char *file, const char *function, const void *where,
-                                         int32_t line, int32_t depth)
+static PMT__HOT_INLINE void event(pmt_tracer *t, pmt_event_kind kind, int selected,
+                                  const char *file, const char *function, const void *where,
+                                  int32_t line, int32_t depth)
 {
     /* The first event of a child of fork, or one that stays silent. */
     if (PMT__UNLIKELY(pmt__tracer_forked(t)) && !after_fork(t, file, function, where, line, depth))
         return;
-    if (!pmt__tracer_wants(t, kind) || t->delivering)
-        return; /* a sink's own work (a Python callback) is not the program's */
+    if (!pmt__tracer_wants(t, kind) || (PMT__UNLIKELY(t->attention) && !attend(t)))
+        return;
     uint64_t seq = t->seq++;
     if (selected < 0)
         selected =
@@ -351,17 +365,6 @@ static PMT__HOT_INLINE void event_stages(pmt_tracer *t, pmt_event_kind kind, int
     if (PMT__PROBE_WANTED(rss_change))
         pmt__probes_rss_change(slot);
     advance(t, written);
-}
-
-/* The stages, then the samples an attached monitor handed over: after the event, so that a
- * sample taken before it keeps its own time as its row's (row_time). */
-static PMT__HOT_INLINE void event(pmt_tracer *t, pmt_event_kind kind, int selected,
-                                  const char *file, const char *function, const void *where,
-                                  int32_t line, int32_t depth)
-{
-    event_stages(t, kind, selected, file, function, where, line, depth);
-    if (samples_waiting(t))
-        write_samples(t);
 }
 
 void pmt__tracer_event(pmt_tracer *t, pmt_event_kind kind, const char *file, const char *function,

@@ -441,12 +441,14 @@ int pmt__tracer_take_samples(pmt_tracer *t, pmt__sample_queue *q)
         pmt__pipeline_write_samples(t);
         pmt__sample_queue_release(t->samples);
         t->samples = NULL;
+        t->monitor_attached = 0;
     }
     t->monitor_file = pmt__strings_intern(&t->strings, "", 0);
     t->monitor_name = pmt__strings_intern(&t->strings, "<monitor>", 9);
     if (!t->monitor_file || !t->monitor_name)
         return pmt__fail(PMT_ENOMEM, "out of memory attaching a monitor");
     t->samples = q;
+    t->monitor_attached = 1;
     if (t->state != PMT_STATE_CREATED && !t->fork_silent)
         pmt__sample_queue_set_open(q, 1); /* the run is on */
     return PMT_OK;

@@ -74,7 +74,15 @@ struct pmt_tracer {
     int current;
     int previous_valid;
     int previous_written;
-    int delivering;            /* sinks are running: events they cause are not traced */
+    /* The event path's one test for its rare work: attention is nonzero while sinks run or
+     * while a monitor is attached (C11 anonymous members: one 8-byte load tests both). */
+    union {
+        uint64_t attention;
+        struct {
+            int delivering;       /* sinks are running: events they cause are not traced */
+            int monitor_attached; /* samples may wait in `samples` */
+        };
+    };
     uint64_t last_rss;         /* last value read from the provider */
     uint64_t last_written_rss; /* RSS of the last event delivered to the sinks */
     /* The stages' parameters as the hot path reads them, resolved at start. */

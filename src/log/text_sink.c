@@ -415,20 +415,23 @@ static void put_object(text_sink *s, const pmt_event *ev)
     put_i64(s, ev->type_live, 0, 0);
 }
 
-/* A monitor sample's tail (doc/text-format.md): " @ peak 52428800 minflt 1200 majflt 0 user_ns
- * 120000000 system_ns 10000000 anon 30000000 file 20000000 shmem 0 cgroup 0 max none", then
- * " # label" when it has one. */
+/* A monitor sample's tail (doc/text-format.md): " @ taken 0.100413 peak 52428800 minflt 1200
+ * majflt 0 user_ns 120000000 system_ns 10000000 anon 30000000 file 20000000 shmem 0 cgroup 0
+ * max none", then " # label" when it has one. */
 static void put_sample(text_sink *s, const pmt_event *ev)
 {
     const pmt_sample *sample = ev->sample;
     const struct {
         const char *name;
         uint64_t value;
-    } fields[] = {{" @ peak ", sample->peak_rss},         {" minflt ", sample->minor_faults},
+    } fields[] = {{" peak ", sample->peak_rss},         {" minflt ", sample->minor_faults},
                   {" majflt ", sample->major_faults},     {" user_ns ", sample->user_cpu_ns},
                   {" system_ns ", sample->system_cpu_ns}, {" anon ", sample->rss_anon},
                   {" file ", sample->rss_file},           {" shmem ", sample->rss_shmem},
                   {" cgroup ", sample->cgroup_current}};
+    /* When it was taken, on the Clock column's scale: its row may be a little earlier. */
+    put(s, " @ taken ", 9);
+    put_clock(s, sample->time_ns > s->origin_ns ? sample->time_ns - s->origin_ns : 0, 0);
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
         put_str(s, fields[i].name);
         put_u64(s, fields[i].value, 0, 0);

@@ -198,9 +198,11 @@ def _row_event(row):
         return Event(fields, row.gc)
     if row.tag == "OBJ":
         return Event(fields, row.objects)
-    if row.tag == "SMPL":  # the text log keeps no sample number nor its own time
+    if row.tag == "SMPL":  # the text log keeps no sample number nor wall clock
         fields = fields[:11] + (row.message,)
-        return Event(fields, {**row.sample, "sample_seq": None, "sample_time_ns": fields[3],
+        sample = dict(row.sample)
+        taken = round(sample.pop("taken") * 1_000_000) * 1000
+        return Event(fields, {**sample, "sample_seq": None, "sample_time_ns": taken,
                               "realtime_ns": None})
     if row.tag != "ALOC":
         return Event(fields)

@@ -116,8 +116,15 @@ class Timeline:
         return "".join(parts)
 
 
-def summarize(log, points=POINTS):
-    """One pass over a log: what the report shows."""
+def _where(file, function):
+    return f"{os.path.basename(file or '')}:{function}" if function else "?"
+
+
+def summarize(log, points=POINTS, in_c=True):
+    """One pass over a log: what the report shows. A binary log is read by the C pass
+    (LogReader.summarize: no Python object per event); in_c=False, and text logs, in Python."""
+    if in_c and getattr(log, "format", None) == "binary":
+        return _summarize_in_c(log, points)
     timeline = Timeline(points)
     growth = Counter()  # function -> positive dRSS (the event's own place)
     allocated = Counter()  # function -> bytes allocated
@@ -134,7 +141,7 @@ def summarize(log, points=POINTS):
             continue
         if event.rss is not None:
             timeline.add(event.time_ns, event.rss, event.seq)
-        where = f"{os.path.basename(event.file or '')}:{event.function}" if event.function else "?"
+        where = _where(event.file, event.function)
         if event.kind == "MARK":
             timeline.marks.append((timeline.rel(event.time_ns), event.message or ""))
         elif event.kind == "GC_DONE":
@@ -154,6 +161,29 @@ def summarize(log, points=POINTS):
         users = callstats.table(rows, user=True)
     return {"timeline": timeline, "growth": growth, "allocated": allocated, "sizes": sizes,
             "kinds": kinds, "objects": objects, "users": users, "monitor": monitor,
+            "status": log.status()}
+
+
+def _summarize_in_c(log, points):
+    c = log._reader.summarize(points)
+    timeline = Timeline(points)
+    timeline.origin, timeline.width, timeline.end = c["origin"], c["width"], c["end"]
+    timeline.buckets = {index: [low, high, first] for index, low, high, first in c["buckets"]}
+    if not timeline.buckets:
+        timeline.origin = None
+    timeline.marks = [(timeline.rel(t), text) for t, text in c["marks"]]
+    timeline.gcs = [(timeline.rel(t), generation, duration) for t, generation, duration in c["gcs"]]
+    growth, allocated = Counter(), Counter()
+    for file, function, n in c["growth"]:
+        growth[_where(file, function)] += n
+    for file, function, n in c["allocated"]:
+        allocated[_where(file, function)] += n
+    monitor = ({"last": c["last_sample"], "peak": c["sample_peak"], "count": c["samples"]}
+               if c["samples"] else {})
+    rows = log.call_stats()
+    return {"timeline": timeline, "growth": growth, "allocated": allocated,
+            "sizes": Counter(c["sizes"]), "kinds": Counter(c["kinds"]), "objects": c["objects"],
+            "users": callstats.table(rows, user=True) if rows else [], "monitor": monitor,
             "status": log.status()}
 
 

@@ -40,7 +40,7 @@ class Row:
     gc: Optional[dict] = None
     # OBJ rows: "... dRSS @ Node 0x7f3a live 12" or "... dRSS @ Node created 9 destroyed 2 live 7"
     objects: Optional[dict] = None
-    # SMPL rows (a monitor's samples): "... dRSS @ peak N minflt N ... max N|none [# label]"
+    # SMPL rows (a monitor's samples): "... dRSS @ taken CLOCK peak N ... max N|none [# label]"
     sample: Optional[dict] = None
 
 
@@ -85,11 +85,12 @@ def parse_row(text: str) -> Optional[Row]:
         values["type_name"] = name
         block = {"objects": values}
     if tag == "SMPL":
-        text, _, tail = text.partition(" @ peak ")
+        text, _, tail = text.partition(" @ taken ")
         tail, _, label = tail.partition(" # ")
-        parts = ["peak"] + tail.split()
+        parts = ["taken"] + tail.split()
         values = {_SAMPLE_FIELDS[k]: (None if v == "none" else int(v))
                   for k, v in zip(parts[0::2], parts[1::2]) if k in _SAMPLE_FIELDS}
+        values["taken"] = float(parts[1])
         block = {"sample": values, "message": label or None}
     left, line, function, rss, d_rss = text.rsplit(None, 4)
     what = text[_FILE_COLUMN - 9:_FILE_COLUMN].strip()

@@ -184,11 +184,15 @@ class MonitorTest(TempDirTestCase):
         with open(path, encoding="utf-8") as f:
             rows = [line for line in f if line.startswith("SMPL: ")]
         self.assertEqual(len(rows), p.samples_written)
-        self.assertRegex(rows[0], r" SAMPLE .* <monitor> +\d+ +-?\d+ @ peak \d+ minflt \d+ "
+        self.assertRegex(rows[0], r" SAMPLE .* <monitor> +\d+ +-?\d+ @ taken \d+\.\d{6} "
+                                  r"peak \d+ minflt \d+ "
                                   r"majflt \d+ user_ns \d+ system_ns \d+ anon \d+ file \d+ "
                                   r"shmem \d+ cgroup \d+ max (\d+|none)$")
         samples = self.check_samples_in_log(path, p)
         self.assertTrue(all(e.peak_rss > 0 for e in samples))
+        taken = [e.sample_time_ns for e in samples]  # the text keeps when each was taken
+        self.assertEqual(taken, sorted(taken))
+        self.assertGreater(taken[3] - taken[0], 5_000_000)  # spread over the sleep
         del pages
 
     def test_a_monitor_given_a_profile(self):

@@ -90,6 +90,30 @@ class ReportTest(TempDirTestCase):
         self.assertLessEqual(len(points), 2 * 2000)
         self.assertLess(len(page.encode()), 1 << 20)
 
+    def test_the_c_pass_sums_as_python_does(self):
+        """LogReader.summarize (the binary logs' pass) gives what the Python pass gives, for a
+        log of every kind the report shows and for one that makes the buckets merge."""
+        from pymemtrace import report
+        big = self.path("merging.pmt")
+        with pymemtrace.Profile(0, filepath=big, log_format="binary", monitor=0.002):
+            keep = [grow_lists(1) for _ in range(30000)]
+        del keep
+        for path, points in ((self.log, 2000), (big, 2000), (big, 7)):
+            with self.subTest(log=os.path.basename(path), points=points):
+                with pymemtrace.open_log(path) as log:
+                    in_python = report.summarize(log, points, in_c=False)
+                with pymemtrace.open_log(path) as log:
+                    in_c = report.summarize(log, points)
+                a, b = in_python.pop("timeline"), in_c.pop("timeline")
+                self.assertEqual((a.buckets, a.width, a.origin, a.end, a.marks, a.gcs),
+                                 (b.buckets, b.width, b.origin, b.end, b.marks, b.gcs))
+                self.assertLessEqual(len(b.buckets), points)
+                self.assertEqual(in_python, in_c)
+                self.assertTrue(in_c["growth"] and in_c["kinds"]["SAMPLE"])
+        with pymemtrace.open_log(self.log) as log:
+            with self.assertRaises(ValueError):
+                log._reader.summarize(1)
+
     @unittest.skipUnless(CHROMIUM, "no chromium here (Debian: chromium)")
     def test_in_chromium(self):
         path, _ = self.report()
