@@ -120,8 +120,8 @@ static PyObject *places_list(const places *p)
         const place *s = &p->slots[i];
         if (!s->function)
             continue;
-        PyObject *row = Py_BuildValue("(NNL)", text(s->file), text(s->function),
-                                      (long long)s->bytes);
+        PyObject *row =
+            Py_BuildValue("(NNL)", text(s->file), text(s->function), (long long)s->bytes);
         if (!row || PyList_Append(list, row) != 0)
             Py_CLEAR(list);
         Py_XDECREF(row);
@@ -136,9 +136,9 @@ static PyObject *buckets_list(const timeline *tl)
         const bucket *b = &tl->buckets[i];
         if (!b->used)
             continue;
-        PyObject *row = Py_BuildValue("(nKKK)", (Py_ssize_t)i, (unsigned long long)b->low,
-                                      (unsigned long long)b->high,
-                                      (unsigned long long)b->first_seq);
+        PyObject *row =
+            Py_BuildValue("(nKKK)", (Py_ssize_t)i, (unsigned long long)b->low,
+                          (unsigned long long)b->high, (unsigned long long)b->first_seq);
         if (!row || PyList_Append(list, row) != 0)
             Py_CLEAR(list);
         Py_XDECREF(row);
@@ -168,8 +168,8 @@ static int append_new(PyObject *list, PyObject *item)
 
 typedef struct totals {
     uint64_t kinds[PMT_EV_KIND_COUNT + 1]; /* the last: kinds this version does not know */
-    uint64_t sizes[65]; /* by bit length of size - 1 (0 to 64) */
-    uint64_t empty_blocks; /* of size 0 */
+    uint64_t sizes[65];                    /* by bit length of size - 1 (0 to 64) */
+    uint64_t empty_blocks;                 /* of size 0 */
     uint64_t samples, sample_peak;
 } totals;
 
@@ -225,9 +225,9 @@ PyObject *pmt_py_summarize(pmt_reader *reader, PyObject *event_type, Py_ssize_t 
             break;
         }
         case PMT_EV_OBJECT_COUNT: {
-            PyObject *counts = Py_BuildValue("(KKL)", (unsigned long long)ev->type_created,
-                                             (unsigned long long)ev->type_destroyed,
-                                             (long long)ev->type_live);
+            PyObject *counts =
+                Py_BuildValue("(KKL)", (unsigned long long)ev->type_created,
+                              (unsigned long long)ev->type_destroyed, (long long)ev->type_live);
             PyObject *name = text(ev->type_name ? ev->type_name : "");
             int failed = !counts || !name || PyDict_SetItem(objects, name, counts) != 0;
             Py_XDECREF(counts);
@@ -262,8 +262,8 @@ PyObject *pmt_py_summarize(pmt_reader *reader, PyObject *event_type, Py_ssize_t 
     if (!failed)
         result = Py_BuildValue(
             "{s:N,s:N,s:N,s:K,s:K,s:K,s:N,s:N,s:O,s:O,s:O,s:O,s:K,s:K}", "kinds", kinds, "sizes",
-            sizes, "buckets", buckets_list(&tl), "width", (unsigned long long)tl.width,
-            "origin", (unsigned long long)tl.origin, "end", (unsigned long long)tl.end, "growth",
+            sizes, "buckets", buckets_list(&tl), "width", (unsigned long long)tl.width, "origin",
+            (unsigned long long)tl.origin, "end", (unsigned long long)tl.end, "growth",
             places_list(&growth), "allocated", places_list(&allocated), "marks", marks, "gcs", gcs,
             "objects", objects, "last_sample", last_sample ? last_sample : Py_None, "samples",
             (unsigned long long)t->samples, "sample_peak", (unsigned long long)t->sample_peak);
