@@ -424,7 +424,7 @@ static void put_sample(text_sink *s, const pmt_event *ev)
     const struct {
         const char *name;
         uint64_t value;
-    } fields[] = {{" peak ", sample->peak_rss},         {" minflt ", sample->minor_faults},
+    } fields[] = {{" peak ", sample->peak_rss},           {" minflt ", sample->minor_faults},
                   {" majflt ", sample->major_faults},     {" user_ns ", sample->user_cpu_ns},
                   {" system_ns ", sample->system_cpu_ns}, {" anon ", sample->rss_anon},
                   {" file ", sample->rss_file},           {" shmem ", sample->rss_shmem},
