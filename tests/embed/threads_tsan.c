@@ -1,8 +1,9 @@
 /* The library's threads under ThreadSanitizer (tests/embed/threads_tsan.sh): an embedded
  * interpreter runs four Python threads that call functions while four C threads the interpreter
- * does not know write marks into the same tracer; then pause/resume storms with a marking thread
- * running, and start/stop storms. Every mark and no race must come out: the log is read back and
- * its marks counted. threads_tsan LOG_DIR */
+ * does not know write marks into the same tracer, and an RSS monitor hands it samples from a
+ * thread of its own (each sample must reach the log); then pause/resume storms with a marking
+ * thread running, and start/stop storms. Every mark and no race must come out: the log is read back
+ * and its marks counted. threads_tsan LOG_DIR */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
@@ -69,7 +70,14 @@ int main(int argc, char **argv)
         pmt_sink_binary_open(&sink, path, "threads", NULL) != PMT_OK ||
         pmt_tracer_add_sink(tracer, sink) != PMT_OK)
         return fail("setting up");
-    if (pmt_tracer_start(tracer) != PMT_OK)
+    /* A monitor beside it: its thread hands samples over while the Python threads, each in
+     * turn with the GIL, write them (the queue's one producer and its consumers). */
+    pmt_monitor *monitor = NULL;
+    if (pmt_monitor_create(&monitor) != PMT_OK ||
+        pmt_monitor_set_interval_ns(monitor, 1000000) != PMT_OK ||
+        pmt_monitor_add_tracer(monitor, tracer) != PMT_OK)
+        return fail("setting up the monitor");
+    if (pmt_tracer_start(tracer) != PMT_OK || pmt_monitor_start(monitor) != PMT_OK)
         return fail("start");
     if (PyRun_SimpleString(program) != 0)
         return fail("starting Python threads");
@@ -82,11 +90,14 @@ int main(int argc, char **argv)
     PyEval_RestoreThread(saved);
     if (PyRun_SimpleString("for t in threads: t.join()\n") != 0)
         return fail("joining Python threads");
-    if (pmt_tracer_stop(tracer) != PMT_OK)
+    if (pmt_monitor_stop(monitor) != PMT_OK || pmt_tracer_stop(tracer) != PMT_OK)
         return fail("stop");
-    uint64_t written = 0;
+    uint64_t written = 0, samples_written = 0, samples_taken = 0;
     pmt_tracer_get_stat(tracer, PMT_STAT_EVENTS_WRITTEN, &written);
+    pmt_tracer_get_stat(tracer, PMT_STAT_SAMPLES_WRITTEN, &samples_written);
+    pmt_monitor_samples(monitor, &samples_taken);
     pmt_tracer_destroy(tracer); /* closes the log */
+    pmt_monitor_destroy(monitor);
 
     /* Storms: pause and resume while a foreign thread marks (each mark written or refused,
      * never a race); then new tracers started and stopped. */
@@ -133,17 +144,21 @@ int main(int argc, char **argv)
     if (pmt_reader_open(&r, path) != PMT_OK)
         return fail("reading the log");
     const pmt_event *ev;
-    int marks = 0, calls = 0;
+    int marks = 0, calls = 0, samples = 0;
     while (pmt_reader_next(r, &ev) == 1) {
         marks += ev->kind == PMT_EV_MARK;
         calls += ev->kind == PMT_EV_CALL;
+        samples += ev->kind == PMT_EV_SAMPLE;
     }
     int status = pmt_reader_status(r, NULL, NULL);
     pmt_reader_close(r);
-    printf("threads_tsan: %d marks of %d, %d calls, %llu events written, status %d\n", marks,
-           MARKERS * MARKS, calls, (unsigned long long)written, status);
+    printf("threads_tsan: %d marks of %d, %d calls, %llu events written, %d samples of %llu, "
+           "status %d\n",
+           marks, MARKERS * MARKS, calls, (unsigned long long)written, samples,
+           (unsigned long long)samples_taken, status);
     if (status != PMT_OK || marks != MARKERS * MARKS - atomic_load(&marks_failed) ||
-        atomic_load(&marks_failed) != 0 || calls < 4 * 200)
+        atomic_load(&marks_failed) != 0 || calls < 4 * 200 || samples < 2 ||
+        (uint64_t)samples != samples_written || samples_written != samples_taken)
         return fprintf(stderr, "threads_tsan: FAILED: the log is not what was written\n"), 1;
     printf("threads_tsan: OK\n");
     return 0;
