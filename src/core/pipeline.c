@@ -323,7 +323,9 @@ static PMT__HOT_INLINE void event(pmt_tracer *t, pmt_event_kind kind, int select
     /* The first event of a child of fork, or one that stays silent. */
     if (PMT__UNLIKELY(pmt__tracer_forked(t)) && !after_fork(t, file, function, where, line, depth))
         return;
-    if (!pmt__tracer_wants(t, kind) || (PMT__UNLIKELY(t->attention) && !attend(t)))
+    /* Before the mask: a tracer that follows calls without writing them (allocations only)
+     * still writes the samples. */
+    if ((PMT__UNLIKELY(t->attention) && !attend(t)) || !pmt__tracer_wants(t, kind))
         return;
     uint64_t seq = t->seq++;
     if (selected < 0)

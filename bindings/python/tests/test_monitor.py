@@ -211,6 +211,22 @@ class MonitorTest(TempDirTestCase):
         self.assertEqual(len(monitor.read(jsonl)), both.samples)
         del pages
 
+    def test_samples_beside_allocations(self):
+        # An Allocations tracer follows calls without writing them: the samples still come at
+        # its events, not only at its stop.
+        path = self.path("alloc.pmt")
+        with pymemtrace.Allocations(filepath=path, monitor=0.002) as a:
+            for _ in range(40):
+                time.sleep(0.002)
+                len([bytearray(100) for _ in range(10)])
+            stops_before = a._tracer.samples_written
+        self.assertGreater(stops_before, 5)
+        self.assertEqual(a.samples_lost, 0)
+        with pymemtrace.open_log(path) as log:
+            kinds = [e.kind for e in log]
+        self.assertEqual(kinds.count("SAMPLE"), a.samples_written)
+        self.assertIn("ALLOC", kinds)
+
     def test_run_monitor(self):
         log = self.path("run.log")
         done = run_cli("run", "--monitor=0.01", "--monitor-jsonl", "--top", "0", "-o", log, "-c",
