@@ -504,6 +504,15 @@ class Profile(_Wrapper):
     also gives each its call path (Event.call_node, a node of call_stats(); binary logs store
     it); False turns both off.
 
+    monitor: None, or an interval in seconds (0.001 to 3600): an RSS monitor thread (C, no GIL)
+    samples RSS, its split, page faults, CPU time and the cgroup's memory at that interval, and
+    every sample is written into this log as a SAMPLE event (reason SMPL; Event.peak_rss,
+    minor_faults, ..., sample_time_ns) by the traced thread before its next event, beside the
+    events: their dRSS and the trigger never see samples. Samples fill the time between events
+    (a long C call, a sleep); a followed child samples itself into its own log. After exit,
+    samples_written and samples_lost (no event for 1024 samples) say what reached the log
+    (doc/monitor.md).
+
     gc: also write a GC_START and a GC_DONE event for every garbage collection (generation, and at
     its end objects collected, uncollectable and its duration), whatever RSS did: their RSS is
     the RSS before and after the collection (doc/gc.md).
