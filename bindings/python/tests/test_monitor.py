@@ -251,6 +251,25 @@ class MonitorTest(TempDirTestCase):
         with pymemtrace.open_log(self.path("bare.log")) as events:
             self.assertGreaterEqual(len([e for e in events if e.kind == "SAMPLE"]), 1)
 
+    def test_run_the_monitor_alone(self):
+        out = self.path("alone.jsonl")
+        done = run_cli("run", "--monitor=0.01", "--no-trace", "-o", out, "-c",
+                       "import sys, time, pymemtrace\ntime.sleep(0.05)\n"
+                       "pymemtrace.mark('half')\ntime.sleep(0.05)\nsys.exit(3)", cwd=self.tmp)
+        self.assertEqual(done.returncode, 3, done.stderr)  # the program's own status
+        samples = monitor.read(out)
+        self.assertGreaterEqual(len(samples), 4)
+        self.assertIn("half", [s["label"] for s in samples])
+        self.assertIn(f"RSS samples written to {out}", done.stderr)
+        self.assertEqual([n for n in os.listdir(self.tmp) if n != "alone.jsonl"], [])  # no log
+        refused = run_cli("run", "--no-trace", "-c", "pass", cwd=self.tmp)
+        self.assertEqual(refused.returncode, 2)
+        self.assertIn("give --monitor", refused.stderr)
+        refused = run_cli("run", "--monitor", "--no-trace", "--binary", "--gc", "-c", "pass",
+                          cwd=self.tmp)
+        self.assertEqual(refused.returncode, 2)
+        self.assertIn("drop --binary, --gc", refused.stderr)
+
     def test_every_process_of_the_tree_samples_itself(self):
         script = self.path("tree.py")
         with open(script, "w", encoding="utf-8") as f:

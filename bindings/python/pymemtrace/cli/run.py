@@ -220,6 +220,8 @@ def run(args):
         args.args = [args.script] + args.args  # `-m mod ARGS`: the first argument is the module's
         args.script = None
     target, argv0, path0 = _target(args)
+    if args.no_trace:
+        return _run_monitored_only(args, target, argv0, path0)
     if args.native:
         preload_native()
     log_format = "binary" if args.binary else "text"
@@ -310,6 +312,35 @@ def run(args):
     return status
 
 
+# What --no-trace cannot go with: they are the tracer's.
+_TRACER_OPTIONS = ("binary", "compression", "follow_children", "probes_only", "allocations",
+                   "native", "objects", "gc", "trace", "call_paths", "tree", "collapsed")
+
+
+def _run_monitored_only(args, target, argv0, path0):
+    """run --monitor --no-trace: the program under the RSS monitor alone (no tracer, no hook),
+    its samples in JSON lines (-o FILE, or YYMMDD_HHMMSS_PID.monitor.jsonl)."""
+    if args.monitor is None:
+        raise CliError("--no-trace runs the monitor alone: give --monitor[=SECONDS]")
+    given = [f"--{name.replace('_', '-')}" for name in _TRACER_OPTIONS if getattr(args, name)]
+    if given:
+        raise CliError(f"--no-trace runs no tracer: drop {', '.join(given)}")
+    try:
+        monitor = Monitor(interval=args.monitor, filepath=args.output)
+    except (TypeError, ValueError) as error:
+        raise CliError(f"--monitor: {error}") from None
+    sys.argv = [argv0] + args.args
+    sys.path.insert(0, path0)
+    status = 0
+    try:
+        with _ReportedMonitor(monitor, args.quiet):
+            _run_target(target)
+    except SystemExit as exit_:
+        status = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+    sys.stdout.flush()
+    return status
+
+
 def follow_children(args, log_format, log_path):
     """Forked children follow (on_fork="follow"); the environment makes every Python process
     started from here on trace itself from interpreter start with these settings, into a log named
@@ -384,6 +415,10 @@ def register(commands):
                               "SECONDS (0.1 when given alone: --monitor, or --monitor=0.02) into "
                               "the log as SAMPLE events, in every process with "
                               "--follow-children (doc/monitor.md)")
+    command.add_argument("--no-trace", action="store_true",
+                         help="with --monitor: the monitor alone, no tracer (no hook, no event "
+                              "cost): its samples in JSON lines, -o FILE or "
+                              "YYMMDD_HHMMSS_PID.monitor.jsonl")
     command.add_argument("--monitor-jsonl", action="store_true",
                          help="with --monitor: also write this process's samples to "
                               "LOG.monitor.jsonl (pymemtrace's process.py fields)")
