@@ -12,7 +12,8 @@ typedef struct module_state {
     PyObject *reader_type;
     PyObject *block_type; /* pymemtrace.testing's blocks */
     PyObject *monitor_type;
-    PyObject *event_type; /* a struct sequence: light, immutable, attribute access */
+    PyObject *event_type;  /* a struct sequence: light, immutable, attribute access */
+    PyObject *sample_type; /* likewise: Event.sample of a SAMPLE event */
 } module_state;
 
 /* tracer_object.c: one pmt_call_stats row appended to the list user_data as a tuple (node,
@@ -45,15 +46,17 @@ void pmt_py_filters_clear(pmt_py_filters *filters);
 
 /* event_object.c */
 PyObject *pmt_py_event_type_new(void);
+PyObject *pmt_py_sample_type_new(void);
 /* A new Event for a library event. */
-PyObject *pmt_py_event_new(PyObject *event_type, const pmt_event *ev);
+PyObject *pmt_py_event_new(PyObject *event_type, PyObject *sample_type, const pmt_event *ev);
 
 /* tracer_object.c: the library tracer of a _pymemtrace.Tracer (any other object: NULL with
  * TypeError set). */
 pmt_tracer *pmt_py_tracer_of(PyObject *module_object, PyObject *object);
 
 /* summary.c: the report's one pass over the rest of a binary log (LogReader.summarize). */
-PyObject *pmt_py_summarize(pmt_reader *reader, PyObject *event_type, Py_ssize_t points);
+PyObject *pmt_py_summarize(pmt_reader *reader, PyObject *event_type, PyObject *sample_type,
+                           Py_ssize_t points);
 
 /* tracer_object.c, reader_object.c */
 extern PyType_Spec pmt_py_tracer_spec;

@@ -37,36 +37,106 @@ static PyStructSequence_Field fields[] = {
     {"type_live", "OBJ_NEW, OBJ_DEL, OBJ_CNT: objects of the type made minus destroyed"},
     {"type_created", "OBJ_CNT: objects of the type made since start; else 0"},
     {"type_destroyed", "OBJ_CNT: objects of the type destroyed since start; else 0"},
-    {"sample_seq", "SAMPLE: the monitor's sample number; else 0"},
-    {"sample_time_ns", "SAMPLE: when it was taken (monotonic, ns; time_ns is its row's); else 0"},
-    {"realtime_ns", "SAMPLE: wall clock, ns since the epoch; else 0"},
-    {"peak_rss", "SAMPLE: peak resident set size, bytes; else 0"},
-    {"minor_faults", "SAMPLE: page faults served without I/O; else 0"},
-    {"major_faults", "SAMPLE: page faults that needed I/O; else 0"},
-    {"user_cpu_ns", "SAMPLE: CPU time in user mode, ns; else 0"},
-    {"system_cpu_ns", "SAMPLE: CPU time in the kernel, ns; else 0"},
-    {"rss_anon", "SAMPLE: anonymous resident bytes (0 where unknown)"},
-    {"rss_file", "SAMPLE: file-backed resident bytes (0 where unknown)"},
-    {"rss_shmem", "SAMPLE: shared-memory resident bytes (0 where unknown)"},
-    {"cgroup_current", "SAMPLE: the cgroup's memory.current (0 when none)"},
-    {"cgroup_max", "SAMPLE: the cgroup's memory.max; None for no limit (and other kinds)"},
+    {"sample", "SAMPLE: the monitor's sample (a pymemtrace.Sample); else None"},
     {NULL, NULL},
 };
 
-enum { IN_SEQUENCE = 12, FIELD_COUNT = 42 };
+enum { IN_SEQUENCE = 12, FIELD_COUNT = 30 };
 
 static PyStructSequence_Desc desc = {"pymemtrace.Event", "One event of a pymemtrace log.", fields,
                                      IN_SEQUENCE};
+
+/* A monitor's sample (monitor.h pmt_sample), the `sample` of a SAMPLE event: one object for the
+ * rare samples rather than a dozen fields on every event. */
+static PyStructSequence_Field sample_fields[] = {
+    {"seq", "sample number, from 0 (None in a text log)"},
+    {"time_ns", "when it was taken: monotonic clock, ns (the event's time_ns is its row's)"},
+    {"realtime_ns", "wall clock, ns since the epoch (None in a text log)"},
+    {"rss", "resident set size, bytes"},
+    {"peak_rss", "peak resident set size, bytes"},
+    {"minor_faults", "page faults served without I/O, since the process started"},
+    {"major_faults", "page faults that needed I/O"},
+    {"user_cpu_ns", "CPU time in user mode, all threads, ns"},
+    {"system_cpu_ns", "CPU time in the kernel, all threads, ns"},
+    {"rss_anon", "anonymous resident bytes (0 where the system does not say)"},
+    {"rss_file", "file-backed resident bytes (0 likewise)"},
+    {"rss_shmem", "shared-memory resident bytes (0 likewise)"},
+    {"cgroup_current", "the cgroup's memory.current (0 when there is none)"},
+    {"cgroup_max", "the cgroup's memory.max; None for no limit"},
+    {"label", "the label it was taken for, or None"},
+    {NULL, NULL},
+};
+
+enum { SAMPLE_FIELDS = 15 };
+
+static PyStructSequence_Desc sample_desc = {
+    "pymemtrace.Sample", "A sample of the RSS monitor (Event.sample of a SAMPLE event).",
+    sample_fields, SAMPLE_FIELDS};
 
 PyObject *pmt_py_event_type_new(void)
 {
     return (PyObject *)PyStructSequence_NewType(&desc);
 }
 
+PyObject *pmt_py_sample_type_new(void)
+{
+    return (PyObject *)PyStructSequence_NewType(&sample_desc);
+}
+
+static PyObject *utf8_or_none(const char *s)
+{
+    if (!s)
+        Py_RETURN_NONE;
+    return PyUnicode_DecodeUTF8(s, (Py_ssize_t)strlen(s), "backslashreplace");
+}
+
+/* Sets n new items of a struct sequence; fails (and drops the sequence) when one is NULL. */
+static PyObject *filled(PyObject *seq, PyObject **values, Py_ssize_t n)
+{
+    int ok = 1;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (!values[i])
+            ok = 0;
+        else
+            PyStructSequence_SetItem(seq, i, values[i]); /* steals; unset items stay NULL */
+    }
+    if (!ok) {
+        Py_DECREF(seq);
+        return NULL;
+    }
+    return seq;
+}
+
+static PyObject *sample_new(PyObject *sample_type, const pmt_sample *s)
+{
+    PyObject *seq = PyStructSequence_New((PyTypeObject *)sample_type);
+    if (!seq)
+        return NULL;
+    PyObject *values[SAMPLE_FIELDS] = {
+        PyLong_FromUnsignedLongLong(s->seq),
+        PyLong_FromUnsignedLongLong(s->time_ns),
+        PyLong_FromUnsignedLongLong(s->realtime_ns),
+        PyLong_FromUnsignedLongLong(s->rss),
+        PyLong_FromUnsignedLongLong(s->peak_rss),
+        PyLong_FromUnsignedLongLong(s->minor_faults),
+        PyLong_FromUnsignedLongLong(s->major_faults),
+        PyLong_FromUnsignedLongLong(s->user_cpu_ns),
+        PyLong_FromUnsignedLongLong(s->system_cpu_ns),
+        PyLong_FromUnsignedLongLong(s->rss_anon),
+        PyLong_FromUnsignedLongLong(s->rss_file),
+        PyLong_FromUnsignedLongLong(s->rss_shmem),
+        PyLong_FromUnsignedLongLong(s->cgroup_current),
+        s->cgroup_max == UINT64_MAX ? (Py_INCREF(Py_None), Py_None)
+                                    : PyLong_FromUnsignedLongLong(s->cgroup_max),
+        utf8_or_none(s->label),
+    };
+    return filled(seq, values, SAMPLE_FIELDS);
+}
+
 static const char *reason_names[] = {"FRST", "NEXT", "PREV", "MSG", "LAST",
                                      "ALOC", "GC",   "OBJ",  "SMPL"};
 
-PyObject *pmt_py_event_new(PyObject *event_type, const pmt_event *ev)
+PyObject *pmt_py_event_new(PyObject *event_type, PyObject *sample_type, const pmt_event *ev)
 {
     PyObject *e = PyStructSequence_New((PyTypeObject *)event_type);
     if (!e)
@@ -84,10 +154,8 @@ PyObject *pmt_py_event_new(PyObject *event_type, const pmt_event *ev)
         ev->struct_size >= offsetof(pmt_event, type_destroyed) + sizeof ev->type_destroyed;
     const pmt_event *object = has_object ? ev : &none;
     const char *type = object->type_name ? object->type_name : "";
-    static const pmt_sample no_sample = {.cgroup_max = UINT64_MAX};
     int has_sample = ev->struct_size >= offsetof(pmt_event, sample) + sizeof ev->sample &&
                      ev->sample && ev->sample->struct_size >= sizeof(pmt_sample);
-    const pmt_sample *sample = has_sample ? ev->sample : &no_sample;
     PyObject *values[FIELD_COUNT] = {
         PyUnicode_FromString(pmt_event_kind_name((int)ev->kind)),
         PyUnicode_FromString(ev->reason < sizeof reason_names / sizeof reason_names[0]
@@ -122,31 +190,7 @@ PyObject *pmt_py_event_new(PyObject *event_type, const pmt_event *ev)
         PyLong_FromLongLong(object->type_live),
         PyLong_FromUnsignedLongLong(object->type_created),
         PyLong_FromUnsignedLongLong(object->type_destroyed),
-        PyLong_FromUnsignedLongLong(sample->seq),
-        PyLong_FromUnsignedLongLong(sample->time_ns),
-        PyLong_FromUnsignedLongLong(sample->realtime_ns),
-        PyLong_FromUnsignedLongLong(sample->peak_rss),
-        PyLong_FromUnsignedLongLong(sample->minor_faults),
-        PyLong_FromUnsignedLongLong(sample->major_faults),
-        PyLong_FromUnsignedLongLong(sample->user_cpu_ns),
-        PyLong_FromUnsignedLongLong(sample->system_cpu_ns),
-        PyLong_FromUnsignedLongLong(sample->rss_anon),
-        PyLong_FromUnsignedLongLong(sample->rss_file),
-        PyLong_FromUnsignedLongLong(sample->rss_shmem),
-        PyLong_FromUnsignedLongLong(sample->cgroup_current),
-        sample->cgroup_max == UINT64_MAX ? (Py_INCREF(Py_None), Py_None)
-                                         : PyLong_FromUnsignedLongLong(sample->cgroup_max),
+        has_sample ? sample_new(sample_type, ev->sample) : (Py_INCREF(Py_None), Py_None),
     };
-    int ok = 1;
-    for (Py_ssize_t i = 0; i < FIELD_COUNT; i++) {
-        if (!values[i])
-            ok = 0;
-        else
-            PyStructSequence_SetItem(e, i, values[i]); /* steals; unset items stay NULL */
-    }
-    if (!ok) {
-        Py_DECREF(e);
-        return NULL;
-    }
-    return e;
+    return filled(e, values, FIELD_COUNT);
 }

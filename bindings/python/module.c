@@ -198,6 +198,14 @@ static int module_exec(PyObject *module)
         Py_DECREF(state->event_type);
         return -1;
     }
+    state->sample_type = pmt_py_sample_type_new();
+    if (!state->sample_type)
+        return -1;
+    Py_INCREF(state->sample_type);
+    if (PyModule_AddObject(module, "Sample", state->sample_type) < 0) {
+        Py_DECREF(state->sample_type);
+        return -1;
+    }
     return add_constants(module);
 }
 
@@ -209,6 +217,7 @@ static int module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(state->block_type);
     Py_VISIT(state->monitor_type);
     Py_VISIT(state->event_type);
+    Py_VISIT(state->sample_type);
     return 0;
 }
 
@@ -220,6 +229,7 @@ static int module_clear(PyObject *module)
     Py_CLEAR(state->block_type);
     Py_CLEAR(state->monitor_type);
     Py_CLEAR(state->event_type);
+    Py_CLEAR(state->sample_type);
     return 0;
 }
 

@@ -6,7 +6,7 @@
 
 typedef struct {
     PyObject_HEAD pmt_reader *reader;
-    PyObject *event_type;
+    PyObject *event_type, *sample_type;
 } ReaderObject;
 
 static const char *status_name(int status)
@@ -64,6 +64,8 @@ static int Reader_init(ReaderObject *self, PyObject *args, PyObject *kwargs)
         return -1;
     Py_INCREF(state->event_type);
     self->event_type = state->event_type;
+    Py_INCREF(state->sample_type);
+    self->sample_type = state->sample_type;
     return 0;
 }
 
@@ -72,6 +74,7 @@ static void Reader_dealloc(ReaderObject *self)
     PyTypeObject *type = Py_TYPE(self);
     pmt_reader_close(self->reader);
     Py_XDECREF(self->event_type);
+    Py_XDECREF(self->sample_type);
     freefunc tp_free = (freefunc)PyType_GetSlot(type, Py_tp_free);
     tp_free(self);
     Py_DECREF(type);
@@ -99,7 +102,7 @@ static PyObject *Reader_next(ReaderObject *self)
     const pmt_event *ev;
     if (pmt_reader_next(self->reader, &ev) != 1)
         return NULL; /* StopIteration; status() says whether the log was complete */
-    return pmt_py_event_new(self->event_type, ev);
+    return pmt_py_event_new(self->event_type, self->sample_type, ev);
 }
 
 static int set_item(PyObject *dict, const char *key, PyObject *value)
@@ -211,7 +214,7 @@ static PyObject *Reader_summarize(ReaderObject *self, PyObject *arg)
         PyErr_Format(PyExc_ValueError, "points must be between 2 and 1000000, not %zd", points);
         return NULL;
     }
-    return pmt_py_summarize(self->reader, self->event_type, points);
+    return pmt_py_summarize(self->reader, self->event_type, self->sample_type, points);
 }
 
 static PyObject *Reader_enter(PyObject *self, PyObject *unused)

@@ -173,7 +173,8 @@ typedef struct totals {
     uint64_t samples, sample_peak;
 } totals;
 
-PyObject *pmt_py_summarize(pmt_reader *reader, PyObject *event_type, Py_ssize_t points)
+PyObject *pmt_py_summarize(pmt_reader *reader, PyObject *event_type, PyObject *sample_type,
+                           Py_ssize_t points)
 {
     timeline tl = {calloc((size_t)points, sizeof(bucket)), (size_t)points, 1000, 0, 0, 0};
     places growth = {0}, allocated = {0};
@@ -194,7 +195,7 @@ PyObject *pmt_py_summarize(pmt_reader *reader, PyObject *event_type, Py_ssize_t 
             uint64_t peak = ev->sample ? ev->sample->peak_rss : 0;
             t->sample_peak = peak > t->sample_peak ? peak : t->sample_peak;
             Py_XDECREF(last_sample);
-            if (!(last_sample = pmt_py_event_new(event_type, ev)))
+            if (!(last_sample = pmt_py_event_new(event_type, sample_type, ev)))
                 goto done;
             continue;
         }

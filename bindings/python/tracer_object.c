@@ -25,7 +25,7 @@ enum { MAX_WAITING = 1 << 16 };
 
 typedef struct callable_sink {
     PyObject *callable;
-    PyObject *event_type;
+    PyObject *event_type, *sample_type;
     pmt_event *waiting;
     size_t waiting_count, waiting_capacity;
     uint64_t delivered; /* events the callable took without raising */
@@ -34,7 +34,7 @@ typedef struct callable_sink {
 
 static int call_with(callable_sink *s, const pmt_event *ev)
 {
-    PyObject *event = pmt_py_event_new(s->event_type, ev);
+    PyObject *event = pmt_py_event_new(s->event_type, s->sample_type, ev);
     PyObject *result = event ? PyObject_CallFunctionObjArgs(s->callable, event, NULL) : NULL;
     Py_XDECREF(event);
     if (!result) {
@@ -107,21 +107,24 @@ static void callable_close(void *user_data)
     callable_sink *s = user_data;
     Py_XDECREF(s->callable);
     Py_XDECREF(s->event_type);
+    Py_XDECREF(s->sample_type);
     free(s->waiting);
     PyMem_Free(s);
 }
 
 static int add_callable_sink(pmt_tracer *tracer, PyObject *callable, PyObject *event_type,
-                             pmt_sink **out)
+                             PyObject *sample_type, pmt_sink **out)
 {
     callable_sink *s = PyMem_Malloc(sizeof *s);
     if (!s)
         return PMT_ENOMEM;
     Py_INCREF(callable);
     Py_INCREF(event_type);
+    Py_INCREF(sample_type);
     memset(s, 0, sizeof *s);
     s->callable = callable;
     s->event_type = event_type;
+    s->sample_type = sample_type;
     pmt_sink_ops ops = PMT_SINK_OPS_INIT;
     ops.write = callable_write;
     ops.flush = callable_flush;
@@ -348,7 +351,8 @@ static int Tracer_init(TracerObject *self, PyObject *args, PyObject *kwargs)
         failed_path = binary_path;
     }
     if (rc == PMT_OK && sink_obj != Py_None)
-        rc = add_callable_sink(tracer, sink_obj, state->event_type, &self->call);
+        rc =
+            add_callable_sink(tracer, sink_obj, state->event_type, state->sample_type, &self->call);
     if (rc != PMT_OK) {
         pmt_py_raise(rc, failed_path);
         discard_tracer(tracer, self->log, self->binary); /* a log created before: removed */

@@ -15,11 +15,11 @@ return bytes.
 The engine is libpymemtrace, a C library; this package is its limited-API (abi3) binding.
 """
 from ._pymemtrace import library_version as __version__
-from ._pymemtrace import Event, probe_listeners, probes_available, rss, rss_peak, rss_provider
+from ._pymemtrace import Event, Sample, probe_listeners, probes_available, rss, rss_peak, rss_provider
 from ._tracing import Allocations, Objects, Profile, Trace, mark
 from .logs import open_log
 from .monitor import Monitor
 
 __all__ = ["Allocations", "Event", "Monitor", "Objects", "Profile", "Trace", "mark", "open_log",
-           "probe_listeners", "probes_available", "rss", "rss_peak", "rss_provider",
+           "Sample", "probe_listeners", "probes_available", "rss", "rss_peak", "rss_provider",
            "__version__"]

@@ -506,8 +506,9 @@ class Profile(_Wrapper):
 
     monitor: None, or an interval in seconds (0.001 to 3600): an RSS monitor thread (C, no GIL)
     samples RSS, its split, page faults, CPU time and the cgroup's memory at that interval, and
-    every sample is written into this log as a SAMPLE event (reason SMPL; Event.peak_rss,
-    minor_faults, ..., sample_time_ns) by the traced thread before its next event, beside the
+    every sample is written into this log as a SAMPLE event (reason SMPL; Event.sample, a
+    pymemtrace.Sample: seq, time_ns, peak_rss, minor_faults, ...) by the traced thread before its
+    next event, beside the
     events: their dRSS and the trigger never see samples. Samples fill the time between events
     (a long C call, a sleep); a followed child samples itself into its own log. After exit,
     samples_written and samples_lost (no event for 1024 samples) say what reached the log

@@ -18,6 +18,7 @@ from . import _pymemtrace
 from .textlog import parse_row
 
 Event = _pymemtrace.Event
+Sample = _pymemtrace.Sample
 BINARY_MAGIC = b"\x89PMT\r\n\x1a\n"
 # A text log's message is one line; no real one comes near this, and random data stops here.
 _MAX_LINE = 1 << 20
@@ -200,10 +201,14 @@ def _row_event(row):
         return Event(fields, row.objects)
     if row.tag == "SMPL":  # the text log keeps no sample number nor wall clock
         fields = fields[:11] + (row.message,)
-        sample = dict(row.sample)
-        taken = round(sample.pop("taken") * 1_000_000) * 1000
-        return Event(fields, {**sample, "sample_seq": None, "sample_time_ns": taken,
-                              "realtime_ns": None})
+        values = dict(row.sample)
+        values["time_ns"] = round(values.pop("taken") * 1_000_000) * 1000
+        sample = Sample((None, values["time_ns"], None, row.rss, values["peak_rss"],
+                         values["minor_faults"], values["major_faults"], values["user_cpu_ns"],
+                         values["system_cpu_ns"], values["rss_anon"], values["rss_file"],
+                         values["rss_shmem"], values["cgroup_current"], values["cgroup_max"],
+                         row.message))
+        return Event(fields, {"sample": sample})
     if row.tag != "ALOC":
         return Event(fields)
     return Event(fields, {"allocator": row.allocator, "address": row.address, "size": row.size,

@@ -135,8 +135,9 @@ def summarize(log, points=POINTS, in_c=True):
     for event in log:
         kinds[event.kind] += 1
         if event.kind == "SAMPLE":  # at the time it was taken: between the events, not at one
-            timeline.add(event.sample_time_ns or event.time_ns, event.rss, event.seq)
-            monitor = {"last": event, "peak": max(monitor.get("peak", 0), event.peak_rss or 0),
+            sample = event.sample
+            timeline.add(sample.time_ns, event.rss, event.seq)
+            monitor = {"last": event, "peak": max(monitor.get("peak", 0), sample.peak_rss),
                        "count": monitor.get("count", 0) + 1}
             continue
         if event.rss is not None:
@@ -274,18 +275,18 @@ def render(log, summary, top=TOP):
         out.append(_table(("live", "made", "destroyed", "type"),
                           [(live, c, d, t) for t, (c, d, live) in rows], numeric=(0, 1, 2)))
     if monitor:
-        last = monitor["last"]
+        last = monitor["last"].sample
         cgroup = "no limit" if last.cgroup_max is None else f"{_mib(last.cgroup_max):.1f} MiB"
         out.append("<h2>The monitor's last sample</h2>")
         out.append(_table(("", ""), [
             ("samples", monitor["count"]),
             ("peak RSS", f"{_mib(monitor['peak']):.2f} MiB"),
-            ("RSS: anonymous / file / shared", f"{_mib(last.rss_anon or 0):.2f} / "
-             f"{_mib(last.rss_file or 0):.2f} / {_mib(last.rss_shmem or 0):.2f} MiB"),
+            ("RSS: anonymous / file / shared", f"{_mib(last.rss_anon):.2f} / "
+             f"{_mib(last.rss_file):.2f} / {_mib(last.rss_shmem):.2f} MiB"),
             ("page faults: minor / major", f"{last.minor_faults} / {last.major_faults}"),
-            ("CPU: user / system", f"{(last.user_cpu_ns or 0) / 1e9:.3f} / "
-             f"{(last.system_cpu_ns or 0) / 1e9:.3f} s"),
-            ("cgroup memory", f"{_mib(last.cgroup_current or 0):.1f} MiB of {cgroup}")]))
+            ("CPU: user / system", f"{last.user_cpu_ns / 1e9:.3f} / "
+             f"{last.system_cpu_ns / 1e9:.3f} s"),
+            ("cgroup memory", f"{_mib(last.cgroup_current):.1f} MiB of {cgroup}")]))
     facts = [(k, v) for k, v in header.items() if v not in (None, "")]
     facts.append(("events read", sum(s["kinds"].values())))
     facts.append(("events by kind", ", ".join(f"{k} {n}" for k, n in s["kinds"].most_common())))

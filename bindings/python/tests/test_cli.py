@@ -11,6 +11,7 @@ import tempfile
 import unittest
 
 import pymemtrace
+from pymemtrace.cli import export
 from pymemtrace import _pymemtrace
 from logparse import child_env, run_cli
 
@@ -129,7 +130,7 @@ class CliTest(unittest.TestCase):
                 rows = list(csv.reader(io.StringIO(self.cli_ok("csv", path))))
                 self.assertEqual(rows[0], CSV_COLUMNS)
                 expected = [["" if v is None else str(v)
-                             for v in (getattr(e, c) for c in CSV_COLUMNS)]
+                             for v in (export.value(e, c) for c in CSV_COLUMNS)]
                             for e in events_of(path)]
                 self.assertEqual(rows[1:], expected)
 

@@ -128,7 +128,8 @@ class ExportsTest(TempDirTestCase):
                 "kind = 'SAMPLE' ORDER BY seq").fetchall()
             logged = [e for e in self.events if e.kind == "SAMPLE"]
             self.assertGreaterEqual(len(logged), 1)
-            self.assertEqual(samples, [(e.sample_seq, e.peak_rss, e.minor_faults) for e in logged])
+            self.assertEqual(samples, [(e.sample.seq, e.sample.peak_rss, e.sample.minor_faults)
+                                       for e in logged])
         finally:
             connection.close()
         self.cli("sqlite", second, "-o", database)  # appends

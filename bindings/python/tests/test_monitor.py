@@ -141,7 +141,12 @@ class MonitorTest(TempDirTestCase):
         self.assertIn(label, [e.message for e in samples])
         rss = [e.rss for e in samples]
         self.assertGreaterEqual(max(rss) - rss[0], grown)
-        self.assertTrue(all(e.peak_rss >= e.rss and e.minor_faults > 0 for e in samples))
+        self.assertTrue(all(isinstance(e.sample, pymemtrace.Sample) for e in samples))
+        self.assertTrue(all(e.sample.rss == e.rss and e.sample.label == e.message
+                            for e in samples))
+        self.assertTrue(all(e.sample.peak_rss >= e.rss and e.sample.minor_faults > 0
+                            for e in samples))
+        self.assertTrue(all(e.sample is None for e in events if e.kind != "SAMPLE"))
         last = 0
         for e in events:  # samples are beside the events: each event's dRSS skips them
             if e.kind == "SAMPLE":
@@ -165,12 +170,12 @@ class MonitorTest(TempDirTestCase):
             pymemtrace.mark("grown")  # a MSG row, and a sample with the label
             time.sleep(0.05)
         samples = self.check_samples_in_log(path, p)
-        self.assertEqual([e.sample_seq for e in samples], list(range(len(samples))))
-        taken = [e.sample_time_ns for e in samples]
+        self.assertEqual([e.sample.seq for e in samples], list(range(len(samples))))
+        taken = [e.sample.time_ns for e in samples]
         self.assertEqual(taken, sorted(taken))
         # Taken while the program slept in C (no event): their own times, spread over the sleep.
         self.assertGreater(taken[5] - taken[0], 10_000_000)
-        self.assertTrue(all(e.realtime_ns > 1.7e18 for e in samples))
+        self.assertTrue(all(e.sample.realtime_ns > 1.7e18 for e in samples))
         self.assertTrue(all(e.thread_id != threading.get_native_id() for e in samples))
         del pages
 
@@ -189,8 +194,8 @@ class MonitorTest(TempDirTestCase):
                                   r"majflt \d+ user_ns \d+ system_ns \d+ anon \d+ file \d+ "
                                   r"shmem \d+ cgroup \d+ max (\d+|none)$")
         samples = self.check_samples_in_log(path, p)
-        self.assertTrue(all(e.peak_rss > 0 for e in samples))
-        taken = [e.sample_time_ns for e in samples]  # the text keeps when each was taken
+        self.assertTrue(all(e.sample.peak_rss > 0 for e in samples))
+        taken = [e.sample.time_ns for e in samples]  # the text keeps when each was taken
         self.assertEqual(taken, sorted(taken))
         self.assertGreater(taken[3] - taken[0], 5_000_000)  # spread over the sleep
         del pages
@@ -293,7 +298,7 @@ class MonitorTest(TempDirTestCase):
             samples = [e for e in events if e.kind == "SAMPLE"]
             # Each process's own monitor: at least the first and the last sample, its own RSS.
             self.assertGreaterEqual(len(samples), 2, (role, names))
-            self.assertEqual(samples[0].sample_seq, 0, role)
+            self.assertEqual(samples[0].sample.seq, 0, role)
             self.assertIn(f"{role} grew", [e.message for e in samples], role)
             grown = [e for e in samples if e.message == f"{role} grew"][0]
             self.assertGreaterEqual(grown.rss - samples[0].rss, 24 << 20, role)

@@ -21,6 +21,16 @@ KIND_FIELDS = {
                   "rss_shmem", "cgroup_current", "cgroup_max"),
 }
 CSV_COLUMNS = COLUMNS + tuple(dict.fromkeys(f for fields in KIND_FIELDS.values() for f in fields))
+# A SAMPLE's columns come from its Event.sample (a pymemtrace.Sample); empty for other kinds.
+SAMPLE_COLUMNS = {"sample_seq": "seq", "sample_time_ns": "time_ns"}
+
+
+def value(event, column):
+    """A column's value for an event (CSV, JSON lines, SQLite)."""
+    if column in KIND_FIELDS[("SAMPLE",)]:
+        sample = event.sample
+        return None if sample is None else getattr(sample, SAMPLE_COLUMNS.get(column, column))
+    return getattr(event, column)
 
 
 def json_fields(event):
@@ -50,14 +60,14 @@ def to_csv(args):
         writer = csv.writer(out)
         writer.writerow(CSV_COLUMNS)
         for event in log:
-            writer.writerow([getattr(event, column) for column in CSV_COLUMNS])
+            writer.writerow([value(event, column) for column in CSV_COLUMNS])
         return finish(log)
 
 
 def to_json(args):
     with open_or_fail(args.log) as log, output(args) as out:
         for event in log:
-            out.write(json.dumps({column: getattr(event, column)
+            out.write(json.dumps({column: value(event, column)
                                   for column in json_fields(event)}) + "\n")
         return finish(log)
 

@@ -5,7 +5,7 @@ import os
 import sqlite3
 
 from .common import CliError, open_or_fail
-from .export import CSV_COLUMNS
+from .export import CSV_COLUMNS, value
 
 SCHEMA_VERSION = 2  # 2: the monitor's sample columns
 SAMPLE_COLUMNS = ("sample_seq", "sample_time_ns", "realtime_ns", "peak_rss", "minor_faults",
@@ -74,7 +74,7 @@ def load(connection, path):
         count = 0
         batch = []
         for event in log:
-            batch.append((run_id, *(getattr(event, column) for column in CSV_COLUMNS)))
+            batch.append((run_id, *(value(event, column) for column in CSV_COLUMNS)))
             if len(batch) == 10000:
                 connection.executemany(insert, batch)
                 count += len(batch)

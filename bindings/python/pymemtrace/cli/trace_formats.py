@@ -29,12 +29,14 @@ def chrome_events(log):
         tid = event.thread_id or 0
         kind = event.kind
         if kind == "SAMPLE":  # a monitor's: at the time it was taken, with its split
-            ts = ((event.sample_time_ns or event.time_ns) - origin) / 1000.0
+            sample = event.sample
+            ts = (sample.time_ns - origin) / 1000.0
             events.append({"ph": "C", "pid": pid, "tid": 0, "ts": ts, "name": "RSS (monitor)",
-                           "args": {"anon": event.rss_anon, "file": event.rss_file,
-                                    "shmem": event.rss_shmem}})
+                           "args": {"anon": sample.rss_anon, "file": sample.rss_file,
+                                    "shmem": sample.rss_shmem}})
             events.append({"ph": "C", "pid": pid, "tid": 0, "ts": ts, "name": "page faults",
-                           "args": {"minor": event.minor_faults, "major": event.major_faults}})
+                           "args": {"minor": sample.minor_faults,
+                                    "major": sample.major_faults}})
         if event.rss is not None:
             events.append({"ph": "C", "pid": pid, "tid": 0, "ts": ts, "name": "RSS",
                            "args": {"bytes": event.rss}})
