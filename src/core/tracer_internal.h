@@ -216,6 +216,24 @@ void pmt__tracer_object(pmt_tracer *tracer, pmt_event_kind kind, uint64_t addres
                         pmt__type_entry *type, const char *file, const char *function, int32_t line,
                         int32_t depth);
 
+/* The same when the object kinds are not in the event mask, so that no object is an event:
+ * counted only, inline (the source's reference callback runs for every object made or
+ * destroyed, counted or not). The checks are pmt__tracer_object's. */
+static inline void pmt__tracer_count_object(pmt_tracer *tracer, pmt_event_kind kind,
+                                            pmt__type_entry *type)
+{
+    if (tracer->fork_generation != pmt__fork_counter || tracer->state != PMT_STATE_RUNNING ||
+        tracer->delivering || !type->selected)
+        return;
+    if (kind == PMT_EV_OBJECT_NEW) {
+        type->created++;
+        tracer->objects_created++;
+    } else {
+        type->destroyed++;
+        tracer->objects_destroyed++;
+    }
+}
+
 /* Does the source need to know where each thread runs (an allocation's or an object's place)? */
 static inline int pmt__tracer_tracks_places(const pmt_tracer *tracer)
 {

@@ -68,8 +68,12 @@ static _Thread_local uint64_t checked_run __attribute__((tls_model("initial-exec
  * (doc/objects.md: a thread that swaps to another interpreter is counted as the traced one). */
 static int in_traced_interpreter(const pmt__cpy_state *st)
 {
-    if (checked_run == st->run || pmt__thread_in_run(st))
+    if (checked_run == st->run)
         return 1;
+    if (pmt__thread_in_run(st)) {
+        checked_run = st->run;
+        return 1;
+    }
     PyThreadState *ts = current_thread_state(); /* a counting-only tracer has no events */
     if (!ts || PyThreadState_GetInterpreter(ts) != st->interpreter)
         return 0;
@@ -77,7 +81,18 @@ static int in_traced_interpreter(const pmt__cpy_state *st)
     return 1;
 }
 
-static int on_reference(PyObject *object, int event, void *data)
+/* An object of a counted type as an event: its place is the thread's Python line. */
+static PMT__NOINLINE void object_event(pmt__cpy_state *st, pmt_event_kind kind, PyObject *object,
+                                       pmt__type_entry *entry)
+{
+    pmt__place place = {"", "", 0, 0};
+    if (pmt__thread_place(st, &place))
+        pmt__tracer_object(st->tracer, kind, (uint64_t)(uintptr_t)object, entry, place.file,
+                           place.function, place.line, place.depth);
+}
+
+/* Every case of the reference callback. */
+static PMT__NOINLINE int on_reference_slow(PyObject *object, int event, void *data)
 {
     (void)data;
     int rc = previous ? previous(object, event, previous_data) : 0;
@@ -90,18 +105,38 @@ static int on_reference(PyObject *object, int event, void *data)
     pmt__type_entry *entry = pmt__object_types_find(&t->object_types, (uintptr_t)type);
     if (!entry && !(entry = first_sight(st, type)))
         return rc;
-    if (entry->selected) {
-        pmt__place place = {"", "", 0, 0};
-        if (!(t->event_mask & PMT_EV_MASK_OBJECTS) || pmt__thread_place(st, &place))
-            pmt__tracer_object(t, event == REF_CREATE ? PMT_EV_OBJECT_NEW : PMT_EV_OBJECT_DELETE,
-                               (uint64_t)(uintptr_t)object, entry, place.file, place.function,
-                               place.line, place.depth);
-    }
+    pmt_event_kind kind = event == REF_CREATE ? PMT_EV_OBJECT_NEW : PMT_EV_OBJECT_DELETE;
+    if (!(t->event_mask & PMT_EV_MASK_OBJECTS))
+        pmt__tracer_count_object(t, kind, entry); /* counting only: the common case, inline */
+    else if (entry->selected)
+        object_event(st, kind, object, entry);
     /* A type destroyed: its address may come back as another type. */
     if (event == REF_DESTROY && entry->metatype &&
         pmt__object_types_find(&t->object_types, (uintptr_t)object))
         pmt__object_types_forget(&t->object_types, (uintptr_t)object);
     return rc;
+}
+
+/* The callback CPython calls for every object made or destroyed. Its common case (counting,
+ * every thread, a type seen before, no tool chained before us) makes no call but the tail call
+ * to the slow path, so that nothing has to be saved and restored: it costs a dozen loads and
+ * compares and the counts. */
+static int on_reference(PyObject *object, int event, void *data)
+{
+    const pmt__cpy_state *st = traced;
+    if (PMT__UNLIKELY(previous != NULL || !st || !st->running || checked_run != st->run ||
+                      !st->all_threads))
+        return on_reference_slow(object, event, data);
+    pmt_tracer *t = st->tracer;
+    if (t->delivering)
+        return 0;
+    pmt__type_entry *entry = pmt__object_types_find(&t->object_types, (uintptr_t)Py_TYPE(object));
+    if (PMT__UNLIKELY(!entry || (t->event_mask & PMT_EV_MASK_OBJECTS) ||
+                      (event == REF_DESTROY && entry->metatype)))
+        return on_reference_slow(object, event, data);
+    pmt__tracer_count_object(t, event == REF_CREATE ? PMT_EV_OBJECT_NEW : PMT_EV_OBJECT_DELETE,
+                             entry);
+    return 0;
 }
 
 static int look_up(long hexversion)
