@@ -578,6 +578,8 @@ static void object_counts(pmt_tracer *t, const char *file, const char *function,
         ev->type_created = type->created;
         ev->type_destroyed = type->destroyed;
         ev->type_live = (int64_t)(type->created - type->destroyed);
+        if (PMT__PROBE_WANTED(event))
+            pmt__probes_event(t, slot);
         deliver(t, slot, PMT_REASON_OBJECT, 0);
     }
 }

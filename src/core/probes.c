@@ -101,6 +101,20 @@ void pmt__probes_allocation(const pmt__allocation *a, uint64_t old_size, const c
     }
 }
 
+void pmt__probes_object(pmt_event_kind kind, uint64_t address, const pmt__type_entry *type,
+                        const char *file, int32_t line, const char *function)
+{
+    int64_t live = (int64_t)(type->created - type->destroyed);
+    file = text_of(file);
+    function = text_of(function);
+    if (kind == PMT_EV_OBJECT_NEW) {
+        if (PMT__PROBE_WANTED(object_new))
+            pmt__probe_object_new(address, type->name, live, file, line, function);
+    } else if (PMT__PROBE_WANTED(object_free)) {
+        pmt__probe_object_free(address, type->name, live, file, line, function);
+    }
+}
+
 PMT_API int pmt_probes_available(void)
 {
     return PMT__PROBES_BUILT;
@@ -116,7 +130,8 @@ PMT_API int pmt_probe_listeners(const char *name, unsigned *listeners)
     if (!semaphore)
         return pmt__fail(PMT_EINVAL,
                          "'%s' is not a probe (event, rss_change, alloc, free, realloc, "
-                         "gc_start, gc_done, mark, tracer_start, tracer_stop)",
+                         "gc_start, gc_done, mark, tracer_start, tracer_stop, object_new, "
+                         "object_free)",
                          name);
     *listeners = *semaphore;
     return PMT_OK;

@@ -27,4 +27,14 @@ void pmt__probes_gc(const pmt__slot *slot);
 void pmt__probes_allocation(const pmt__allocation *a, uint64_t old_size, const char *file,
                             int32_t line, const char *function);
 
+/* `object_new` or `object_free` for an object of a counted type (CPython 3.13+), after its
+ * count: live is its type's net count then; the place is the thread's Python line, "" and 0
+ * when the source could not say. */
+void pmt__probes_object(pmt_event_kind kind, uint64_t address, const pmt__type_entry *type,
+                        const char *file, int32_t line, const char *function);
+
+/* Is a consumer attached to either object probe? */
+#define PMT__PROBES_OBJECTS_WANTED()                                                               \
+    (PMT__PROBE_WANTED(object_new) || PMT__PROBE_WANTED(object_free))
+
 #endif

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "common/error.h"
+#include "core/probes.h"
 #include "cpython/cpython.h"
 
 enum { REF_CREATE = 0, REF_DESTROY = 1 }; /* PyRefTracer_CREATE, PyRefTracer_DESTROY */
@@ -81,14 +82,25 @@ static int in_traced_interpreter(const pmt__cpy_state *st)
     return 1;
 }
 
-/* An object of a counted type as an event: its place is the thread's Python line. */
+/* An object of a counted type that is an event, or that a consumer of the object probes wants:
+ * its place is the thread's Python line. An event needs one (without it the object is neither
+ * counted nor written); a probe goes without ("", 0). */
 static PMT__NOINLINE void object_event(pmt__cpy_state *st, pmt_event_kind kind, PyObject *object,
-                                       pmt__type_entry *entry)
+                                       pmt__type_entry *entry, int probed)
 {
+    pmt_tracer *t = st->tracer;
     pmt__place place = {"", "", 0, 0};
-    if (pmt__thread_place(st, &place))
-        pmt__tracer_object(st->tracer, kind, (uint64_t)(uintptr_t)object, entry, place.file,
-                           place.function, place.line, place.depth);
+    int placed = pmt__thread_place(st, &place);
+    if (!(t->event_mask & PMT_EV_MASK_OBJECTS))
+        pmt__tracer_count_object(t, kind, entry);
+    else if (placed)
+        pmt__tracer_object(t, kind, (uint64_t)(uintptr_t)object, entry, place.file, place.function,
+                           place.line, place.depth);
+    else
+        return;
+    if (probed && t->state == PMT_STATE_RUNNING && !pmt__tracer_forked(t))
+        pmt__probes_object(kind, (uint64_t)(uintptr_t)object, entry, place.file, place.line,
+                           place.function);
 }
 
 /* Every case of the reference callback. */
@@ -106,10 +118,11 @@ static PMT__NOINLINE int on_reference_slow(PyObject *object, int event, void *da
     if (!entry && !(entry = first_sight(st, type)))
         return rc;
     pmt_event_kind kind = event == REF_CREATE ? PMT_EV_OBJECT_NEW : PMT_EV_OBJECT_DELETE;
-    if (!(t->event_mask & PMT_EV_MASK_OBJECTS))
-        pmt__tracer_count_object(t, kind, entry); /* counting only: the common case, inline */
+    int probed = entry->selected && PMT__PROBES_OBJECTS_WANTED();
+    if (!(t->event_mask & PMT_EV_MASK_OBJECTS) && !probed)
+        pmt__tracer_count_object(t, kind, entry); /* counting only: the common case */
     else if (entry->selected)
-        object_event(st, kind, object, entry);
+        object_event(st, kind, object, entry, probed);
     /* A type destroyed: its address may come back as another type. */
     if (event == REF_DESTROY && entry->metatype &&
         pmt__object_types_find(&t->object_types, (uintptr_t)object))
@@ -132,7 +145,7 @@ static int on_reference(PyObject *object, int event, void *data)
         return 0;
     pmt__type_entry *entry = pmt__object_types_find(&t->object_types, (uintptr_t)Py_TYPE(object));
     if (PMT__UNLIKELY(!entry || (t->event_mask & PMT_EV_MASK_OBJECTS) ||
-                      (event == REF_DESTROY && entry->metatype)))
+                      (event == REF_DESTROY && entry->metatype) || PMT__PROBES_OBJECTS_WANTED()))
         return on_reference_slow(object, event, data);
     pmt__tracer_count_object(t, event == REF_CREATE ? PMT_EV_OBJECT_NEW : PMT_EV_OBJECT_DELETE,
                              entry);

@@ -15,7 +15,8 @@
 extern volatile unsigned short pymemtrace_event_semaphore, pymemtrace_rss_change_semaphore,
     pymemtrace_alloc_semaphore, pymemtrace_free_semaphore, pymemtrace_realloc_semaphore,
     pymemtrace_gc_start_semaphore, pymemtrace_gc_done_semaphore, pymemtrace_mark_semaphore,
-    pymemtrace_tracer_start_semaphore, pymemtrace_tracer_stop_semaphore;
+    pymemtrace_tracer_start_semaphore, pymemtrace_tracer_stop_semaphore,
+    pymemtrace_object_new_semaphore, pymemtrace_object_free_semaphore;
 #define PMT__PROBE_WANTED(name) PMT__UNLIKELY(pymemtrace_##name##_semaphore != 0)
 #define PMT__PROBES_BUILT       1
 #else
@@ -48,5 +49,9 @@ void pmt__probe_tracer_start(uint64_t tracer, int64_t pid, uint64_t rss, uint64_
                              uint64_t allocators);
 void pmt__probe_tracer_stop(uint64_t tracer, uint64_t events_seen, uint64_t events_written,
                             uint64_t rss);
+void pmt__probe_object_new(uint64_t address, const char *type_name, int64_t live, const char *file,
+                           int32_t line, const char *function);
+void pmt__probe_object_free(uint64_t address, const char *type_name, int64_t live, const char *file,
+                            int32_t line, const char *function);
 
 #endif

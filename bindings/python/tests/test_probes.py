@@ -39,7 +39,7 @@ class ProbeApiTest(TempDirTestCase):
                 pymemtrace.probe_listeners("event")
             return
         for name in ("event", "rss_change", "alloc", "free", "realloc", "gc_start", "gc_done",
-                     "mark", "tracer_start", "tracer_stop"):
+                     "mark", "tracer_start", "tracer_stop", "object_new", "object_free"):
             self.assertEqual(pymemtrace.probe_listeners(name), 0, name)
 
     def test_bad_names(self):
@@ -193,6 +193,16 @@ class ToolkitTest(unittest.TestCase):
         grown = [v for (name, keys), v in found.items() if name == "grew" and ", grow" in keys]
         self.assertGreaterEqual(sum(grown), 6 << 20, text)  # 8 MiB written in grow()
         self.assertGreaterEqual(found[("total", "growth")], 6 << 20)
+
+    @unittest.skipIf(sys.version_info < (3, 13), "objects are counted from CPython 3.13 on")
+    def test_objects(self):
+        text, _ = self.run_script("pymemtrace_objects.bt",
+                                  ["object_new", "object_free", "tracer_stop"])
+        found = maps(text)
+        self.assertEqual(found[("made", "Cycle")], 500, text)
+        self.assertEqual(found[("freed", "Cycle")], 500)  # by the collections
+        self.assertEqual(found[("net", "Cycle")], 0)
+        self.assertEqual(found[self.key_with(found, "made_at", "Cycle, ", "make_cycles")], 500)
 
     def test_leaks(self):
         text, _ = self.run_script("pymemtrace_leaks.bt", ["alloc", "free", "tracer_stop"])

@@ -68,3 +68,15 @@ void pmt__probe_tracer_stop(uint64_t tracer, uint64_t events_seen, uint64_t even
 {
     (void)tracer, (void)events_seen, (void)events_written, (void)rss;
 }
+
+void pmt__probe_object_new(uint64_t address, const char *type_name, int64_t live, const char *file,
+                           int32_t line, const char *function)
+{
+    (void)address, (void)type_name, (void)live, (void)file, (void)line, (void)function;
+}
+
+void pmt__probe_object_free(uint64_t address, const char *type_name, int64_t live, const char *file,
+                            int32_t line, const char *function)
+{
+    (void)address, (void)type_name, (void)live, (void)file, (void)line, (void)function;
+}

@@ -25,6 +25,8 @@ PMT__SEMAPHORE(gc_done);
 PMT__SEMAPHORE(mark);
 PMT__SEMAPHORE(tracer_start);
 PMT__SEMAPHORE(tracer_stop);
+PMT__SEMAPHORE(object_new);
+PMT__SEMAPHORE(object_free);
 
 const volatile unsigned short *pmt__probe_semaphore(const char *name)
 {
@@ -42,6 +44,8 @@ const volatile unsigned short *pmt__probe_semaphore(const char *name)
         {"mark", &pymemtrace_mark_semaphore},
         {"tracer_start", &pymemtrace_tracer_start_semaphore},
         {"tracer_stop", &pymemtrace_tracer_stop_semaphore},
+        {"object_new", &pymemtrace_object_new_semaphore},
+        {"object_free", &pymemtrace_object_free_semaphore},
     };
     for (size_t i = 0; i < sizeof probes / sizeof probes[0]; i++)
         if (strcmp(name, probes[i].name) == 0)
@@ -106,4 +110,16 @@ void pmt__probe_tracer_stop(uint64_t tracer, uint64_t events_seen, uint64_t even
                             uint64_t rss)
 {
     STAP_PROBE4(pymemtrace, tracer_stop, tracer, events_seen, events_written, rss);
+}
+
+void pmt__probe_object_new(uint64_t address, const char *type_name, int64_t live, const char *file,
+                           int32_t line, const char *function)
+{
+    STAP_PROBE6(pymemtrace, object_new, address, type_name, live, file, line, function);
+}
+
+void pmt__probe_object_free(uint64_t address, const char *type_name, int64_t live, const char *file,
+                            int32_t line, const char *function)
+{
+    STAP_PROBE6(pymemtrace, object_free, address, type_name, live, file, line, function);
 }

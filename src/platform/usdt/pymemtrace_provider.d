@@ -24,4 +24,8 @@ provider pymemtrace {
 	                   uint64_t allocators);
 	probe tracer_stop(uint64_t tracer, uint64_t events_seen, uint64_t events_written,
 	                  uint64_t rss);
+	probe object_new(uint64_t address, char *type_name, int64_t live, char *file, int32_t line,
+	                 char *function);
+	probe object_free(uint64_t address, char *type_name, int64_t live, char *file,
+	                  int32_t line, char *function);
 };

@@ -65,7 +65,7 @@ VALUE_OPTIONS = ("-d", "--d-rss-trigger", "-o", "--output", "--message", "--comp
 MONITOR_DEFAULT = "--monitor=0.1"
 
 PROBES = ("event", "rss_change", "alloc", "free", "realloc", "gc_start", "gc_done", "mark",
-          "tracer_start", "tracer_stop")
+          "tracer_start", "tracer_stop", "object_new", "object_free")
 
 
 def wait_for_probes(seconds):
