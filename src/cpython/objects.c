@@ -144,11 +144,17 @@ static int on_reference(PyObject *object, int event, void *data)
     if (t->delivering)
         return 0;
     pmt__type_entry *entry = pmt__object_types_find(&t->object_types, (uintptr_t)Py_TYPE(object));
-    if (PMT__UNLIKELY(!entry || (t->event_mask & PMT_EV_MASK_OBJECTS) ||
-                      (event == REF_DESTROY && entry->metatype) || PMT__PROBES_OBJECTS_WANTED()))
+    if (PMT__UNLIKELY(!entry || (t->event_mask & PMT_EV_MASK_OBJECTS)))
         return on_reference_slow(object, event, data);
-    pmt__tracer_count_object(t, event == REF_CREATE ? PMT_EV_OBJECT_NEW : PMT_EV_OBJECT_DELETE,
-                             entry);
+    if (event == REF_CREATE) {
+        if (PMT__UNLIKELY(PMT__PROBE_WANTED(object_new)))
+            return on_reference_slow(object, event, data);
+        pmt__tracer_count_object(t, PMT_EV_OBJECT_NEW, entry);
+    } else {
+        if (PMT__UNLIKELY(entry->metatype || PMT__PROBE_WANTED(object_free)))
+            return on_reference_slow(object, event, data);
+        pmt__tracer_count_object(t, PMT_EV_OBJECT_DELETE, entry);
+    }
     return 0;
 }
 
