@@ -18,15 +18,21 @@ typedef struct {
 
 /* --- a Python callable as a sink ------------------------------------------------------------ */
 
-/* Allocation events wait here: they happen inside CPython's allocator, where no Python code may
- * run (an exception may be set, an object half made). They reach the callable in order, before
- * the next other event, and at flush and finish. */
+/* Allocation, object and sample events wait here: they may come from inside CPython's allocator
+ * or reference tracer, where no Python code may run (an exception may be set, an object half
+ * made). They reach the callable in order, before the next other event, and at flush and
+ * finish. A sample waits with a copy of its fields (the tracer's copy is gone by then). */
 enum { MAX_WAITING = 1 << 16 };
+
+typedef struct waiting_event {
+    pmt_event ev;
+    pmt_sample sample; /* ev.sample points here once the event is delivered */
+} waiting_event;
 
 typedef struct callable_sink {
     PyObject *callable;
     PyObject *event_type, *sample_type;
-    pmt_event *waiting;
+    waiting_event *waiting;
     size_t waiting_count, waiting_capacity;
     uint64_t delivered; /* events the callable took without raising */
     int failed;
@@ -51,9 +57,12 @@ static int deliver_waiting(callable_sink *s)
 {
     size_t n = s->waiting_count;
     s->waiting_count = 0;
-    for (size_t i = 0; i < n; i++)
-        if (call_with(s, &s->waiting[i]) != 0)
+    for (size_t i = 0; i < n; i++) {
+        if (s->waiting[i].ev.sample)
+            s->waiting[i].ev.sample = &s->waiting[i].sample;
+        if (call_with(s, &s->waiting[i].ev) != 0)
             return -1;
+    }
     return 0;
 }
 
@@ -61,18 +70,23 @@ static int keep_waiting(callable_sink *s, const pmt_event *ev)
 {
     if (s->waiting_count == s->waiting_capacity) {
         size_t capacity = s->waiting_capacity ? s->waiting_capacity * 2 : 256;
-        pmt_event *grown = capacity <= MAX_WAITING
-                               ? realloc(s->waiting, capacity * sizeof *grown)
-                               : NULL; /* plain malloc: not CPython's allocator */
+        waiting_event *grown = capacity <= MAX_WAITING
+                                   ? realloc(s->waiting, capacity * sizeof *grown)
+                                   : NULL; /* plain malloc: not CPython's allocator */
         if (!grown)
             return 0; /* beyond MAX_WAITING: not stored, so counted lost */
         s->waiting = grown;
         s->waiting_capacity = capacity;
     }
     size_t size = ev->struct_size < sizeof(pmt_event) ? ev->struct_size : sizeof(pmt_event);
-    pmt_event *copy = &s->waiting[s->waiting_count++];
+    waiting_event *copy = &s->waiting[s->waiting_count++];
     memset(copy, 0, sizeof *copy);
-    memcpy(copy, ev, size);
+    memcpy(&copy->ev, ev, size);
+    if (size >= offsetof(pmt_event, sample) + sizeof ev->sample && ev->sample) {
+        copy->sample = *ev->sample;
+        copy->sample.label = ev->message; /* the tracer's: lives as long as it */
+        copy->ev.sample = &copy->sample;  /* set again at delivery: the array may move */
+    }
     return 0;
 }
 
@@ -84,7 +98,7 @@ static int callable_write(const pmt_event *ev, void *user_data)
     /* Allocations and objects come from inside CPython's allocators and reference tracer, where
      * no Python may run: they wait for the next event that comes from a hook. */
     if ((ev->kind >= PMT_EV_ALLOC && ev->kind <= PMT_EV_FREE) || ev->kind == PMT_EV_OBJECT_NEW ||
-        ev->kind == PMT_EV_OBJECT_DELETE)
+        ev->kind == PMT_EV_OBJECT_DELETE || ev->kind == PMT_EV_SAMPLE)
         return keep_waiting(s, ev);
     if (deliver_waiting(s) != 0)
         return -1;

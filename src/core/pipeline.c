@@ -419,9 +419,14 @@ void pmt__tracer_allocation(pmt_tracer *t, const pmt__allocation *a, const char 
         return;
     if (PMT__UNLIKELY(t->state != PMT_STATE_RUNNING)) /* starting (its START not written yet) */
         return;
-    if (PMT__UNLIKELY(t->delivering)) { /* the tracer's own work */
-        t->allocations_untraced++;
-        return;
+    if (PMT__UNLIKELY(t->attention)) {
+        if (t->delivering) { /* the tracer's own work */
+            t->allocations_untraced++;
+            return;
+        }
+        /* A monitor's samples: a tracer of allocations alone may see no other event (3.12+). */
+        if (pmt__sample_queue_ready(t->samples))
+            write_samples(t);
     }
     t->allocations_seen++;
     uint64_t old_size = 0, freed_size = 0;

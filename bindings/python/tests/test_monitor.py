@@ -216,6 +216,20 @@ class MonitorTest(TempDirTestCase):
         self.assertEqual(len(monitor.read(jsonl)), both.samples)
         del pages
 
+    def test_samples_reach_a_callable_sink(self):
+        events = []
+        with pymemtrace.Profile(log_format="none", sink=events.append, monitor=0.002) as p:
+            time.sleep(0.02)
+            pymemtrace.mark("now")
+            time.sleep(0.01)
+        samples = [e for e in events if e.kind == "SAMPLE"]
+        self.assertEqual(len(samples), p.samples_written)
+        self.assertGreaterEqual(len(samples), 3)
+        self.assertEqual([e.sample.seq for e in samples], list(range(len(samples))))
+        self.assertTrue(all(e.sample.rss == e.rss > 0 for e in samples))
+        self.assertIn("now", [e.sample.label for e in samples])
+        self.assertEqual(events[-1].kind, "STOP")
+
     def test_samples_beside_allocations(self):
         # An Allocations tracer follows calls without writing them: the samples still come at
         # its events, not only at its stop.
