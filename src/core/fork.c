@@ -47,9 +47,7 @@ pmt__fork_verdict pmt__fork_notice(pmt_tracer *t, long *parent_pid)
     *parent_pid = t->owner_pid;
     forget_parent_destinations(t);
     /* The parent's monitor has no thread here, and its waiting samples are the parent's. */
-    pmt__sample_queue_release(t->samples);
-    t->samples = NULL;
-    t->monitor_attached = 0;
+    pmt__tracer_set_samples(t, NULL);
     /* A sink that was running in another thread when the parent forked never returns here. */
     t->delivering = 0;
     if (t->on_fork != PMT_FORK_FOLLOW || t->state == PMT_STATE_STOPPED) {
@@ -67,8 +65,6 @@ void pmt__fork_silence(pmt_tracer *t)
     if (t->fork_silent || !pmt__tracer_forked(t))
         return;
     forget_parent_destinations(t);
-    pmt__sample_queue_release(t->samples);
-    t->samples = NULL;
-    t->monitor_attached = 0;
+    pmt__tracer_set_samples(t, NULL);
     fall_silent(t);
 }

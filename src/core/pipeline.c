@@ -536,18 +536,8 @@ void pmt__tracer_gc(pmt_tracer *t, const pmt__gc *gc, const char *file, const ch
 void pmt__tracer_object(pmt_tracer *t, pmt_event_kind kind, uint64_t address, pmt__type_entry *type,
                         const char *file, const char *function, int32_t line, int32_t depth)
 {
-    if (PMT__UNLIKELY(pmt__tracer_forked(t)) || t->state != PMT_STATE_RUNNING || t->delivering ||
-        !type->selected)
-        return;
-    if (kind == PMT_EV_OBJECT_NEW) {
-        type->created++;
-        t->objects_created++;
-    } else {
-        type->destroyed++;
-        t->objects_destroyed++;
-    }
-    if (!pmt__tracer_wants(t, kind))
-        return; /* counted only: not an event, not numbered */
+    if (!pmt__tracer_count_object(t, kind, type) || !pmt__tracer_wants(t, kind))
+        return; /* not counted, or counted only: not an event, not numbered */
     uint64_t seq = t->seq++;
     uint64_t now = clock_now(t);
     if (!place_and_time_pass(t, file, function, depth, now))

@@ -11,8 +11,6 @@
 
 #include <pymemtrace/monitor.h>
 
-#include "common/compiler.h"
-
 enum { PMT__SAMPLE_QUEUE_SIZE = 1024 }; /* a power of two: 102 s at the default 100 ms */
 
 typedef struct pmt__queued_sample {

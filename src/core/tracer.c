@@ -80,7 +80,7 @@ void pmt_tracer_destroy(pmt_tracer *t)
     pmt__calls_free(&t->calls);
     pmt__blocks_free(&t->blocks);
     pmt__object_types_free(&t->object_types);
-    pmt__sample_queue_release(t->samples);
+    pmt__tracer_set_samples(t, NULL);
     pmt__code_filter_free(&t->code_filter);
     free(t->filters);
     free(t->own_code_prefix);
@@ -437,18 +437,13 @@ int pmt__tracer_take_samples(pmt_tracer *t, pmt__sample_queue *q)
         return rc;
     if (t->samples && !pmt__sample_queue_finished(t->samples))
         return pmt__fail(PMT_EBUSY, "the tracer takes the samples of another monitor already");
-    if (t->samples) { /* a stopped monitor's: its last samples first */
-        pmt__pipeline_write_samples(t);
-        pmt__sample_queue_release(t->samples);
-        t->samples = NULL;
-        t->monitor_attached = 0;
-    }
     t->monitor_file = pmt__strings_intern(&t->strings, "", 0);
     t->monitor_name = pmt__strings_intern(&t->strings, "<monitor>", 9);
     if (!t->monitor_file || !t->monitor_name)
         return pmt__fail(PMT_ENOMEM, "out of memory attaching a monitor");
-    t->samples = q;
-    t->monitor_attached = 1;
+    if (t->samples) /* a stopped monitor's: its last samples first */
+        pmt__pipeline_write_samples(t);
+    pmt__tracer_set_samples(t, q);
     if (t->state != PMT_STATE_CREATED && !t->fork_silent)
         pmt__sample_queue_set_open(q, 1); /* the run is on */
     return PMT_OK;

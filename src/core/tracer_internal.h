@@ -151,6 +151,15 @@ void pmt__tracer_note(pmt_tracer *tracer, const char *text);
  * their events keep depths right but are never reported. */
 int pmt__tracer_set_own_code_prefix(pmt_tracer *tracer, const char *prefix);
 
+/* Attaches q (NULL: lets go of the attached queue's reference): samples and monitor_attached
+ * change together here only, so that the event path's `attention` word stays true. */
+static inline void pmt__tracer_set_samples(pmt_tracer *tracer, pmt__sample_queue *q)
+{
+    pmt__sample_queue_release(tracer->samples);
+    tracer->samples = q;
+    tracer->monitor_attached = q != NULL;
+}
+
 /* Takes the samples a monitor pushes into q (monitor.c, pmt_monitor_add_tracer): the tracer
  * holds one of q's references from now on. Before the tracer stops; GIL held. */
 int pmt__tracer_take_samples(pmt_tracer *tracer, pmt__sample_queue *q);
@@ -216,15 +225,15 @@ void pmt__tracer_object(pmt_tracer *tracer, pmt_event_kind kind, uint64_t addres
                         pmt__type_entry *type, const char *file, const char *function, int32_t line,
                         int32_t depth);
 
-/* The same when the object kinds are not in the event mask, so that no object is an event:
- * counted only, inline (the source's reference callback runs for every object made or
- * destroyed, counted or not). The checks are pmt__tracer_object's. */
-static inline void pmt__tracer_count_object(pmt_tracer *tracer, pmt_event_kind kind,
-                                            pmt__type_entry *type)
+/* The count alone (pmt__tracer_object's first step), inline for the source's reference
+ * callback, which runs for every object made or destroyed, counted or not: the call when the
+ * object kinds are not in the event mask. Returns whether the object was counted. */
+static inline int pmt__tracer_count_object(pmt_tracer *tracer, pmt_event_kind kind,
+                                           pmt__type_entry *type)
 {
     if (tracer->fork_generation != pmt__fork_counter || tracer->state != PMT_STATE_RUNNING ||
         tracer->delivering || !type->selected)
-        return;
+        return 0;
     if (kind == PMT_EV_OBJECT_NEW) {
         type->created++;
         tracer->objects_created++;
@@ -232,6 +241,7 @@ static inline void pmt__tracer_count_object(pmt_tracer *tracer, pmt_event_kind k
         type->destroyed++;
         tracer->objects_destroyed++;
     }
+    return 1;
 }
 
 /* Does the source need to know where each thread runs (an allocation's or an object's place)? */

@@ -138,6 +138,10 @@ def tree(rows, user=True):
     return out
 
 
+def _frame(function, file, line):
+    return f"{function} ({file}:{line})"
+
+
 def collapsed(rows, user=True, weight="own"):
     """Collapsed stacks (flamegraph.pl's input): "root;caller;callee value" per path, the value
     the path's own growth in bytes (positive only), user frames only when user=True."""
@@ -149,16 +153,12 @@ def collapsed(rows, user=True, weight="own"):
         if value <= 0:
             continue
         path = [owner] + [a for a in _ancestors(nodes, owner) if not user or a.user]
-        stack = ";".join(f"{a.function} ({a.file}:{a.line})" for a in reversed(path))
+        stack = ";".join(_frame(a.function, a.file, a.line) for a in reversed(path))
         out[stack] = out.get(stack, 0) + value
     return [f"{stack} {value}" for stack, value in sorted(out.items())]
 
 
 _ALLOCATING = ("ALLOC", "REALLOC")
-
-
-def _frame(function, file, line):
-    return f"{function} ({file}:{line})"
 
 
 def collapsed_allocations(events, rows, user=True):

@@ -203,6 +203,11 @@ def _target(args):
     return ("script", script), script, os.path.dirname(script)
 
 
+def _exit_status(exit_):
+    """The status a SystemExit gives the process, as python's own exit does."""
+    return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+
+
 def _run_target(target):
     kind, what = target
     if kind == "module":
@@ -267,7 +272,7 @@ def run(args):
                 follow_children(args, log_format, tracer.log_path)
             namespace = _run_target(target)
     except SystemExit as exit_:
-        status = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+        status = _exit_status(exit_)
     except OSError as error:
         if tracer.log_path is None:  # entering failed: the log could not be created
             raise CliError(f"cannot write the log: {error}") from None
@@ -336,7 +341,7 @@ def _run_monitored_only(args, target, argv0, path0):
         with _ReportedMonitor(monitor, args.quiet):
             _run_target(target)
     except SystemExit as exit_:
-        status = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+        status = _exit_status(exit_)
     sys.stdout.flush()
     return status
 

@@ -5,12 +5,10 @@ import os
 import sqlite3
 
 from .common import CliError, open_or_fail
-from .export import CSV_COLUMNS, value
+from .export import CSV_COLUMNS, KIND_FIELDS, value
 
 SCHEMA_VERSION = 2  # 2: the monitor's sample columns
-SAMPLE_COLUMNS = ("sample_seq", "sample_time_ns", "realtime_ns", "peak_rss", "minor_faults",
-                  "major_faults", "user_cpu_ns", "system_cpu_ns", "rss_anon", "rss_file",
-                  "rss_shmem", "cgroup_current", "cgroup_max")
+SAMPLE_COLUMNS = KIND_FIELDS[("SAMPLE",)]
 
 # Column types of the events table, in CSV_COLUMNS order after run_id.
 _TYPES = {"seq": "INTEGER", "reason": "TEXT", "kind": "TEXT", "time_ns": "INTEGER",
